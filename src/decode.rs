@@ -1,0 +1,672 @@
+//! Bytes → layers. Knows link types, IP and TCP wire formats; knows nothing of connections.
+//!
+//! Link headers without an etherparse decoder (SLL2, BSD NULL/LOOP) are stripped here, then
+//! etherparse's lax slicer takes over from the ether type or the IP version: it keeps what
+//! parsed and reports where it stopped, so a frame cut by the snap length still decodes as far
+//! as its bytes go. The TCP header and options are read here by hand because etherparse's
+//! option iterator stops at kinds it does not know (TFO, MPTCP, experimental), and Wireshark
+//! names those. Truncation and malformation are data: every frame decodes to *something*.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
+
+/// TCP flag bits as Wireshark numbers them in `tcp.flags` (12 bits).
+pub mod flags {
+    pub const FIN: u16 = 0x001;
+    pub const SYN: u16 = 0x002;
+    pub const RST: u16 = 0x004;
+    pub const PSH: u16 = 0x008;
+    pub const ACK: u16 = 0x010;
+    pub const URG: u16 = 0x020;
+    pub const ECE: u16 = 0x040;
+    pub const CWR: u16 = 0x080;
+    /// Accurate ECN (RFC 9768), formerly NS; Wireshark 4.0 still calls it NS.
+    pub const NS: u16 = 0x100;
+    pub const RESERVED: u16 = 0xe00;
+}
+
+/// A decoded frame: what each layer said, and where decoding stopped if it did.
+#[derive(Debug, Clone)]
+pub struct Decoded<'a> {
+    pub ip: Option<Ip>,
+    pub payload: Payload<'a>,
+    /// Set when decoding could not go as far as the frame claims (cut or malformed).
+    pub stop: Option<Stop>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ip {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    /// Set when this datagram is an IP fragment (tcplens does not reassemble).
+    pub fragment: Option<Fragment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// Offset in bytes.
+    pub offset: u32,
+    pub id: u32,
+    pub more: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Payload<'a> {
+    Tcp(Tcp<'a>),
+    /// The TCP header is cut short; only what the bytes held.
+    TcpPartial {
+        sport: Option<u16>,
+        dport: Option<u16>,
+        cut: Cut,
+    },
+    Udp {
+        sport: u16,
+        dport: u16,
+        len: u16,
+    },
+    Icmp {
+        v6: bool,
+        typ: u8,
+        code: u8,
+    },
+    Arp {
+        op: u16,
+        sender: Ipv4Addr,
+        target: Ipv4Addr,
+    },
+    /// An IP fragment whose transport header is elsewhere (or not reassembled).
+    Fragment,
+    /// An IP protocol tcplens does not decode.
+    OtherIp,
+    /// A link-layer protocol tcplens does not decode.
+    OtherLink {
+        ethertype: u16,
+    },
+    /// Nothing above the link layer could be read.
+    Undecoded,
+}
+
+/// A TCP header: fixed part complete, options as far as the capture and IP length allow.
+#[derive(Debug, Clone, Copy)]
+pub struct Tcp<'a> {
+    pub sport: u16,
+    pub dport: u16,
+    pub seq: u32,
+    pub ack: u32,
+    /// Header length in bytes from the data offset (may be bogus, i.e. < 20).
+    pub hdr_len: u8,
+    pub flags: u16,
+    pub window: u16,
+    pub urgent: u16,
+    /// Option bytes present in the frame (captured, and inside the IP length).
+    pub options: &'a [u8],
+    /// Option bytes the header declares (`hdr_len - 20`).
+    pub options_len: usize,
+    /// Payload length by the IP header (Wireshark's `tcp.len`), even when the capture cut it.
+    pub len: u32,
+    /// The IP length leaves less than the header: Wireshark then tracks nothing for it.
+    pub short: bool,
+    /// Why the header ends before its declared length, if it does.
+    pub cut: Option<Cut>,
+}
+
+/// How a header came to be incomplete, with the marker Wireshark appends to Info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The capture's snap length cut it: `[Packet size limited during capture]`.
+    Snaplen,
+    /// The IP length leaves no room for it: `[Malformed Packet]`.
+    Malformed,
+}
+
+impl Cut {
+    pub fn marker(self) -> &'static str {
+        match self {
+            Cut::Snaplen => "[Packet size limited during capture]",
+            Cut::Malformed => "[Malformed Packet]",
+        }
+    }
+}
+
+impl Tcp<'_> {
+    pub fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+}
+
+/// Where decoding stopped and why, for the row's marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stop {
+    pub layer: &'static str,
+    pub reason: String,
+}
+
+impl<'a> Decoded<'a> {
+    fn undecoded(layer: &'static str, reason: String) -> Decoded<'a> {
+        Decoded {
+            ip: None,
+            payload: Payload::Undecoded,
+            stop: Some(Stop { layer, reason }),
+        }
+    }
+}
+
+/// Decodes one frame of link type `linktype` (LINKTYPE_*), `origlen` bytes on the wire.
+pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
+    let sliced = match linktype {
+        1 => match LaxSlicedPacket::from_ethernet(data) {
+            Ok(p) => p,
+            Err(e) => return Decoded::undecoded("Ethernet", format!("{} of 14 bytes", e.len)),
+        },
+        113 => {
+            // Linux cooked v1: 16-byte header, protocol (an ether type) at offset 14.
+            let Some(proto) = be16(data, 14) else {
+                return Decoded::undecoded("SLL", format!("{} of 16 bytes", data.len()));
+            };
+            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[16..])
+        }
+        276 => {
+            // Linux cooked v2: 20-byte header, protocol first.
+            let (Some(proto), true) = (be16(data, 0), data.len() >= 20) else {
+                return Decoded::undecoded("SLL2", format!("{} of 20 bytes", data.len()));
+            };
+            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[20..])
+        }
+        0 | 108 => {
+            // BSD loopback: a 4-byte address family, host order for NULL, network for LOOP.
+            // Wireshark accepts either order for NULL, since the writer's host is unknown.
+            let Some(fam) = data.get(..4) else {
+                return Decoded::undecoded("Null/Loopback", format!("{} of 4 bytes", data.len()));
+            };
+            let be = u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]]);
+            let le = u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]]);
+            let family = if linktype == 108 || be < 0x10000 {
+                be
+            } else {
+                le
+            };
+            let ether = match family {
+                2 => 0x0800,
+                10 | 24 | 28 | 30 => 0x86dd,
+                _ => {
+                    return Decoded {
+                        ip: None,
+                        payload: Payload::OtherLink { ethertype: 0 },
+                        stop: Some(Stop {
+                            layer: "Null/Loopback",
+                            reason: format!("address family {family}"),
+                        }),
+                    };
+                }
+            };
+            LaxSlicedPacket::from_ether_type(EtherType(ether), &data[4..])
+        }
+        12 | 101 | 228 | 229 => match LaxSlicedPacket::from_ip(data) {
+            Ok(p) => p,
+            Err(e) => return Decoded::undecoded("IP", e.to_string()),
+        },
+        other => return Decoded::undecoded("link", format!("unsupported link type {other}")),
+    };
+    from_sliced(&sliced, data)
+}
+
+fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded<'a> {
+    let stop = p.stop_err.as_ref().map(|(err, layer)| Stop {
+        layer: layer_name(*layer),
+        reason: err.to_string(),
+    });
+    let (ip, ip_payload) = match &p.net {
+        None => {
+            let ethertype = p
+                .link_exts
+                .last()
+                .and_then(|ext| match ext {
+                    etherparse::LaxLinkExtSlice::Vlan(v) => Some(v.ether_type().0),
+                    _ => None,
+                })
+                .or_else(|| match &p.link {
+                    Some(etherparse::LinkSlice::Ethernet2(e)) => Some(e.ether_type().0),
+                    Some(etherparse::LinkSlice::LinuxSll(s)) => match s.protocol_type() {
+                        etherparse::LinuxSllProtocolType::EtherType(t) => Some(t.0),
+                        _ => None,
+                    },
+                    Some(etherparse::LinkSlice::EtherPayload(e)) => Some(e.ether_type.0),
+                    Some(etherparse::LinkSlice::LinuxSllPayload(_)) | None => None,
+                })
+                .unwrap_or(0);
+            let payload = if stop.is_some() {
+                Payload::Undecoded
+            } else {
+                Payload::OtherLink { ethertype }
+            };
+            return Decoded {
+                ip: None,
+                payload,
+                stop,
+            };
+        }
+        Some(LaxNetSlice::Arp(arp)) => {
+            let s = arp.slice();
+            let payload = match (be16(s, 6), ipv4_at(s, 14), ipv4_at(s, 24)) {
+                (Some(op), Some(sender), Some(target)) => Payload::Arp { op, sender, target },
+                _ => Payload::Undecoded,
+            };
+            return Decoded {
+                ip: None,
+                payload,
+                stop,
+            };
+        }
+        Some(LaxNetSlice::Ipv4(v4)) => {
+            let h = v4.header();
+            let frag = h.is_fragmenting_payload().then(|| Fragment {
+                offset: h.fragments_offset().byte_offset() as u32,
+                id: h.identification() as u32,
+                more: h.more_fragments(),
+            });
+            let ip = Ip {
+                src: IpAddr::V4(h.source_addr()),
+                dst: IpAddr::V4(h.destination_addr()),
+                proto: h.protocol().0,
+                fragment: frag,
+            };
+            let pl = v4.payload();
+            let start = h.slice().as_ptr() as usize;
+            let total = h.total_len() as usize;
+            (ip, Some((pl, reported_len(pl, start, total))))
+        }
+        Some(LaxNetSlice::Ipv6(v6)) => {
+            let h = v6.header();
+            let pl = v6.payload();
+            let frag = v6.is_payload_fragmented().then(|| {
+                // etherparse does not expose the fragment header's fields through the lax
+                // slice, so read them from the bytes just before the payload.
+                let frag_hdr = (pl.payload.as_ptr() as usize)
+                    .checked_sub(frame.as_ptr() as usize)
+                    .and_then(|end| end.checked_sub(8))
+                    .and_then(|at| frame.get(at..at + 8));
+                match frag_hdr {
+                    Some(f) => Fragment {
+                        offset: (u16::from_be_bytes([f[2], f[3]]) & 0xfff8) as u32,
+                        id: u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                        more: f[3] & 1 == 1,
+                    },
+                    None => Fragment {
+                        offset: 0,
+                        id: 0,
+                        more: false,
+                    },
+                }
+            });
+            let ip = Ip {
+                src: IpAddr::V6(h.source_addr()),
+                dst: IpAddr::V6(h.destination_addr()),
+                proto: pl.ip_number.0,
+                fragment: frag,
+            };
+            let start = h.slice().as_ptr() as usize;
+            let total = 40 + h.payload_length() as usize;
+            (ip, Some((pl, reported_len(pl, start, total))))
+        }
+    };
+    let Some((pl, reported)) = ip_payload else {
+        return Decoded {
+            ip: Some(ip),
+            payload: Payload::Undecoded,
+            stop,
+        };
+    };
+    if pl.fragmented {
+        return Decoded {
+            ip: Some(ip),
+            payload: Payload::Fragment,
+            stop,
+        };
+    }
+    let payload = match pl.ip_number {
+        IpNumber::TCP => {
+            let (payload, tcp_stop) = tcp(pl.payload, reported);
+            return Decoded {
+                ip: Some(ip),
+                payload,
+                stop: tcp_stop.or(stop),
+            };
+        }
+        IpNumber::UDP => match &p.transport {
+            Some(TransportSlice::Udp(u)) => Payload::Udp {
+                sport: u.source_port(),
+                dport: u.destination_port(),
+                len: u.length(),
+            },
+            _ => Payload::Undecoded,
+        },
+        IpNumber::ICMP => match &p.transport {
+            Some(TransportSlice::Icmpv4(i)) => Payload::Icmp {
+                v6: false,
+                typ: i.type_u8(),
+                code: i.code_u8(),
+            },
+            _ => Payload::Undecoded,
+        },
+        IpNumber::IPV6_ICMP => match &p.transport {
+            Some(TransportSlice::Icmpv6(i)) => Payload::Icmp {
+                v6: true,
+                typ: i.type_u8(),
+                code: i.code_u8(),
+            },
+            _ => Payload::Undecoded,
+        },
+        _ => Payload::OtherIp,
+    };
+    Decoded {
+        ip: Some(ip),
+        payload,
+        stop,
+    }
+}
+
+/// Length of the IP payload as the IP header reports it: the captured slice when whole,
+/// otherwise the header's length minus the header bytes before the payload.
+fn reported_len(pl: &etherparse::LaxIpPayloadSlice<'_>, ip_start: usize, ip_total: usize) -> usize {
+    if !pl.incomplete {
+        return pl.payload.len();
+    }
+    let header_bytes = (pl.payload.as_ptr() as usize).saturating_sub(ip_start);
+    ip_total.saturating_sub(header_bytes).max(pl.payload.len())
+}
+
+/// Reads a TCP header from the IP payload; `reported` is the payload length by the IP header.
+fn tcp(b: &[u8], reported: usize) -> (Payload<'_>, Option<Stop>) {
+    let cut_at = |need: usize| {
+        if reported < need {
+            Cut::Malformed
+        } else {
+            Cut::Snaplen
+        }
+    };
+    if b.len() < 20 {
+        let cut = cut_at(20);
+        return (
+            Payload::TcpPartial {
+                sport: be16(b, 0),
+                dport: be16(b, 2),
+                cut,
+            },
+            Some(Stop {
+                layer: "TCP",
+                reason: format!("header cut at {} of 20 bytes", b.len()),
+            }),
+        );
+    }
+    let hdr_len = (b[12] >> 4) * 4;
+    let declared = (hdr_len as usize).max(20);
+    let available = b.len().min(reported.max(20));
+    let options = &b[20..declared.min(available)];
+    let cut = (available < declared).then(|| cut_at(declared));
+    let stop = if hdr_len < 20 {
+        Some(Stop {
+            layer: "TCP",
+            reason: format!("bogus header length {hdr_len}"),
+        })
+    } else {
+        cut.map(|_| Stop {
+            layer: "TCP",
+            reason: format!("header cut at {} of {hdr_len} bytes", available),
+        })
+    };
+    let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let seg = Tcp {
+        sport: u16::from_be_bytes([b[0], b[1]]),
+        dport: u16::from_be_bytes([b[2], b[3]]),
+        seq: word(4),
+        ack: word(8),
+        hdr_len,
+        flags: u16::from_be_bytes([b[12], b[13]]) & 0x0fff,
+        window: u16::from_be_bytes([b[14], b[15]]),
+        urgent: u16::from_be_bytes([b[18], b[19]]),
+        options,
+        options_len: declared - 20,
+        len: reported.saturating_sub(hdr_len as usize) as u32,
+        short: reported < hdr_len as usize,
+        cut,
+    };
+    (Payload::Tcp(seg), stop)
+}
+
+/// One step of Wireshark's walk over the options (packet-tcp.c `tcp_dissect_options`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpOption<'a> {
+    Eol,
+    Nop,
+    /// Any option with a length byte; `data` excludes kind and length.
+    Opt {
+        kind: u8,
+        data: &'a [u8],
+    },
+    /// The option runs past the bytes present: Wireshark stops with the header's cut marker.
+    Cut,
+}
+
+/// Walks options in wire order as Wireshark does: after EOL only zero padding; a missing,
+/// too small or overlong length byte ends the walk silently.
+pub fn options<'a>(tcp: &Tcp<'a>) -> TcpOptions<'a> {
+    TcpOptions {
+        bytes: tcp.options,
+        declared: tcp.options_len,
+        pos: 0,
+        eol: false,
+    }
+}
+
+pub struct TcpOptions<'a> {
+    bytes: &'a [u8],
+    declared: usize,
+    pos: usize,
+    eol: bool,
+}
+
+impl<'a> Iterator for TcpOptions<'a> {
+    type Item = TcpOption<'a>;
+
+    fn next(&mut self) -> Option<TcpOption<'a>> {
+        if self.pos >= self.declared {
+            return None;
+        }
+        let end = |s: &mut Self| {
+            s.pos = s.declared;
+        };
+        let Some(&kind) = self.bytes.get(self.pos) else {
+            end(self);
+            return Some(TcpOption::Cut);
+        };
+        if self.eol && kind != 0 {
+            end(self);
+            return None;
+        }
+        if kind <= 1 {
+            self.pos += 1;
+            self.eol |= kind == 0;
+            return Some(if kind == 0 {
+                TcpOption::Eol
+            } else {
+                TcpOption::Nop
+            });
+        }
+        if self.pos + 1 >= self.declared {
+            end(self);
+            return None;
+        }
+        let Some(&len) = self.bytes.get(self.pos + 1) else {
+            end(self);
+            return Some(TcpOption::Cut);
+        };
+        let len = len as usize;
+        if len < 2 || self.pos + len > self.declared {
+            end(self);
+            return None;
+        }
+        let Some(data) = self.bytes.get(self.pos + 2..self.pos + len) else {
+            end(self);
+            return Some(TcpOption::Cut);
+        };
+        self.pos += len;
+        Some(TcpOption::Opt { kind, data })
+    }
+}
+
+/// The shift of a well-formed window scale option (kind 3, length 3), if present.
+pub fn window_scale(tcp: &Tcp<'_>) -> Option<u8> {
+    options(tcp).find_map(|o| match o {
+        TcpOption::Opt {
+            kind: 3,
+            data: [shift],
+        } => Some(*shift),
+        _ => None,
+    })
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn ipv4_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
+    let s = b.get(at..at + 4)?;
+    Some(Ipv4Addr::new(s[0], s[1], s[2], s[3]))
+}
+
+fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+    use etherparse::err::Layer as L;
+    match layer {
+        L::LinuxSllHeader => "SLL",
+        L::Ethernet2Header => "Ethernet",
+        L::EtherPayload => "Ethernet payload",
+        L::VlanHeader => "VLAN",
+        L::MacsecHeader | L::MacsecPacket => "MACsec",
+        L::IpHeader => "IP",
+        L::Ipv4Header | L::Ipv4Packet => "IPv4",
+        L::IpAuthHeader => "IP auth header",
+        L::Ipv6Header | L::Ipv6Packet => "IPv6",
+        L::Ipv6ExtHeader
+        | L::Ipv6HopByHopHeader
+        | L::Ipv6DestOptionsHeader
+        | L::Ipv6RouteHeader
+        | L::Ipv6FragHeader => "IPv6 extension header",
+        L::UdpHeader | L::UdpPayload => "UDP",
+        L::TcpHeader => "TCP",
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "ICMP",
+        L::Icmpv6 => "ICMPv6",
+        _ => "packet",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_with(options: &[u8]) -> Vec<u8> {
+        let mut b = vec![0x14, 0x51, 0x14, 0x50, 0, 0, 0, 1, 0, 0, 0, 0];
+        b.push(((20 + options.len()) / 4 * 16) as u8);
+        b.extend_from_slice(&[0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        b.extend_from_slice(options);
+        b
+    }
+
+    fn walk(options_bytes: &[u8]) -> Vec<TcpOption<'static>> {
+        let bytes: &'static [u8] = Box::leak(header_with(options_bytes).into_boxed_slice());
+        let (Payload::Tcp(t), _) = tcp(bytes, bytes.len()) else {
+            panic!("not TCP")
+        };
+        options(&t).collect()
+    }
+
+    #[test]
+    fn options_in_wire_order_with_nop_and_eol() {
+        let got = walk(&[
+            2, 4, 5, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0,
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                TcpOption::Opt {
+                    kind: 2,
+                    data: &[5, 0xb4]
+                },
+                TcpOption::Nop,
+                TcpOption::Opt {
+                    kind: 3,
+                    data: &[7]
+                },
+                TcpOption::Opt { kind: 4, data: &[] },
+                TcpOption::Opt {
+                    kind: 8,
+                    data: &[0, 0, 0, 1, 0, 0, 0, 2]
+                },
+                TcpOption::Eol,
+                TcpOption::Eol,
+                TcpOption::Eol,
+                TcpOption::Eol,
+            ]
+        );
+    }
+
+    #[test]
+    fn option_length_past_header_ends_walk_silently() {
+        assert_eq!(walk(&[1, 2, 9, 1]), vec![TcpOption::Nop]);
+    }
+
+    #[test]
+    fn nonzero_byte_after_eol_ends_walk() {
+        assert_eq!(walk(&[0, 1, 1, 1]), vec![TcpOption::Eol]);
+    }
+
+    #[test]
+    fn snaplen_inside_options_yields_cut() {
+        let mut b = header_with(&[2, 4, 5, 0xb4, 1, 1, 1, 1]);
+        b.truncate(24 + 2);
+        let (Payload::Tcp(t), stop) = tcp(&b, 28) else {
+            panic!("not TCP")
+        };
+        assert_eq!(t.cut, Some(Cut::Snaplen));
+        assert!(stop.is_some());
+        let got: Vec<_> = options(&t).collect();
+        assert_eq!(
+            got,
+            vec![
+                TcpOption::Opt {
+                    kind: 2,
+                    data: &[5, 0xb4]
+                },
+                TcpOption::Nop,
+                TcpOption::Nop,
+                TcpOption::Cut
+            ]
+        );
+    }
+
+    #[test]
+    fn ip_length_shorter_than_header_is_short_and_malformed() {
+        let b = header_with(&[2, 4, 5, 0xb4]);
+        let (Payload::Tcp(t), _) = tcp(&b, 22) else {
+            panic!("not TCP")
+        };
+        assert!(t.short);
+        assert_eq!(t.cut, Some(Cut::Malformed));
+        assert_eq!(t.len, 0);
+    }
+
+    #[test]
+    fn tcp_header_cut_by_snaplen_keeps_ports() {
+        let (p, stop) = tcp(&[0x14, 0x51, 0x14, 0x50, 0, 0], 40);
+        assert!(matches!(
+            p,
+            Payload::TcpPartial {
+                sport: Some(5201),
+                dport: Some(5200),
+                cut: Cut::Snaplen
+            }
+        ));
+        assert_eq!(stop.unwrap().layer, "TCP");
+    }
+}

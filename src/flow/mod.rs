@@ -1,0 +1,233 @@
+//! The flow tracker: assigns each TCP segment to a connection and keeps per-direction state.
+//! Pure logic over decoded segments; never prints, never reads the clock.
+
+pub mod key;
+pub mod seq;
+
+use std::collections::HashMap;
+
+use crate::decode::{Decoded, Payload, Tcp, flags};
+use crate::source::Frame;
+pub use key::{Direction, Endpoint, FlowKey};
+pub use seq::SeqNum;
+
+/// Window scaling of one direction, as Wireshark tracks it (packet-tcp.c `win_scale`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WinScale {
+    /// No SYN seen yet: the window is shown raw (Wireshark's -1).
+    Unknown,
+    /// A SYN was seen and scaling is off for the connection (Wireshark's -2).
+    Off,
+    /// Shift count from the WS option, capped at 14 (RFC 7323 §2.3).
+    Shift(u8),
+}
+
+/// One direction of a connection.
+#[derive(Clone, Copy, Debug)]
+struct Half {
+    /// Base for relative numbers: the ISN, or seq−1 / ack−1 when the SYN was not seen.
+    base: Option<SeqNum>,
+    win_scale: WinScale,
+}
+
+impl Default for Half {
+    fn default() -> Half {
+        Half {
+            base: None,
+            win_scale: WinScale::Unknown,
+        }
+    }
+}
+
+/// A TCP connection (Wireshark's conversation + tcp_analysis).
+#[derive(Debug)]
+struct Conn {
+    stream: u32,
+    /// Halves indexed by key orientation: 0 = lo→hi, 1 = hi→lo.
+    halves: [Half; 2],
+    /// Which orientation is client→server: the sender of the first SYN, else the first sender.
+    client_is_lo: bool,
+    /// AccECN negotiation seen (RFC 9768 §3.1): Wireshark then prints ACE instead of ECE/CWR/AE.
+    acc_ecn_syn: bool,
+    acc_ecn_synack: bool,
+}
+
+/// What the tracker knows about one segment, for the renderers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// Wireshark's `tcp.stream`.
+    pub stream: u32,
+    pub direction: Direction,
+    /// Base of this direction's relative sequence numbers (None: shown raw).
+    pub seq_base: Option<SeqNum>,
+    /// Base of the reverse direction, used for Ack= and SACK edges.
+    pub ack_base: Option<SeqNum>,
+    /// Calculated window (`tcp.window_size`).
+    pub win: u32,
+    /// Whether the flags print AccECN's ACE counter instead of ECE/CWR/AE.
+    pub ace: bool,
+    pub analysis: Analysis,
+}
+
+/// Wireshark's `tcp.analysis.*` flags for one segment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Analysis {
+    pub reused_ports: bool,
+}
+
+impl Analysis {
+    /// tshark's field names, in the order Wireshark prints their Info prefixes.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        [(self.reused_ports, "reused_ports")]
+            .into_iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, n)| n)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names().next().is_none()
+    }
+}
+
+#[derive(Default)]
+pub struct Tracker {
+    /// The newest connection for each 4-tuple (older ones stay for their stream ids).
+    by_key: HashMap<FlowKey, Conn>,
+    next_stream: u32,
+}
+
+impl Tracker {
+    /// Tracks one frame; returns the segment's connection info when it is TCP.
+    pub fn track(&mut self, _frame: &Frame, decoded: &Decoded<'_>) -> Option<TcpInfo> {
+        let (Some(ip), Payload::Tcp(tcp)) = (&decoded.ip, &decoded.payload) else {
+            return None;
+        };
+        let src = Endpoint {
+            addr: ip.src,
+            port: tcp.sport,
+        };
+        let dst = Endpoint {
+            addr: ip.dst,
+            port: tcp.dport,
+        };
+        Some(self.segment(src, dst, tcp))
+    }
+
+    fn segment(&mut self, src: Endpoint, dst: Endpoint, tcp: &Tcp<'_>) -> TcpInfo {
+        let (key, lo_to_hi) = FlowKey::new(src, dst);
+        let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
+        let seq = SeqNum(tcp.seq);
+        let pure_syn = tcp.flags & (flags::SYN | flags::ACK) == flags::SYN;
+        let mut analysis = Analysis::default();
+
+        // Port reuse (packet-tcp.c, 4.0): a pure SYN whose ISN differs from the base of its
+        // direction starts a new conversation, and so a new stream.
+        let reuse = self
+            .by_key
+            .get(&key)
+            .is_some_and(|c| pure_syn && c.halves[fwd].base.is_some_and(|b| b != seq));
+        if reuse {
+            analysis.reused_ports = true;
+        }
+        if reuse {
+            self.by_key.remove(&key);
+        }
+        let next_stream = &mut self.next_stream;
+        let conn = self.by_key.entry(key).or_insert_with(|| {
+            let stream = *next_stream;
+            *next_stream += 1;
+            // A SYN/ACK's sender is the server; any other first segment's sender is the client.
+            let sender_is_client = !(tcp.has(flags::SYN) && tcp.has(flags::ACK));
+            Conn {
+                stream,
+                halves: [Half::default(); 2],
+                client_is_lo: lo_to_hi == sender_is_client,
+                acc_ecn_syn: false,
+                acc_ecn_synack: false,
+            }
+        });
+
+        let syn = tcp.has(flags::SYN);
+        if syn && tcp.has(flags::ACK) {
+            // A SYN/ACK with a new ISN re-bases its direction in place (same stream).
+            if conn.halves[fwd].base.is_some_and(|b| b != seq) {
+                conn.halves[fwd].base = Some(seq);
+                analysis.reused_ports = true;
+            }
+        }
+        if tcp.short {
+            // The IP length leaves no room for the header: Wireshark skips all tracking.
+            return conn.info(lo_to_hi, tcp, None, None, analysis);
+        }
+        let half = &mut conn.halves[fwd];
+        if half.base.is_none() {
+            // RFC 9293 §3.4: the SYN carries the ISN; mid-stream, Wireshark shows the first
+            // segment as Seq=1 (base = seq − 1).
+            half.base = Some(if syn { seq } else { seq - 1 });
+        }
+        if tcp.has(flags::ACK) && conn.halves[rev].base.is_none() {
+            conn.halves[rev].base = Some(SeqNum(tcp.ack) - 1);
+        }
+
+        // Window scaling (RFC 7323 §2.2): the WS option on any segment sets the shift; at a
+        // SYN without one, scaling is off for both directions.
+        if let Some(shift) = crate::decode::window_scale(tcp) {
+            conn.halves[fwd].win_scale = WinScale::Shift(shift.min(14));
+        }
+        if syn {
+            match conn.halves[fwd].win_scale {
+                WinScale::Unknown => {
+                    conn.halves[fwd].win_scale = WinScale::Off;
+                    conn.halves[rev].win_scale = WinScale::Off;
+                }
+                WinScale::Shift(_)
+                    if tcp.has(flags::ACK) && conn.halves[rev].win_scale == WinScale::Off =>
+                {
+                    conn.halves[fwd].win_scale = WinScale::Off;
+                }
+                _ => {}
+            }
+            const ECN: u16 = flags::NS | flags::CWR | flags::ECE;
+            if tcp.has(flags::ACK) {
+                let f = tcp.flags & ECN;
+                conn.acc_ecn_synack = f & (flags::NS | flags::CWR) == flags::CWR
+                    || f & (flags::NS | flags::ECE) == flags::NS;
+            } else {
+                conn.acc_ecn_syn = tcp.flags & ECN == ECN;
+            }
+        }
+        let (seq_base, ack_base) = (conn.halves[fwd].base, conn.halves[rev].base);
+        conn.info(lo_to_hi, tcp, seq_base, ack_base, analysis)
+    }
+}
+
+impl Conn {
+    fn info(
+        &self,
+        lo_to_hi: bool,
+        tcp: &Tcp<'_>,
+        seq_base: Option<SeqNum>,
+        ack_base: Option<SeqNum>,
+        analysis: Analysis,
+    ) -> TcpInfo {
+        let fwd = if lo_to_hi { 0 } else { 1 };
+        let win = match self.halves[fwd].win_scale {
+            // SYNs are never scaled (RFC 7323 §2.2), nor are segments Wireshark cannot track.
+            WinScale::Shift(s) if !tcp.has(flags::SYN) && !tcp.short => (tcp.window as u32) << s,
+            _ => tcp.window as u32,
+        };
+        TcpInfo {
+            stream: self.stream,
+            direction: if lo_to_hi == self.client_is_lo {
+                Direction::ClientToServer
+            } else {
+                Direction::ServerToClient
+            },
+            seq_base,
+            ack_base,
+            win,
+            ace: !tcp.has(flags::SYN) && self.acc_ecn_syn && self.acc_ecn_synack,
+            analysis,
+        }
+    }
+}

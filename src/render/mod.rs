@@ -1,0 +1,213 @@
+//! Renderers: turn decoded frames and the tracker's view of them into text rows or JSON Lines.
+//! They write; they never decide anything about TCP.
+
+pub mod color;
+pub mod info;
+pub mod json;
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use crate::cli::{Output, SeqMode};
+use crate::decode::{Decoded, Payload, Tcp, flags};
+use crate::flow::TcpInfo;
+use crate::source::{Frame, Timestamp};
+use color::Rule;
+
+pub struct Renderer<W: Write> {
+    out: W,
+    opts: Output,
+    first: Option<Timestamp>,
+    /// Reused per row: no allocation per packet once warmed up.
+    line: String,
+    info: String,
+}
+
+impl<W: Write> Renderer<W> {
+    pub fn new(opts: Output, out: W) -> Renderer<W> {
+        Renderer {
+            out,
+            opts,
+            first: None,
+            line: String::new(),
+            info: String::new(),
+        }
+    }
+
+    pub fn packet(
+        &mut self,
+        frame: &Frame,
+        decoded: &Decoded<'_>,
+        tcp: Option<&TcpInfo>,
+    ) -> io::Result<()> {
+        let first = *self.first.get_or_insert(frame.ts);
+        self.info.clear();
+        let seg = match (&decoded.payload, tcp) {
+            (Payload::Tcp(t), Some(i)) => Some((t, i)),
+            _ => None,
+        };
+        let protocol = match seg {
+            Some((t, i)) => {
+                info::tcp_info(&mut self.info, t, i, self.opts.seq);
+                "TCP"
+            }
+            None => info::other_info(&mut self.info, decoded),
+        };
+        let row = Row {
+            frame,
+            decoded,
+            seg,
+            protocol,
+            info: &self.info,
+            time: relative(frame.ts, first),
+        };
+        self.line.clear();
+        if self.opts.json {
+            json::packet(&mut self.line, &row);
+        } else {
+            text_row(&mut self.line, &row, self.opts.seq);
+            if let Some(style) = row.rule().and_then(|r| r.style(self.opts.color)) {
+                let plain = std::mem::take(&mut self.line);
+                let _ = write!(self.line, "{}", style.style(&plain));
+            }
+        }
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Everything a renderer needs about one frame.
+pub struct Row<'a> {
+    pub frame: &'a Frame,
+    pub decoded: &'a Decoded<'a>,
+    pub seg: Option<(&'a Tcp<'a>, &'a TcpInfo)>,
+    pub protocol: &'static str,
+    pub info: &'a str,
+    /// Seconds since the first frame, at the file's precision.
+    pub time: RelTime,
+}
+
+impl Row<'_> {
+    /// The first of Wireshark's default coloring rules that matches (see color.rs).
+    pub fn rule(&self) -> Option<Rule> {
+        if let Some((t, i)) = self.seg {
+            let bad = i
+                .analysis
+                .names()
+                .any(|n| !matches!(n, "window_update" | "keep_alive" | "keep_alive_ack"));
+            return Some(if bad {
+                Rule::BadTcp
+            } else if t.has(flags::RST) {
+                Rule::TcpRst
+            } else if t.has(flags::SYN) || t.has(flags::FIN) {
+                Rule::TcpSynFin
+            } else {
+                Rule::Tcp
+            });
+        }
+        match self.decoded.payload {
+            Payload::TcpPartial { .. } => Some(Rule::Tcp),
+            Payload::Arp { .. } => Some(Rule::Arp),
+            Payload::Icmp { .. } => Some(Rule::Icmp),
+            Payload::Udp { .. } => Some(Rule::Udp),
+            _ => None,
+        }
+    }
+
+    pub fn src(&self) -> Option<std::net::IpAddr> {
+        self.decoded
+            .ip
+            .map(|ip| ip.src)
+            .or(match self.decoded.payload {
+                Payload::Arp { sender, .. } => Some(sender.into()),
+                _ => None,
+            })
+    }
+
+    pub fn dst(&self) -> Option<std::net::IpAddr> {
+        self.decoded
+            .ip
+            .map(|ip| ip.dst)
+            .or(match self.decoded.payload {
+                Payload::Arp { target, .. } => Some(target.into()),
+                _ => None,
+            })
+    }
+}
+
+/// A signed duration shown with a fixed number of decimals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RelTime {
+    pub nanos: i128,
+    pub digits: u8,
+}
+
+fn relative(ts: Timestamp, first: Timestamp) -> RelTime {
+    RelTime {
+        nanos: ts.as_nanos() - first.as_nanos(),
+        digits: ts.digits,
+    }
+}
+
+impl std::fmt::Display for RelTime {
+    /// Truncates to the capture's precision, as Wireshark's time column does.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.nanos < 0 { "-" } else { "" };
+        let abs = self.nanos.unsigned_abs();
+        let secs = abs / 1_000_000_000;
+        let digits = self.digits.min(9) as u32;
+        let s = if digits == 0 {
+            format!("{sign}{secs}")
+        } else {
+            let frac = (abs % 1_000_000_000) / 10u128.pow(9 - digits);
+            format!("{sign}{secs}.{frac:0width$}", width = digits as usize)
+        };
+        f.pad(&s)
+    }
+}
+
+/// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
+/// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
+fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
+    let addr = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
+    let _ = write!(
+        out,
+        "{:>5} {:>10} {:>12} → {:<12} {} {} {}",
+        row.frame.number,
+        row.time,
+        addr(row.src()),
+        addr(row.dst()),
+        row.protocol,
+        row.frame.origlen,
+        row.info
+    );
+    annotation(out, row, seq);
+}
+
+/// tcplens's own column: stream, the raw ISN on SYNs (the articles' "Sequence Number (raw)"),
+/// raw numbers under `--seq both`, and where decoding stopped.
+fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
+    let start = out.len();
+    let sep = |out: &mut String| out.push_str(if out.len() == start { " │ " } else { " · " });
+    if let Some((t, i)) = row.seg {
+        sep(out);
+        let _ = write!(out, "#{}", i.stream);
+        if t.has(flags::SYN) {
+            let _ = write!(out, " · ISN {}", t.seq);
+        }
+        if seq == SeqMode::Both {
+            let _ = write!(out, " · seq {}", t.seq);
+            if t.has(flags::ACK) {
+                let _ = write!(out, " ack {}", t.ack);
+            }
+        }
+    }
+    if let Some(stop) = &row.decoded.stop {
+        sep(out);
+        let _ = write!(out, "stopped at {}: {}", stop.layer, stop.reason);
+    }
+}

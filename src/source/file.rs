@@ -1,0 +1,299 @@
+//! pcap and pcapng files, read with `pcap-parser` rather than libpcap: libpcap refuses pcapng
+//! files whose interfaces have different link types (tcpdump fails on them), Wireshark reads
+//! them, and so must tcplens. Filters still use libpcap's BPF compiler, one program per link
+//! type, run over each frame with libpcap's offline filter.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow, bail};
+use crossbeam_channel::Sender;
+use pcap_parser::pcapng::Block;
+use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
+
+use super::filter::{CompiledFilter, Filter};
+use super::{BATCH, Frame, SourceMsg, Timestamp, linktype_name};
+
+/// Initial read buffer; grown for larger records up to [`MAX_RECORD`].
+const BUFFER: usize = 1 << 20;
+/// Largest record accepted: libpcap's own limit for a packet is 256 KiB; anything claiming
+/// more than this is damage, and must be an error, not an allocation.
+const MAX_RECORD: usize = 16 << 20;
+
+#[derive(Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset_secs: i64,
+    digits: u8,
+}
+
+/// Starts the reader thread for `path`.
+pub fn spawn(
+    path: PathBuf,
+    filter: Option<Filter>,
+    tx: Sender<SourceMsg>,
+) -> Result<JoinHandle<()>> {
+    // Open on the caller's thread so a missing file fails before any output starts.
+    let file = open(&path)?;
+    std::thread::Builder::new()
+        .name("tcplens-reader".into())
+        .spawn(move || {
+            let filter = filter.map(CompiledFilter::new);
+            let mut reader = Reader {
+                path,
+                filter,
+                tx,
+                batch: Vec::with_capacity(BATCH),
+            };
+            if let Err(e) = reader.run(file) {
+                let _ = reader.flush();
+                let _ = reader.tx.send(SourceMsg::Failed(e));
+            }
+        })
+        .context("cannot start the reader thread")
+}
+
+fn open(path: &Path) -> Result<File> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read {}: check the path", path.display()))?;
+    if meta.is_dir() {
+        bail!(
+            "{} is a directory: give a pcap or pcapng file",
+            path.display()
+        );
+    }
+    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+}
+
+struct Reader {
+    path: PathBuf,
+    filter: Option<CompiledFilter>,
+    tx: Sender<SourceMsg>,
+    batch: Vec<Frame>,
+}
+
+impl Reader {
+    fn run(&mut self, file: File) -> Result<()> {
+        let shown = self.path.display().to_string();
+        let mut reader = create_reader(BUFFER, file).map_err(|e| match e {
+            PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
+            PcapError::HeaderNotRecognized | PcapError::Incomplete(_) => anyhow!(
+                "{shown} is not a pcap or pcapng file (unknown magic number): \
+                 give a capture written by tcpdump, Wireshark or tcplens -w"
+            ),
+            other => anyhow!("cannot read {shown}: {other:?}"),
+        })?;
+        let mut interfaces: Vec<Interface> = Vec::new();
+        let mut legacy = None;
+        let mut number = 0u64;
+        let mut offset = 0usize;
+        loop {
+            match reader.next() {
+                Ok((len, block)) => {
+                    let frame = match block {
+                        PcapBlockOwned::LegacyHeader(h) => {
+                            let nanos = matches!(h.magic_number, 0xa1b2_3c4d | 0x4d3c_b2a1);
+                            legacy = Some(Interface {
+                                linktype: h.network.0 as u32 & 0xffff,
+                                resolution: if nanos { 1_000_000_000 } else { 1_000_000 },
+                                offset_secs: 0,
+                                digits: if nanos { 9 } else { 6 },
+                            });
+                            None
+                        }
+                        PcapBlockOwned::Legacy(b) => {
+                            let iface = legacy.ok_or_else(|| anyhow!("record before header"))?;
+                            number += 1;
+                            let ts = Timestamp {
+                                secs: b.ts_sec as i64,
+                                nanos: scale_fraction(b.ts_usec as u64, iface.resolution),
+                                digits: iface.digits,
+                            };
+                            Some((iface, ts, b.origlen, b.data))
+                        }
+                        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                            // Interface ids are per section (pcapng §4.1).
+                            interfaces.clear();
+                            None
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
+                            interfaces.push(Interface {
+                                linktype: idb.linktype.0 as u32 & 0xffff,
+                                resolution,
+                                offset_secs: idb.ts_offset(),
+                                digits: digits_for(resolution),
+                            });
+                            None
+                        }
+                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                            number += 1;
+                            let iface = *interfaces.get(epb.if_id as usize).ok_or_else(|| {
+                                anyhow!(
+                                    "frame {number} names interface {} but the section \
+                                     describes only {}: the file is damaged",
+                                    epb.if_id,
+                                    interfaces.len()
+                                )
+                            })?;
+                            let ticks = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
+                            let ts = Timestamp {
+                                secs: (ticks / iface.resolution) as i64 + iface.offset_secs,
+                                nanos: scale_fraction(ticks % iface.resolution, iface.resolution),
+                                digits: iface.digits,
+                            };
+                            let caplen = (epb.caplen as usize).min(epb.data.len());
+                            Some((iface, ts, epb.origlen, &epb.data[..caplen]))
+                        }
+                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                            number += 1;
+                            let iface = *interfaces.first().ok_or_else(|| {
+                                anyhow!("simple packet block before any interface")
+                            })?;
+                            // A simple packet block has no timestamp (pcapng §4.4).
+                            let ts = Timestamp {
+                                digits: iface.digits,
+                                ..Timestamp::default()
+                            };
+                            let caplen = (spb.origlen as usize).min(spb.data.len());
+                            Some((iface, ts, spb.origlen, &spb.data[..caplen]))
+                        }
+                        PcapBlockOwned::NG(_) => None,
+                    };
+                    if let Some((iface, ts, origlen, data)) = frame {
+                        self.push(number, iface, ts, origlen, data)?;
+                    }
+                    offset += len;
+                    reader.consume(len);
+                }
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => {
+                    reader
+                        .refill()
+                        .map_err(|_| anyhow!("read error in {shown}"))?;
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    let size = reader.data().len().max(BUFFER) * 2;
+                    if size > MAX_RECORD || !reader.grow(size) {
+                        bail!(
+                            "{shown}: the record at byte {offset} claims more than {} MiB: \
+                             the file is damaged",
+                            MAX_RECORD >> 20
+                        );
+                    }
+                }
+                Err(PcapError::UnexpectedEof) => bail!(
+                    "{shown} is cut short: the record at byte {offset} (after frame {number}) \
+                     is incomplete; every whole frame before it was read"
+                ),
+                Err(e) => bail!(
+                    "{shown}: unreadable record at byte {offset} (after frame {number}): {}",
+                    describe(&e)
+                ),
+            }
+        }
+        self.flush()
+    }
+
+    fn push(
+        &mut self,
+        number: u64,
+        iface: Interface,
+        ts: Timestamp,
+        origlen: u32,
+        data: &[u8],
+    ) -> Result<()> {
+        if linktype_name(iface.linktype).is_none() {
+            bail!(
+                "frame {number} has link type {}, which tcplens does not decode \
+                 (it reads Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IP)",
+                iface.linktype
+            );
+        }
+        if let Some(filter) = &mut self.filter
+            && !filter.matches(iface.linktype, data)?
+        {
+            return Ok(());
+        }
+        self.batch.push(Frame {
+            number,
+            ts,
+            linktype: iface.linktype,
+            origlen,
+            data: data.to_vec(),
+        });
+        if self.batch.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        // A closed channel means the consumer stopped (e.g. `| head`): a clean shutdown.
+        self.tx
+            .send(SourceMsg::Frames(batch))
+            .map_err(|_| anyhow!(Stopped))
+    }
+}
+
+/// The consumer went away; not an error worth reporting.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("consumer stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+fn describe(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
+        PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Fractional ticks at `resolution` per second → nanoseconds.
+fn scale_fraction(ticks: u64, resolution: u64) -> u32 {
+    ((ticks as u128 * 1_000_000_000) / resolution as u128).min(999_999_999) as u32
+}
+
+/// Decimal digits needed to show one tick of `resolution` per second, at most 9.
+fn digits_for(resolution: u64) -> u8 {
+    let mut digits = 0u8;
+    let mut unit = 1u64;
+    while unit < resolution && digits < 9 {
+        unit = unit.saturating_mul(10);
+        digits += 1;
+    }
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn microsecond_and_nanosecond_resolutions_give_6_and_9_digits() {
+        assert_eq!(digits_for(1_000_000), 6);
+        assert_eq!(digits_for(1_000_000_000), 9);
+        assert_eq!(digits_for(1 << 20), 7);
+        assert_eq!(digits_for(1), 0);
+    }
+
+    #[test]
+    fn fractions_scale_to_nanoseconds() {
+        assert_eq!(scale_fraction(123_456, 1_000_000), 123_456_000);
+        assert_eq!(scale_fraction(1, 1_000_000_000), 1);
+    }
+}

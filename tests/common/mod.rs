@@ -1,0 +1,99 @@
+//! Shared test helpers: the tcplens binary, the fixture and corpus lists, and a throwaway
+//! tshark profile that shows only the layers tcplens decodes (design.md, "Comparing with tshark").
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn tcplens() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tcplens"))
+}
+
+pub fn run(args: &[&str]) -> Output {
+    tcplens().args(args).output().expect("run tcplens")
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng")
+        )
+    });
+    files.sort();
+    files
+}
+
+/// Recorded fixtures (fixtures/*.pcap, fixtures/*.pcapng).
+pub fn fixtures() -> Vec<PathBuf> {
+    captures_in(&root().join("fixtures"))
+}
+
+/// Captures in ../shared/corpus, or None (with a visible message) when ../shared is absent.
+pub fn corpus() -> Option<Vec<PathBuf>> {
+    let dir = root().join("../shared/corpus");
+    if !dir.is_dir() {
+        eprintln!("skipped: ../shared/corpus is absent, corpus comparisons not run");
+        return None;
+    }
+    Some(captures_in(&dir))
+}
+
+/// XDG_CONFIG_HOME holding a Wireshark profile "tcplens-oracle" with every protocol above
+/// the ones tcplens decodes disabled, so tshark's Info is the TCP layer's.
+pub fn tshark_config() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("tcplens-oracle-{}", std::process::id()));
+        let profile = dir.join("wireshark/profiles/tcplens-oracle");
+        std::fs::create_dir_all(&profile).expect("create profile dir");
+        let out = Command::new("tshark")
+            .args(["-G", "protocols"])
+            .output()
+            .expect("tshark is required for the oracle tests: apt-get install tshark (see README)");
+        const KEEP: &[&str] = &[
+            "frame",
+            "eth",
+            "vlan",
+            "sll",
+            "null",
+            "raw",
+            "ip",
+            "ipv6",
+            "tcp",
+            "udp",
+            "icmp",
+            "icmpv6",
+            "arp",
+            "data",
+            "ethertype",
+            "ieee8021ad",
+            "pcap_pktdata",
+        ];
+        let disabled: String = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split('\t').nth(2))
+            .filter(|name| !KEEP.contains(name))
+            .map(|name| format!("{name}\n"))
+            .collect();
+        std::fs::write(profile.join("disabled_protos"), disabled).expect("write profile");
+        dir
+    })
+}
+
+/// tshark with the oracle profile.
+pub fn tshark() -> Command {
+    let mut c = Command::new("tshark");
+    c.env("XDG_CONFIG_HOME", tshark_config())
+        .args(["-C", "tcplens-oracle"]);
+    c
+}

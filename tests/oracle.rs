@@ -1,0 +1,194 @@
+//! The oracle: tcplens's JSON must equal tshark's fields for every TCP packet of every fixture
+//! and every capture in ../shared/corpus (design.md). Differences print as a readable table.
+
+mod common;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// tshark fields compared, in `-T fields` order.
+const FIELDS: &[&str] = &[
+    "frame.number",
+    "_ws.col.Protocol",
+    "tcp.srcport",
+    "tcp.dstport",
+    "tcp.stream",
+    "tcp.flags",
+    "tcp.seq",
+    "tcp.seq_raw",
+    "tcp.ack",
+    "tcp.window_size",
+    "tcp.len",
+    "_ws.col.Info",
+];
+
+/// Analysis prefixes are the tracker's (issue 3); until then they are set aside in Info.
+fn strip_analysis(info: &str) -> &str {
+    let mut s = info;
+    while s.starts_with("[TCP ") {
+        match s.find("] ") {
+            Some(i) => s = &s[i + 2..],
+            None => break,
+        }
+    }
+    s
+}
+
+fn tshark_rows(file: &Path) -> Vec<Vec<String>> {
+    let mut cmd = common::tshark();
+    cmd.arg("-r")
+        .arg(file)
+        .args(["-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]);
+    for f in FIELDS {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_owned).collect())
+        .collect()
+}
+
+fn tcplens_records(file: &Path) -> Vec<Value> {
+    let out = common::tcplens()
+        .arg("read")
+        .arg(file)
+        .arg("--json")
+        .output()
+        .expect("tcplens");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON {l}: {e}")))
+        .collect()
+}
+
+fn as_text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn flags_hex(v: &Value) -> String {
+    const NAMES: [&str; 9] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
+    let mut bits = 0u16;
+    for name in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+        match NAMES.iter().position(|n| *n == name) {
+            Some(i) => bits |= 1 << i,
+            None if name == "Reserved" => bits |= 0xe00,
+            None => {}
+        }
+    }
+    format!("0x{bits:04x}")
+}
+
+/// Compares one file; returns a line per difference and the number of TCP packets compared.
+fn compare(file: &Path) -> (Vec<String>, usize) {
+    let theirs = tshark_rows(file);
+    let ours = tcplens_records(file);
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if theirs.len() != ours.len() {
+        diffs.push(format!(
+            "{name}: tshark has {} frames, tcplens {}",
+            theirs.len(),
+            ours.len()
+        ));
+    }
+    for (t, o) in theirs.iter().zip(&ours) {
+        let get = |i: usize| t.get(i).map(String::as_str).unwrap_or("");
+        let frame = get(0);
+        if as_text(&o["frame"]) != frame {
+            diffs.push(format!("{name} #{frame}: tcplens frame {}", o["frame"]));
+            continue;
+        }
+        if get(1) != "TCP" {
+            continue;
+        }
+        compared += 1;
+        // tshark's tcp.ack is the raw field when the ACK flag is clear; tcplens says null.
+        let ack_set =
+            u16::from_str_radix(get(5).trim_start_matches("0x"), 16).is_ok_and(|f| f & 0x10 != 0);
+        let mut check = |field: &str, theirs: &str, ours: String| {
+            if theirs != ours {
+                diffs.push(format!(
+                    "{name} #{frame} {field}: tshark {theirs:?} tcplens {ours:?}"
+                ));
+            }
+        };
+        check("protocol", get(1), as_text(&o["protocol"]));
+        check("srcport", get(2), as_text(&o["srcport"]));
+        check("dstport", get(3), as_text(&o["dstport"]));
+        check("stream", get(4), as_text(&o["stream"]));
+        // JSON names the reserved bits with one word, as Wireshark's Info does.
+        let their_flags = u16::from_str_radix(get(5).trim_start_matches("0x"), 16).unwrap_or(0);
+        let their_flags = if their_flags & 0xe00 != 0 {
+            their_flags | 0xe00
+        } else {
+            their_flags
+        };
+        check(
+            "flags",
+            &format!("0x{their_flags:04x}"),
+            flags_hex(&o["flags"]),
+        );
+        check("seq", get(6), as_text(&o["seq"]));
+        check("seq_raw", get(7), as_text(&o["seq_raw"]));
+        if ack_set {
+            check("ack", get(8), as_text(&o["ack"]));
+        }
+        check("win", get(9), as_text(&o["win"]));
+        check("len", get(10), as_text(&o["len"]));
+        check(
+            "info",
+            strip_analysis(get(11)),
+            strip_analysis(o["info"].as_str().unwrap_or("")).to_owned(),
+        );
+    }
+    (diffs, compared)
+}
+
+fn compare_all(files: &[std::path::PathBuf]) {
+    assert!(!files.is_empty(), "no captures to compare");
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for file in files {
+        let (d, n) = compare(file);
+        diffs.extend(d);
+        compared += n;
+    }
+    eprintln!(
+        "oracle: {compared} TCP packets in {} captures compared with tshark",
+        files.len()
+    );
+    assert!(
+        compared > 0,
+        "tshark reported no TCP packets: is the oracle profile broken?"
+    );
+    if !diffs.is_empty() {
+        let shown: Vec<&str> = diffs.iter().take(60).map(String::as_str).collect();
+        panic!(
+            "{} differences from tshark:\n{}",
+            diffs.len(),
+            shown.join("\n")
+        );
+    }
+}
+
+#[test]
+fn fixtures_match_tshark() {
+    compare_all(&common::fixtures());
+}
+
+#[test]
+fn corpus_matches_tshark() {
+    if let Some(files) = common::corpus() {
+        compare_all(&files);
+    }
+}
