@@ -23,18 +23,6 @@ const FIELDS: &[&str] = &[
     "_ws.col.Info",
 ];
 
-/// Analysis prefixes are the tracker's (issue 3); until then they are set aside in Info.
-fn strip_analysis(info: &str) -> &str {
-    let mut s = info;
-    while s.starts_with("[TCP ") {
-        match s.find("] ") {
-            Some(i) => s = &s[i + 2..],
-            None => break,
-        }
-    }
-    s
-}
-
 fn tshark_rows(file: &Path) -> Vec<Vec<String>> {
     let mut cmd = common::tshark();
     cmd.arg("-r")
@@ -145,11 +133,7 @@ fn compare(file: &Path) -> (Vec<String>, usize) {
         }
         check("win", get(9), as_text(&o["win"]));
         check("len", get(10), as_text(&o["len"]));
-        check(
-            "info",
-            strip_analysis(get(11)),
-            strip_analysis(o["info"].as_str().unwrap_or("")).to_owned(),
-        );
+        check("info", get(11), as_text(&o["info"]));
     }
     (diffs, compared)
 }

@@ -1,6 +1,7 @@
 //! The flow tracker: assigns each TCP segment to a connection and keeps per-direction state.
 //! Pure logic over decoded segments; never prints, never reads the clock.
 
+pub mod analysis;
 pub mod key;
 pub mod seq;
 
@@ -8,6 +9,8 @@ use std::collections::HashMap;
 
 use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::source::Frame;
+pub use analysis::{Analysis, Label};
+use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 pub use key::{Direction, Endpoint, FlowKey};
 pub use seq::SeqNum;
 
@@ -50,6 +53,9 @@ struct Conn {
     /// AccECN negotiation seen (RFC 9768 §3.1): Wireshark then prints ACE instead of ECE/CWR/AE.
     acc_ecn_syn: bool,
     acc_ecn_synack: bool,
+    /// Wireshark's sequence analysis, per orientation like `halves`.
+    flows: [FlowAnalysis; 2],
+    analysis: ConnAnalysis,
 }
 
 /// What the tracker knows about one segment, for the renderers.
@@ -69,26 +75,6 @@ pub struct TcpInfo {
     pub analysis: Analysis,
 }
 
-/// Wireshark's `tcp.analysis.*` flags for one segment.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Analysis {
-    pub reused_ports: bool,
-}
-
-impl Analysis {
-    /// tshark's field names, in the order Wireshark prints their Info prefixes.
-    pub fn names(&self) -> impl Iterator<Item = &'static str> {
-        [(self.reused_ports, "reused_ports")]
-            .into_iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, n)| n)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.names().next().is_none()
-    }
-}
-
 #[derive(Default)]
 pub struct Tracker {
     /// The newest connection for each 4-tuple (older ones stay for their stream ids).
@@ -98,7 +84,7 @@ pub struct Tracker {
 
 impl Tracker {
     /// Tracks one frame; returns the segment's connection info when it is TCP.
-    pub fn track(&mut self, _frame: &Frame, decoded: &Decoded<'_>) -> Option<TcpInfo> {
+    pub fn track(&mut self, frame: &Frame, decoded: &Decoded<'_>) -> Option<TcpInfo> {
         let (Some(ip), Payload::Tcp(tcp)) = (&decoded.ip, &decoded.payload) else {
             return None;
         };
@@ -110,10 +96,17 @@ impl Tracker {
             addr: ip.dst,
             port: tcp.dport,
         };
-        Some(self.segment(src, dst, tcp))
+        Some(self.segment(src, dst, tcp, frame.number, frame.ts.as_nanos()))
     }
 
-    fn segment(&mut self, src: Endpoint, dst: Endpoint, tcp: &Tcp<'_>) -> TcpInfo {
+    fn segment(
+        &mut self,
+        src: Endpoint,
+        dst: Endpoint,
+        tcp: &Tcp<'_>,
+        frame: u64,
+        now: i128,
+    ) -> TcpInfo {
         let (key, lo_to_hi) = FlowKey::new(src, dst);
         let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
         let seq = SeqNum(tcp.seq);
@@ -127,7 +120,7 @@ impl Tracker {
             .get(&key)
             .is_some_and(|c| pure_syn && c.halves[fwd].base.is_some_and(|b| b != seq));
         if reuse {
-            analysis.reused_ports = true;
+            analysis.set(Label::ReusedPorts);
         }
         if reuse {
             self.by_key.remove(&key);
@@ -144,6 +137,8 @@ impl Tracker {
                 client_is_lo: lo_to_hi == sender_is_client,
                 acc_ecn_syn: false,
                 acc_ecn_synack: false,
+                flows: [FlowAnalysis::default(); 2],
+                analysis: ConnAnalysis::default(),
             }
         });
 
@@ -152,8 +147,10 @@ impl Tracker {
             // A SYN/ACK with a new ISN re-bases its direction in place (same stream).
             if conn.halves[fwd].base.is_some_and(|b| b != seq) {
                 conn.halves[fwd].base = Some(seq);
-                analysis.reused_ports = true;
+                analysis.set(Label::ReusedPorts);
             }
+        } else if pure_syn && conn.halves[fwd].base == Some(seq) {
+            analysis::syn_again(&mut conn.flows[fwd]);
         }
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
@@ -196,6 +193,15 @@ impl Tracker {
                 conn.acc_ecn_syn = tcp.flags & ECN == ECN;
             }
         }
+        let [a, b] = &mut conn.flows;
+        let (fwd_flow, rev_flow) = if fwd == 0 { (a, b) } else { (b, a) };
+        let seg = Segment {
+            tcp,
+            frame,
+            now,
+            rev_scale: conn.halves[rev].win_scale,
+        };
+        let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
         let (seq_base, ack_base) = (conn.halves[fwd].base, conn.halves[rev].base);
         conn.info(lo_to_hi, tcp, seq_base, ack_base, analysis)
     }

@@ -6,29 +6,10 @@ use std::fmt::Write;
 
 use crate::cli::SeqMode;
 use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
-use crate::flow::{SeqNum, TcpInfo};
+use crate::flow::{Label, SeqNum, TcpInfo};
 
 /// Wireshark's names for the 9 flag bits, low bit first (4.0 calls the NS bit "AE").
 const FLAG_NAMES: [&str; 9] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
-
-/// Analysis labels in the order Wireshark's Info shows them (each is prepended in turn, so
-/// the display order is the reverse of packet-tcp.c's call order).
-pub const ANALYSIS_PREFIXES: [(&str, &str); 14] = [
-    ("zero_window_probe_ack", "[TCP ZeroWindowProbeAck] "),
-    ("zero_window", "[TCP ZeroWindow] "),
-    ("zero_window_probe", "[TCP ZeroWindowProbe] "),
-    ("keep_alive_ack", "[TCP Keep-Alive ACK] "),
-    ("keep_alive", "[TCP Keep-Alive] "),
-    ("window_full", "[TCP Window Full] "),
-    ("window_update", "[TCP Window Update] "),
-    ("ack_lost_segment", "[TCP ACKed unseen segment] "),
-    ("lost_segment", "[TCP Previous segment not captured] "),
-    ("out_of_order", "[TCP Out-Of-Order] "),
-    ("spurious_retransmission", "[TCP Spurious Retransmission] "),
-    ("fast_retransmission", "[TCP Fast Retransmission] "),
-    ("retransmission", "[TCP Retransmission] "),
-    ("reused_ports", "[TCP Port numbers reused] "),
-];
 
 /// Flag names as Wireshark spells them, low bit first, for JSON `flags`.
 pub fn flag_names(bits: u16) -> impl Iterator<Item = &'static str> {
@@ -100,10 +81,15 @@ pub fn tcp_info(out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) 
         return;
     }
     if !info.analysis.is_empty() {
+        // Wireshark prepends each label in turn; DISPLAY_ORDER is the resulting order.
         let mut prefixes = String::new();
-        for (name, prefix) in ANALYSIS_PREFIXES {
-            if info.analysis.names().any(|n| n == name) {
-                prefixes.push_str(prefix);
+        for (label, _, prefix) in Label::DISPLAY_ORDER {
+            if !info.analysis.has(label) {
+                continue;
+            }
+            prefixes.push_str(prefix);
+            if let (Label::DuplicateAck, Some((frame, n))) = (label, info.analysis.dup_ack) {
+                let _ = write!(prefixes, "{frame}#{n}] ");
             }
         }
         out.insert_str(start, &prefixes);

@@ -58,14 +58,15 @@ pub fn spawn(
 
 fn open(path: &Path) -> Result<File> {
     let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read {}: check the path", path.display()))?;
+        .map_err(|e| anyhow!("cannot read {}: {e}; check the path", path.display()))?;
     if meta.is_dir() {
         bail!(
             "{} is a directory: give a pcap or pcapng file",
             path.display()
         );
     }
-    File::open(path).with_context(|| format!("cannot open {}", path.display()))
+    File::open(path)
+        .map_err(|e| anyhow!("cannot open {}: {e}; check its permissions", path.display()))
 }
 
 struct Reader {
