@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::flow::Limits;
 use crate::render::color::ColorMode;
 use crate::source::filter::Filter;
 
@@ -50,6 +51,29 @@ pub struct OutputArgs {
     /// the annotation.
     #[arg(long, value_enum, default_value_t = SeqMode::Relative)]
     pub seq: SeqMode,
+    /// Print only the per-connection summary, no rows.
+    #[arg(long, conflicts_with = "no_summary")]
+    pub summary: bool,
+    /// Leave the per-connection summary out.
+    #[arg(long)]
+    pub no_summary: bool,
+    /// Connections tracked at once; beyond, the least recently seen are evicted (and counted).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    pub max_flows: usize,
+    /// Seconds of capture time after which an idle connection leaves the table.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub idle_timeout: u64,
+    /// Maximum segment lifetime in seconds: a closed connection leaves the table after 2×MSL.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    pub msl: u64,
+}
+
+/// Rows and the connection summary, only the summary, or only rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SummaryMode {
+    Rows,
+    Only,
+    Off,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -71,6 +95,7 @@ pub struct Config {
     pub file: PathBuf,
     pub filter: Option<Filter>,
     pub output: Output,
+    pub limits: Limits,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -78,12 +103,22 @@ pub struct Output {
     pub json: bool,
     pub color: ColorMode,
     pub seq: SeqMode,
+    pub summary: SummaryMode,
 }
 
 impl ReadArgs {
     pub fn into_config(self) -> Result<Config> {
+        if self.output.max_flows == 0 {
+            anyhow::bail!("--max-flows must be at least 1");
+        }
+        const NS: i128 = 1_000_000_000;
         Ok(Config {
             filter: Filter::from_words(&self.filter)?,
+            limits: Limits {
+                max_flows: self.output.max_flows,
+                idle_timeout: self.output.idle_timeout as i128 * NS,
+                msl: self.output.msl as i128 * NS,
+            },
             file: self.file,
             output: self.output.resolve(),
         })
@@ -104,6 +139,13 @@ impl OutputArgs {
                 env("COLORTERM").is_some_and(|v| v == "truecolor" || v == "24bit"),
             ),
             seq: self.seq,
+            summary: if self.summary {
+                SummaryMode::Only
+            } else if self.no_summary {
+                SummaryMode::Off
+            } else {
+                SummaryMode::Rows
+            },
         }
     }
 }

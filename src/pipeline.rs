@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cli::Config;
 use crate::decode::decode;
-use crate::flow::Tracker;
+use crate::flow::{Limits, Tracker};
 use crate::render::Renderer;
 use crate::source::{self, SourceMsg};
 
@@ -19,7 +19,7 @@ pub fn read(cfg: &Config) -> Result<()> {
         cfg.output,
         std::io::BufWriter::with_capacity(1 << 16, stdout),
     );
-    let result = consume(&rx, &mut renderer);
+    let result = consume(&rx, &mut renderer, cfg.limits);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     let _ = reader.join();
@@ -29,8 +29,9 @@ pub fn read(cfg: &Config) -> Result<()> {
 fn consume<W: Write>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
+    limits: Limits,
 ) -> Result<()> {
-    let mut tracker = Tracker::default();
+    let mut tracker = Tracker::new(limits);
     let mut failure = None;
     for msg in rx {
         match msg {
@@ -40,11 +41,17 @@ fn consume<W: Write>(
                     let tcp = tracker.track(frame, &decoded);
                     renderer.packet(frame, &decoded, tcp.as_ref())?;
                 }
+                for summary in tracker.take_finished() {
+                    renderer.connection(summary)?;
+                }
             }
             SourceMsg::Failed(e) => failure = Some(e),
         }
     }
-    renderer.finish()?;
+    for summary in tracker.finish() {
+        renderer.connection(summary)?;
+    }
+    renderer.finish(tracker.evicted)?;
     match failure {
         Some(e) => Err(e),
         None => Ok(()),

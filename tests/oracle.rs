@@ -21,6 +21,7 @@ const FIELDS: &[&str] = &[
     "tcp.window_size",
     "tcp.len",
     "_ws.col.Info",
+    "tcp.analysis.initial_rtt",
 ];
 
 fn tshark_rows(file: &Path) -> Vec<Vec<String>> {
@@ -75,7 +76,9 @@ fn flags_hex(v: &Value) -> String {
 /// Compares one file; returns a line per difference and the number of TCP packets compared.
 fn compare(file: &Path) -> (Vec<String>, usize) {
     let theirs = tshark_rows(file);
-    let ours = tcplens_records(file);
+    let records = tcplens_records(file);
+    let (ours, connections): (Vec<Value>, Vec<Value>) =
+        records.into_iter().partition(|r| r["type"] == "packet");
     let mut diffs = Vec::new();
     let mut compared = 0;
     let name = file
@@ -134,6 +137,26 @@ fn compare(file: &Path) -> (Vec<String>, usize) {
         check("win", get(9), as_text(&o["win"]));
         check("len", get(10), as_text(&o["len"]));
         check("info", get(11), as_text(&o["info"]));
+    }
+    // tcp.analysis.initial_rtt, where tshark shows it, against the connection record.
+    let mut rtt_seen = std::collections::HashSet::new();
+    for t in &theirs {
+        let (Some(stream), Some(rtt)) = (t.get(4), t.get(12)) else {
+            continue;
+        };
+        if rtt.is_empty() || !rtt_seen.insert(stream.clone()) {
+            continue;
+        }
+        let ours = connections
+            .iter()
+            .find(|c| as_text(&c["stream"]) == *stream);
+        let ours_rtt = ours.and_then(|c| c["initial_rtt"].as_f64());
+        let theirs_rtt: f64 = rtt.parse().unwrap_or(f64::NAN);
+        if ours_rtt.is_none_or(|o| (o - theirs_rtt).abs() > 1e-9) {
+            diffs.push(format!(
+                "{name} stream {stream} initial_rtt: tshark {rtt} tcplens {ours_rtt:?}"
+            ));
+        }
     }
     (diffs, compared)
 }

@@ -2,6 +2,8 @@
 //! Pure logic over decoded segments; never prints, never reads the clock.
 
 pub mod analysis;
+pub mod conn;
+pub mod endpoint;
 pub mod key;
 pub mod seq;
 
@@ -11,6 +13,9 @@ use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::source::Frame;
 pub use analysis::{Analysis, Label};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
+use conn::Life;
+pub use conn::{Step, Summary};
+use endpoint::Side;
 pub use key::{Direction, Endpoint, FlowKey};
 pub use seq::SeqNum;
 
@@ -56,6 +61,11 @@ struct Conn {
     /// Wireshark's sequence analysis, per orientation like `halves`.
     flows: [FlowAnalysis; 2],
     analysis: ConnAnalysis,
+    /// The endpoint (lo of the key) that is the client; kept for the summary.
+    key: FlowKey,
+    life: Life,
+    first_seen: i128,
+    last_seen: i128,
 }
 
 /// What the tracker knows about one segment, for the renderers.
@@ -73,16 +83,111 @@ pub struct TcpInfo {
     /// Whether the flags print AccECN's ACE counter instead of ECE/CWR/AE.
     pub ace: bool,
     pub analysis: Analysis,
+    /// The segment's place in the connection (None when Wireshark cannot track it).
+    pub step: Option<Step>,
 }
 
-#[derive(Default)]
+/// Bounds on the connection table, in capture time (design.md: memory grows with live
+/// connections, never with file size).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Connections tracked at once; beyond, the least recently seen are evicted.
+    pub max_flows: usize,
+    /// A connection idle this long (ns) leaves the table.
+    pub idle_timeout: i128,
+    /// Maximum segment lifetime (ns): a closed connection leaves after 2×MSL (RFC 9293 §3.4.2).
+    pub msl: i128,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_flows: 100_000,
+            idle_timeout: 3_600 * NS,
+            msl: 120 * NS,
+        }
+    }
+}
+
+const NS: i128 = 1_000_000_000;
+
 pub struct Tracker {
-    /// The newest connection for each 4-tuple (older ones stay for their stream ids).
+    /// The newest connection for each 4-tuple.
     by_key: HashMap<FlowKey, Conn>,
     next_stream: u32,
+    limits: Limits,
+    last_sweep: i128,
+    /// Summaries of connections that left the table, oldest first, until taken.
+    finished: Vec<Summary>,
+    /// Connections evicted by the cap before they finished.
+    pub evicted: u64,
+}
+
+impl Default for Tracker {
+    fn default() -> Tracker {
+        Tracker::new(Limits::default())
+    }
 }
 
 impl Tracker {
+    pub fn new(limits: Limits) -> Tracker {
+        Tracker {
+            by_key: HashMap::new(),
+            next_stream: 0,
+            limits,
+            last_sweep: 0,
+            finished: Vec::new(),
+            evicted: 0,
+        }
+    }
+
+    /// Summaries of connections that have left the table since the last call.
+    pub fn take_finished(&mut self) -> Vec<Summary> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Ends tracking: summaries of every connection still in the table, by stream.
+    pub fn finish(&mut self) -> Vec<Summary> {
+        let mut rest: Vec<Summary> = self.by_key.drain().map(|(_, c)| c.summary()).collect();
+        rest.sort_by_key(|s| s.stream);
+        let mut all = std::mem::take(&mut self.finished);
+        all.append(&mut rest);
+        all
+    }
+
+    /// Drops finished connections after 2×MSL and idle ones after the timeout; when the table
+    /// is over its cap, evicts the least recently seen tenth.
+    fn sweep(&mut self, now: i128) {
+        let limits = self.limits;
+        let mut gone: Vec<FlowKey> = self
+            .by_key
+            .iter()
+            .filter(|(_, c)| {
+                let idle = now - c.last_seen;
+                idle > limits.idle_timeout || (c.finished() && idle > 2 * limits.msl)
+            })
+            .map(|(k, _)| *k)
+            .collect();
+        for key in gone.drain(..) {
+            if let Some(c) = self.by_key.remove(&key) {
+                self.finished.push(c.summary());
+            }
+        }
+        if self.by_key.len() > limits.max_flows {
+            let excess = self.by_key.len() - limits.max_flows * 9 / 10;
+            let mut ages: Vec<(i128, FlowKey)> =
+                self.by_key.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+            ages.select_nth_unstable_by_key(excess.saturating_sub(1), |(t, _)| *t);
+            for (_, key) in ages.into_iter().take(excess) {
+                if let Some(c) = self.by_key.remove(&key) {
+                    self.evicted += 1;
+                    self.finished.push(c.summary());
+                }
+            }
+        }
+        self.last_sweep = now;
+    }
+
     /// Tracks one frame; returns the segment's connection info when it is TCP.
     pub fn track(&mut self, frame: &Frame, decoded: &Decoded<'_>) -> Option<TcpInfo> {
         let (Some(ip), Payload::Tcp(tcp)) = (&decoded.ip, &decoded.payload) else {
@@ -96,7 +201,11 @@ impl Tracker {
             addr: ip.dst,
             port: tcp.dport,
         };
-        Some(self.segment(src, dst, tcp, frame.number, frame.ts.as_nanos()))
+        let now = frame.ts.as_nanos();
+        if now - self.last_sweep >= NS || self.by_key.len() > self.limits.max_flows {
+            self.sweep(now);
+        }
+        Some(self.segment(src, dst, tcp, frame.number, now))
     }
 
     fn segment(
@@ -122,8 +231,8 @@ impl Tracker {
         if reuse {
             analysis.set(Label::ReusedPorts);
         }
-        if reuse {
-            self.by_key.remove(&key);
+        if reuse && let Some(old) = self.by_key.remove(&key) {
+            self.finished.push(old.summary());
         }
         let next_stream = &mut self.next_stream;
         let conn = self.by_key.entry(key).or_insert_with(|| {
@@ -131,7 +240,16 @@ impl Tracker {
             *next_stream += 1;
             // A SYN/ACK's sender is the server; any other first segment's sender is the client.
             let sender_is_client = !(tcp.has(flags::SYN) && tcp.has(flags::ACK));
+            let first_sender = if sender_is_client {
+                Side::Client
+            } else {
+                Side::Server
+            };
             Conn {
+                key,
+                life: Life::new(tcp, first_sender),
+                first_seen: now,
+                last_seen: now,
                 stream,
                 halves: [Half::default(); 2],
                 client_is_lo: lo_to_hi == sender_is_client,
@@ -152,9 +270,10 @@ impl Tracker {
         } else if pure_syn && conn.halves[fwd].base == Some(seq) {
             analysis::syn_again(&mut conn.flows[fwd]);
         }
+        conn.last_seen = now;
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
-            return conn.info(lo_to_hi, tcp, None, None, analysis);
+            return conn.info(lo_to_hi, tcp, None, None, analysis, None);
         }
         let half = &mut conn.halves[fwd];
         if half.base.is_none() {
@@ -202,12 +321,43 @@ impl Tracker {
             rev_scale: conn.halves[rev].win_scale,
         };
         let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
+        let sender = if lo_to_hi == conn.client_is_lo {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        let step = conn.life.segment(sender, tcp, &analysis);
         let (seq_base, ack_base) = (conn.halves[fwd].base, conn.halves[rev].base);
-        conn.info(lo_to_hi, tcp, seq_base, ack_base, analysis)
+        conn.info(lo_to_hi, tcp, seq_base, ack_base, analysis, Some(step))
     }
 }
 
 impl Conn {
+    /// Both ends are done: nothing more is expected on this 4-tuple but retransmissions.
+    fn finished(&self) -> bool {
+        use endpoint::EndpointState::{Closed, TimeWait};
+        let ep = &self.life.endpoints;
+        matches!(ep.state(Side::Client), Closed | TimeWait)
+            && matches!(ep.state(Side::Server), Closed | TimeWait)
+    }
+
+    fn summary(&self) -> Summary {
+        let (client, server) = if self.client_is_lo {
+            (self.key.lo, self.key.hi)
+        } else {
+            (self.key.hi, self.key.lo)
+        };
+        Summary {
+            stream: self.stream,
+            client,
+            server,
+            first: self.first_seen,
+            last: self.last_seen,
+            initial_rtt: self.analysis.initial_rtt,
+            life: self.life.summary(),
+        }
+    }
+
     fn info(
         &self,
         lo_to_hi: bool,
@@ -215,6 +365,7 @@ impl Conn {
         seq_base: Option<SeqNum>,
         ack_base: Option<SeqNum>,
         analysis: Analysis,
+        step: Option<Step>,
     ) -> TcpInfo {
         let fwd = if lo_to_hi { 0 } else { 1 };
         let win = match self.halves[fwd].win_scale {
@@ -234,6 +385,7 @@ impl Conn {
             win,
             ace: !tcp.has(flags::SYN) && self.acc_ecn_syn && self.acc_ecn_synack,
             analysis,
+            step,
         }
     }
 }

@@ -3,9 +3,11 @@
 
 use std::fmt::Write;
 
-use super::Row;
 use super::info::flag_names;
+use super::{RelTime, Row};
 use crate::decode::{Payload, flags};
+use crate::flow::Summary;
+use crate::source::Timestamp;
 
 pub fn packet(out: &mut String, row: &Row<'_>) {
     let _ = write!(
@@ -60,6 +62,30 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
             let _ = write!(out, "{}\"{name}\"", if k > 0 { "," } else { "" });
         }
         out.push(']');
+        if let Some(step) = &i.step {
+            let _ = write!(
+                out,
+                ",\"phase\":\"{}\",\"step\":{},\"transitions\":[",
+                step.phase.name(),
+                step.step
+            );
+            for (k, tr) in step.transitions.iter().enumerate() {
+                let _ = write!(
+                    out,
+                    "{}{{\"side\":\"{}\",\"from\":\"{}\",\"to\":\"{}\"}}",
+                    if k > 0 { "," } else { "" },
+                    tr.side.name(),
+                    tr.from.name(),
+                    tr.to.name()
+                );
+            }
+            let _ = write!(
+                out,
+                "],\"states\":{{\"client\":\"{}\",\"server\":\"{}\"}}",
+                step.client.name(),
+                step.server.name()
+            );
+        }
     } else {
         match row.decoded.payload {
             Payload::Udp { sport, dport, .. }
@@ -85,6 +111,62 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
         out.push('}');
     }
     out.push('}');
+}
+
+/// A `{"type":"connection"}` record (design.md).
+pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
+    let digits = first.map_or(6, |f| f.digits);
+    let origin = first.map_or(s.first, |f| f.as_nanos());
+    let secs = |nanos: i128| RelTime { nanos, digits };
+    let l = &s.life;
+    let _ = write!(
+        out,
+        "{{\"type\":\"connection\",\"stream\":{},\"client\":\"{}\",\"server\":\"{}\",\"start\":{},\"duration\":{},\"initial_rtt\":",
+        s.stream,
+        s.client,
+        s.server,
+        secs(s.first - origin),
+        secs(s.last - s.first)
+    );
+    match s.initial_rtt {
+        Some(rtt) => {
+            let _ = write!(
+                out,
+                "{}",
+                RelTime {
+                    nanos: rtt,
+                    digits: 9
+                }
+            );
+        }
+        None => out.push_str("null"),
+    }
+    let _ = write!(
+        out,
+        ",\"packets\":{{\"client\":{},\"server\":{}}},\"bytes\":{{\"client\":{},\"server\":{}}},\"retransmissions\":{},\"open\":\"{}\",\"close\":\"{}\",\"closed_by\":",
+        l.packets[0],
+        l.packets[1],
+        l.bytes[0],
+        l.bytes[1],
+        l.retransmissions,
+        l.open.name(),
+        l.close.name()
+    );
+    match l.closed_by {
+        Some(side) => {
+            let _ = write!(out, "\"{}\"", side.name());
+        }
+        None => out.push_str("null"),
+    }
+    let _ = write!(
+        out,
+        ",\"half_closed\":{},\"states\":{{\"client\":\"{}\",\"server\":\"{}\"}},\"history\":",
+        l.half_closed,
+        l.client.name(),
+        l.server.name()
+    );
+    string(out, &l.history);
+    let _ = write!(out, ",\"conn_state\":\"{}\"}}", l.conn_state);
 }
 
 /// A JSON string literal (RFC 8259 §7).

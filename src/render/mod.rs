@@ -8,16 +8,22 @@ pub mod json;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::cli::{Output, SeqMode};
+use crate::cli::{Output, SeqMode, SummaryMode};
 use crate::decode::{Decoded, Payload, Tcp, flags};
-use crate::flow::TcpInfo;
+use crate::flow::{Summary, TcpInfo};
 use crate::source::{Frame, Timestamp};
 use color::Rule;
+
+/// Summaries kept for the text table at the end; beyond, they are counted, not listed.
+const MAX_LISTED: usize = 100_000;
 
 pub struct Renderer<W: Write> {
     out: W,
     opts: Output,
     first: Option<Timestamp>,
+    /// Text mode: connection summaries waiting for the end of the read.
+    summaries: Vec<Summary>,
+    unlisted: u64,
     /// Reused per row: no allocation per packet once warmed up.
     line: String,
     info: String,
@@ -29,6 +35,8 @@ impl<W: Write> Renderer<W> {
             out,
             opts,
             first: None,
+            summaries: Vec::new(),
+            unlisted: 0,
             line: String::new(),
             info: String::new(),
         }
@@ -41,6 +49,9 @@ impl<W: Write> Renderer<W> {
         tcp: Option<&TcpInfo>,
     ) -> io::Result<()> {
         let first = *self.first.get_or_insert(frame.ts);
+        if self.opts.summary == SummaryMode::Only {
+            return Ok(());
+        }
         self.info.clear();
         let seg = match (&decoded.payload, tcp) {
             (Payload::Tcp(t), Some(i)) => Some((t, i)),
@@ -75,9 +86,108 @@ impl<W: Write> Renderer<W> {
         self.out.write_all(self.line.as_bytes())
     }
 
-    pub fn finish(&mut self) -> io::Result<()> {
+    /// A connection left the tracker: JSON prints its record now, text keeps it for the end.
+    pub fn connection(&mut self, summary: Summary) -> io::Result<()> {
+        if self.opts.summary == SummaryMode::Off {
+            return Ok(());
+        }
+        if self.opts.json {
+            self.line.clear();
+            json::connection(&mut self.line, &summary, self.first);
+            self.line.push('\n');
+            return self.out.write_all(self.line.as_bytes());
+        }
+        if self.summaries.len() < MAX_LISTED {
+            self.summaries.push(summary);
+        } else {
+            self.unlisted += 1;
+        }
+        Ok(())
+    }
+
+    /// End of input: the connection table (text) and the eviction count, then flush.
+    pub fn finish(&mut self, evicted: u64) -> io::Result<()> {
+        if self.opts.summary != SummaryMode::Off && !self.opts.json {
+            self.summaries.sort_by_key(|s| s.stream);
+            self.line.clear();
+            if !self.summaries.is_empty() {
+                if self.opts.summary == SummaryMode::Rows {
+                    self.line.push('\n');
+                }
+                let _ = writeln!(
+                    self.line,
+                    "Connections: {}",
+                    self.summaries.len() as u64 + self.unlisted
+                );
+            }
+            for s in &self.summaries {
+                summary_line(&mut self.line, s, self.first);
+            }
+            if self.unlisted > 0 {
+                let _ = writeln!(self.line, "  … {} more not listed", self.unlisted);
+            }
+            if evicted > 0 {
+                let _ = writeln!(
+                    self.line,
+                    "  {evicted} connections evicted before they ended (table full: raise --max-flows)"
+                );
+            }
+            self.out.write_all(self.line.as_bytes())?;
+        } else if self.opts.json && evicted > 0 {
+            let _ = writeln!(self.out, "{{\"type\":\"stats\",\"evicted\":{evicted}}}");
+        }
         self.out.flush()
     }
+}
+
+/// One summary line: who talked to whom, how it opened and closed, and the final states.
+fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
+    let digits = first.map_or(6, |f| f.digits);
+    let origin = first.map_or(s.first, |f| f.as_nanos());
+    let l = &s.life;
+    let _ = write!(
+        out,
+        "  #{} {} → {} · start {} · duration {}",
+        s.stream,
+        s.client,
+        s.server,
+        RelTime {
+            nanos: s.first - origin,
+            digits
+        },
+        RelTime {
+            nanos: s.last - s.first,
+            digits
+        },
+    );
+    if let Some(rtt) = s.initial_rtt {
+        let _ = write!(out, " · rtt {}", RelTime { nanos: rtt, digits });
+    }
+    let _ = write!(
+        out,
+        " · client {} pkts {} B · server {} pkts {} B · retrans {} · open {} · close {}",
+        l.packets[0],
+        l.bytes[0],
+        l.packets[1],
+        l.bytes[1],
+        l.retransmissions,
+        l.open.name(),
+        l.close.name()
+    );
+    if let Some(side) = l.closed_by {
+        let _ = write!(out, " by {}", side.name());
+    }
+    if l.half_closed {
+        out.push_str(" (half-closed)");
+    }
+    let _ = writeln!(
+        out,
+        " · client {} · server {} · {} {}",
+        l.client.name(),
+        l.server.name(),
+        l.history,
+        l.conn_state
+    );
 }
 
 /// Everything a renderer needs about one frame.
@@ -196,6 +306,18 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
     if let Some((t, i)) = row.seg {
         sep(out);
         let _ = write!(out, "#{}", i.stream);
+        if let Some(step) = &i.step {
+            let _ = write!(out, " {} {}", step.phase.name(), step.step);
+            for tr in step.transitions.iter() {
+                let _ = write!(
+                    out,
+                    " · {} {}→{}",
+                    tr.side.name(),
+                    tr.from.name(),
+                    tr.to.name()
+                );
+            }
+        }
         if t.has(flags::SYN) {
             let _ = write!(out, " · ISN {}", t.seq);
         }

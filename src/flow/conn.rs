@@ -1,0 +1,397 @@
+//! One TCP connection's reconstruction: phases and steps, who opened and closed it and how,
+//! byte and packet counts, and Zeek's `history` and `conn_state` for the summary.
+
+use super::endpoint::{EndpointState, Endpoints, Side, Transitions};
+use super::{Analysis, Endpoint};
+use crate::decode::{Tcp, flags};
+
+/// What a segment does in its connection's life (design.md `phase`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Handshake,
+    Data,
+    Close,
+    Reset,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Handshake => "handshake",
+            Phase::Data => "data",
+            Phase::Close => "close",
+            Phase::Reset => "reset",
+        }
+    }
+}
+
+/// How a connection opened (design.md `open`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Open {
+    ThreeWay,
+    Simultaneous,
+    Refused,
+    NoAnswer,
+    Midstream,
+}
+
+/// How it closed (design.md `close`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Close {
+    FourWay,
+    ThreeWay,
+    Simultaneous,
+    Reset,
+    None,
+}
+
+impl Open {
+    pub fn name(self) -> &'static str {
+        match self {
+            Open::ThreeWay => "three_way",
+            Open::Simultaneous => "simultaneous",
+            Open::Refused => "refused",
+            Open::NoAnswer => "no_answer",
+            Open::Midstream => "midstream",
+        }
+    }
+}
+
+impl Close {
+    pub fn name(self) -> &'static str {
+        match self {
+            Close::FourWay => "four_way",
+            Close::ThreeWay => "three_way",
+            Close::Simultaneous => "simultaneous",
+            Close::Reset => "reset",
+            Close::None => "none",
+        }
+    }
+}
+
+/// Per-side counters and facts.
+#[derive(Clone, Copy, Debug, Default)]
+struct SideLog {
+    packets: u64,
+    bytes: u64,
+    pure_syn: bool,
+    syn_ack: bool,
+    fin: bool,
+    rst: bool,
+    /// Sent payload after the peer's FIN: the peer half-closed and this side kept sending.
+    data_after_peer_fin: bool,
+    /// Zeek history letters already recorded, and counts for the repeated ones (t, w).
+    seen: u16,
+    retrans: u64,
+    zero_windows: u64,
+}
+
+/// The reconstruction of one connection, fed every segment in capture order.
+#[derive(Clone, Debug)]
+pub struct Life {
+    pub endpoints: Endpoints,
+    sides: [SideLog; 2],
+    steps: [u32; 4],
+    /// The first FIN was acknowledged by a segment without FIN (four-way rather than three).
+    first_fin_acked_alone: bool,
+    first_closer: Option<Side>,
+    /// A RST came before both FINs were out: the connection was aborted.
+    aborted: bool,
+    /// Zeek history, letter by letter (uppercase: client).
+    history: String,
+    /// The first segment came from the server (Zeek marks such a flip with `^`).
+    flipped: bool,
+    pub retransmissions: u64,
+}
+
+/// One segment's place in its connection, for rows and JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub phase: Phase,
+    pub step: u32,
+    pub transitions: Transitions,
+    pub client: EndpointState,
+    pub server: EndpointState,
+}
+
+impl Life {
+    pub fn new(first: &Tcp<'_>, first_sender: Side) -> Life {
+        Life {
+            endpoints: Endpoints::new(first),
+            sides: [SideLog::default(); 2],
+            steps: [0; 4],
+            first_fin_acked_alone: false,
+            first_closer: None,
+            aborted: false,
+            history: String::new(),
+            flipped: first_sender == Side::Server,
+            retransmissions: 0,
+        }
+    }
+
+    /// Applies one segment sent by `sender` with its analysis labels.
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) -> Step {
+        let peer_fin_before = self.sides[sender.peer() as usize].fin;
+        let receiver_fin_acked_before = self.fin_acked(sender.peer());
+        let transitions = self.endpoints.segment(sender, tcp);
+        let me = &mut self.sides[sender as usize];
+        me.packets += 1;
+        me.bytes += tcp.len as u64;
+        if analysis.is_retransmission() {
+            me.retrans += 1;
+            self.retransmissions += 1;
+        }
+        let syn = tcp.has(flags::SYN);
+        let fin = tcp.has(flags::FIN);
+        let rst = tcp.has(flags::RST);
+        me.pure_syn |= syn && !tcp.has(flags::ACK);
+        me.syn_ack |= syn && tcp.has(flags::ACK);
+        if tcp.len > 0 && peer_fin_before && !me.fin {
+            me.data_after_peer_fin = true;
+        }
+        if (fin || rst) && self.first_closer.is_none() {
+            self.first_closer = Some(sender);
+        }
+        let me = &self.sides[sender as usize];
+        let both_fins_before = me.fin && self.sides[sender.peer() as usize].fin;
+        if rst && !both_fins_before {
+            self.aborted = true;
+        }
+        let me = &mut self.sides[sender as usize];
+        me.fin |= fin;
+        me.rst |= rst;
+        let newly_acks_peer_fin =
+            peer_fin_before && !receiver_fin_acked_before && self.fin_acked(sender.peer());
+        if newly_acks_peer_fin && !fin {
+            self.first_fin_acked_alone = true;
+        }
+        self.history(sender, tcp, analysis);
+
+        let entered_established = transitions
+            .iter()
+            .any(|t| t.to == EndpointState::Established && t.from != EndpointState::Established);
+        let phase = if rst {
+            Phase::Reset
+        } else if syn || entered_established {
+            Phase::Handshake
+        } else if fin || newly_acks_peer_fin || self.closing_ack(tcp) {
+            Phase::Close
+        } else {
+            Phase::Data
+        };
+        let counter = &mut self.steps[phase as usize];
+        *counter += 1;
+        Step {
+            phase,
+            step: *counter,
+            transitions,
+            client: self.endpoints.state(Side::Client),
+            server: self.endpoints.state(Side::Server),
+        }
+    }
+
+    /// A pure ACK once both FINs are out: the last segments of a close.
+    fn closing_ack(&self, tcp: &Tcp<'_>) -> bool {
+        tcp.len == 0 && self.sides.iter().all(|s| s.fin)
+    }
+
+    fn fin_acked(&self, side: Side) -> bool {
+        use EndpointState::*;
+        matches!(self.endpoints.state(side), FinWait2 | TimeWait | Closed)
+            && self.sides[side as usize].fin
+    }
+
+    /// Zeek's history letters (base/protocols/conn/main.zeek): first occurrence per direction,
+    /// uppercase for the originator; retransmissions (`T`) and zero windows (`W`) repeat at
+    /// 10, 100, 1000… occurrences.
+    fn history(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) {
+        let syn = tcp.has(flags::SYN);
+        let ack = tcp.has(flags::ACK);
+        let fin = tcp.has(flags::FIN);
+        let rst = tcp.has(flags::RST);
+        let mut letters: [Option<char>; 6] = [None; 6];
+        if syn && !ack {
+            letters[0] = Some('s');
+        }
+        if syn && ack {
+            letters[0] = Some('h');
+        }
+        if ack && tcp.len == 0 && !syn && !fin && !rst {
+            letters[1] = Some('a');
+        }
+        if tcp.len > 0 {
+            letters[2] = Some('d');
+        }
+        if fin {
+            letters[3] = Some('f');
+        }
+        if rst {
+            letters[4] = Some('r');
+        }
+        if self.flipped && self.history.is_empty() {
+            self.history.push('^');
+        }
+        let me = &mut self.sides[sender as usize];
+        for c in letters.into_iter().flatten() {
+            let bit = 1 << (c as u16 - 'a' as u16).min(15);
+            if me.seen & bit == 0 {
+                me.seen |= bit;
+                push_letter(&mut self.history, c, sender);
+            }
+        }
+        if analysis.is_retransmission() && power_of_ten(me.retrans) {
+            push_letter(&mut self.history, 't', sender);
+        }
+        if tcp.window == 0 && !syn && !rst {
+            me.zero_windows += 1;
+            if power_of_ten(me.zero_windows) {
+                push_letter(&mut self.history, 'w', sender);
+            }
+        }
+    }
+
+    pub fn summary(&self) -> LifeSummary {
+        let c = &self.sides[Side::Client as usize];
+        let s = &self.sides[Side::Server as usize];
+        let open = if self.endpoints.syns_crossed {
+            Open::Simultaneous
+        } else if c.pure_syn {
+            if s.syn_ack {
+                Open::ThreeWay
+            } else if s.rst {
+                Open::Refused
+            } else {
+                Open::NoAnswer
+            }
+        } else if s.syn_ack {
+            // The SYN was not captured, but the SYN/ACK shows the handshake.
+            Open::ThreeWay
+        } else {
+            Open::Midstream
+        };
+        let close = if self.aborted {
+            Close::Reset
+        } else if c.fin && s.fin {
+            self.fin_close()
+        } else {
+            Close::None
+        };
+        let closer = self.first_closer;
+        let half_closed = match closer {
+            Some(side) => self.sides[side.peer() as usize].data_after_peer_fin,
+            None => false,
+        };
+        LifeSummary {
+            open,
+            close,
+            closed_by: closer,
+            half_closed,
+            packets: [c.packets, s.packets],
+            bytes: [c.bytes, s.bytes],
+            retransmissions: self.retransmissions,
+            client: self.endpoints.state(Side::Client),
+            server: self.endpoints.state(Side::Server),
+            history: self.history.clone(),
+            conn_state: self.conn_state(),
+        }
+    }
+
+    fn fin_close(&self) -> Close {
+        if self.endpoints.fins_crossed {
+            Close::Simultaneous
+        } else if self.first_fin_acked_alone {
+            Close::FourWay
+        } else {
+            Close::ThreeWay
+        }
+    }
+
+    /// Zeek's conn_state (base/protocols/conn/main.zeek).
+    fn conn_state(&self) -> &'static str {
+        let o = &self.sides[Side::Client as usize];
+        let r = &self.sides[Side::Server as usize];
+        let established = (o.pure_syn || self.flipped) && r.syn_ack;
+        if !o.pure_syn && !r.syn_ack && !o.syn_ack {
+            return "OTH";
+        }
+        if !o.pure_syn && r.syn_ack {
+            // Only the responder's SYN/ACK was seen.
+            return if r.rst {
+                "RSTRH"
+            } else if r.fin {
+                "SHR"
+            } else {
+                "OTH"
+            };
+        }
+        if !established {
+            return if r.rst {
+                "REJ"
+            } else if o.rst {
+                "RSTOS0"
+            } else if o.fin {
+                "SH"
+            } else {
+                "S0"
+            };
+        }
+        if o.rst {
+            "RSTO"
+        } else if r.rst {
+            "RSTR"
+        } else if o.fin && r.fin {
+            "SF"
+        } else if o.fin {
+            "S2"
+        } else if r.fin {
+            "S3"
+        } else {
+            "S1"
+        }
+    }
+}
+
+fn push_letter(history: &mut String, c: char, side: Side) {
+    history.push(if side == Side::Client {
+        c.to_ascii_uppercase()
+    } else {
+        c
+    });
+}
+
+/// Zeek repeats some history letters at 1, 10, 100, … occurrences.
+fn power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n.is_multiple_of(10) {
+        n /= 10;
+    }
+    n == 1
+}
+
+/// A finished (or still open) connection's summary, without timing and endpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LifeSummary {
+    pub open: Open,
+    pub close: Close,
+    pub closed_by: Option<Side>,
+    pub half_closed: bool,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub retransmissions: u64,
+    pub client: EndpointState,
+    pub server: EndpointState,
+    pub history: String,
+    pub conn_state: &'static str,
+}
+
+/// The summary record of one stream (design.md connection record).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub stream: u32,
+    pub client: Endpoint,
+    pub server: Endpoint,
+    /// Capture time of the first and last segment, ns since the epoch.
+    pub first: i128,
+    pub last: i128,
+    pub initial_rtt: Option<i128>,
+    pub life: LifeSummary,
+}

@@ -1,0 +1,562 @@
+//! Both endpoints' TCP states as an observer on the wire infers them (RFC 9293 §3.3.2).
+//!
+//! Each segment applies its sender's transition (what sending it implies) and then its
+//! receiver's (what receiving it does), so the states after a row are those once the segment
+//! has arrived. Two refinements make the observer's view honest:
+//! - After a SYN the server is LISTEN; it only shows SYN_RCVD when it answers SYN/ACK, because
+//!   until then nothing on the wire says a listener took the SYN.
+//! - Segments can cross: a FIN that does not acknowledge the peer's FIN was sent before that
+//!   FIN arrived (simultaneous close, both sides through CLOSING), and a pure SYN from a side
+//!   whose peer already sent one is a simultaneous open (both through SYN_SENT → SYN_RCVD).
+
+use super::SeqNum;
+use crate::decode::{Tcp, flags};
+
+/// The eleven states of RFC 9293 §3.3.2, spelled as netstat spells them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndpointState {
+    Closed,
+    Listen,
+    SynSent,
+    SynRcvd,
+    Established,
+    FinWait1,
+    FinWait2,
+    CloseWait,
+    Closing,
+    LastAck,
+    TimeWait,
+}
+
+impl EndpointState {
+    pub fn name(self) -> &'static str {
+        match self {
+            EndpointState::Closed => "CLOSED",
+            EndpointState::Listen => "LISTEN",
+            EndpointState::SynSent => "SYN_SENT",
+            EndpointState::SynRcvd => "SYN_RCVD",
+            EndpointState::Established => "ESTABLISHED",
+            EndpointState::FinWait1 => "FIN_WAIT_1",
+            EndpointState::FinWait2 => "FIN_WAIT_2",
+            EndpointState::CloseWait => "CLOSE_WAIT",
+            EndpointState::Closing => "CLOSING",
+            EndpointState::LastAck => "LAST_ACK",
+            EndpointState::TimeWait => "TIME_WAIT",
+        }
+    }
+}
+
+/// The two roles: the client sent the first SYN (without a SYN, it sent the first segment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Client => "client",
+            Side::Server => "server",
+        }
+    }
+
+    pub fn peer(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Transition {
+    pub side: Side,
+    pub from: EndpointState,
+    pub to: EndpointState,
+}
+
+/// At most one transition per side per segment (a side's several steps are collapsed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transitions {
+    items: [Option<Transition>; 2],
+}
+
+impl Transitions {
+    pub fn iter(&self) -> impl Iterator<Item = &Transition> {
+        self.items.iter().flatten()
+    }
+
+    fn record(&mut self, side: Side, from: EndpointState, to: EndpointState) {
+        if from == to {
+            return;
+        }
+        // Keep the first `from` of a side, update its `to`; the sender's change comes first.
+        if let Some(t) = self.items.iter_mut().flatten().find(|t| t.side == side) {
+            t.to = to;
+            return;
+        }
+        if let Some(slot) = self.items.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(Transition { side, from, to });
+        }
+    }
+}
+
+/// What the observer knows of both endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoints {
+    state: [EndpointState; 2],
+    /// Sequence number of each side's SYN, once seen.
+    syn: [Option<SeqNum>; 2],
+    /// Sequence number of each side's FIN, once seen.
+    fin: [Option<SeqNum>; 2],
+    /// FINs crossed on the wire (simultaneous close).
+    pub fins_crossed: bool,
+    /// Both sides sent a pure SYN (simultaneous open).
+    pub syns_crossed: bool,
+}
+
+impl Endpoints {
+    /// The states before the first segment: a connection opened by a SYN starts CLOSED/LISTEN,
+    /// one first seen with a SYN/ACK SYN_SENT/LISTEN, one picked up mid-stream ESTABLISHED.
+    pub fn new(first: &Tcp<'_>) -> Endpoints {
+        use EndpointState::*;
+        let state = match (first.has(flags::SYN), first.has(flags::ACK)) {
+            (true, false) => [Closed, Listen],
+            (true, true) => [SynSent, Listen],
+            _ => [Established, Established],
+        };
+        Endpoints {
+            state,
+            syn: [None; 2],
+            fin: [None; 2],
+            fins_crossed: false,
+            syns_crossed: false,
+        }
+    }
+
+    pub fn state(&self, side: Side) -> EndpointState {
+        self.state[side.index()]
+    }
+
+    /// Whether `side`'s FIN has been acknowledged by `ack` from its peer.
+    fn acks_fin_of(&self, side: Side, tcp: &Tcp<'_>) -> bool {
+        tcp.has(flags::ACK) && self.fin[side.index()].is_some_and(|f| SeqNum(tcp.ack) > f)
+    }
+
+    fn acks_syn_of(&self, side: Side, tcp: &Tcp<'_>) -> bool {
+        tcp.has(flags::ACK) && self.syn[side.index()].is_some_and(|s| SeqNum(tcp.ack) > s)
+    }
+
+    fn set(&mut self, side: Side, to: EndpointState, out: &mut Transitions) {
+        let from = self.state[side.index()];
+        self.state[side.index()] = to;
+        out.record(side, from, to);
+    }
+
+    /// Applies one segment sent by `sender`; returns the states that changed.
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp<'_>) -> Transitions {
+        use EndpointState::*;
+        let mut out = Transitions::default();
+        let receiver = sender.peer();
+        let (s, r) = (sender.index(), receiver.index());
+        if tcp.has(flags::RST) {
+            // RFC 9293 §3.10.7: a RST closes the connection at both ends, except a listener,
+            // which ignores it (§3.10.7.2).
+            self.set(sender, Closed, &mut out);
+            if self.state[r] != Listen {
+                self.set(receiver, Closed, &mut out);
+            }
+            return out;
+        }
+        let syn = tcp.has(flags::SYN);
+        let fin = tcp.has(flags::FIN);
+        if syn {
+            self.syn[s].get_or_insert(SeqNum(tcp.seq));
+        }
+        if fin {
+            // The FIN occupies the sequence number after the payload (and after a SYN).
+            let at = SeqNum(tcp.seq) + tcp.len + syn as u32;
+            self.fin[s].get_or_insert(at);
+        }
+
+        // The sender's transition: what sending this segment implies.
+        match (syn, tcp.has(flags::ACK), self.state[s]) {
+            (true, false, Closed | Listen) => {
+                if self.syn[r].is_some() {
+                    self.syns_crossed = true;
+                }
+                self.set(sender, SynSent, &mut out)
+            }
+            // A SYN/ACK: the listener (or, crossing, the active opener) took the peer's SYN.
+            (true, true, Closed | Listen | SynSent) => self.set(sender, SynRcvd, &mut out),
+            // It acknowledges a SYN/ACK we did not see: the handshake completed at its end.
+            (false, true, SynSent) => self.set(sender, Established, &mut out),
+            _ => {}
+        }
+        if fin {
+            match self.state[s] {
+                Established | SynRcvd => self.set(sender, FinWait1, &mut out),
+                CloseWait if self.fin[r].is_some() && !self.acks_fin_of(receiver, tcp) => {
+                    // It sent this FIN before the peer's FIN arrived: FIN_WAIT_1, then CLOSING.
+                    self.fins_crossed = true;
+                    self.set(sender, Closing, &mut out)
+                }
+                CloseWait => self.set(sender, LastAck, &mut out),
+                _ => {}
+            }
+        }
+
+        // The receiver's transition: the acknowledgment first, then SYN and FIN.
+        if self.acks_syn_of(receiver, tcp) && matches!(self.state[r], SynSent | SynRcvd) {
+            self.set(receiver, Established, &mut out);
+        }
+        if self.acks_fin_of(receiver, tcp) {
+            match self.state[r] {
+                FinWait1 => self.set(receiver, FinWait2, &mut out),
+                Closing => self.set(receiver, TimeWait, &mut out),
+                LastAck => self.set(receiver, Closed, &mut out),
+                _ => {}
+            }
+        }
+        if syn && !tcp.has(flags::ACK) && self.state[r] == SynSent {
+            // SYNs crossed: the active opener receives a SYN in SYN_SENT (RFC 9293 §3.5).
+            self.syns_crossed = true;
+            self.set(receiver, SynRcvd, &mut out);
+        }
+        if fin {
+            match self.state[r] {
+                Established | SynRcvd => self.set(receiver, CloseWait, &mut out),
+                FinWait1 => {
+                    self.fins_crossed = true;
+                    self.set(receiver, Closing, &mut out)
+                }
+                FinWait2 => self.set(receiver, TimeWait, &mut out),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EndpointState::*;
+    use super::*;
+
+    /// A segment template, as smoltcp's tests build them.
+    const TEMPL: Tcp<'static> = Tcp {
+        sport: 5201,
+        dport: 5200,
+        seq: 0,
+        ack: 0,
+        hdr_len: 20,
+        flags: 0,
+        window: 65535,
+        urgent: 0,
+        options: &[],
+        options_len: 0,
+        len: 0,
+        short: false,
+        cut: None,
+    };
+    const C_ISN: u32 = 1000;
+    const S_ISN: u32 = u32::MAX - 1;
+
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp<'static> {
+        Tcp {
+            flags,
+            seq,
+            ack,
+            len,
+            ..TEMPL
+        }
+    }
+
+    fn send(
+        ep: &mut Endpoints,
+        side: Side,
+        t: Tcp<'static>,
+    ) -> Vec<(Side, &'static str, &'static str)> {
+        ep.segment(side, &t)
+            .iter()
+            .map(|t| (t.side, t.from.name(), t.to.name()))
+            .collect()
+    }
+
+    fn states(ep: &Endpoints) -> (EndpointState, EndpointState) {
+        (ep.state(Side::Client), ep.state(Side::Server))
+    }
+
+    /// Client SYN_SENT… both ESTABLISHED, after a three-way handshake.
+    fn established() -> Endpoints {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        send(&mut ep, Side::Client, syn);
+        send(
+            &mut ep,
+            Side::Server,
+            seg(flags::SYN | flags::ACK, S_ISN, C_ISN + 1, 0),
+        );
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::ACK, C_ISN + 1, S_ISN.wrapping_add(1), 0),
+        );
+        ep
+    }
+
+    const C_NEXT: u32 = C_ISN + 1;
+    const S_NEXT: u32 = S_ISN.wrapping_add(1);
+
+    #[test]
+    fn closed_send_syn_goes_syn_sent_and_server_listens() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        assert_eq!(
+            send(&mut ep, Side::Client, syn),
+            vec![(Side::Client, "CLOSED", "SYN_SENT")]
+        );
+        assert_eq!(states(&ep), (SynSent, Listen));
+    }
+
+    #[test]
+    fn listen_send_syn_ack_goes_syn_rcvd_and_client_established() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        send(&mut ep, Side::Client, syn);
+        let got = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::SYN | flags::ACK, S_ISN, C_NEXT, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "LISTEN", "SYN_RCVD"),
+                (Side::Client, "SYN_SENT", "ESTABLISHED")
+            ]
+        );
+    }
+
+    #[test]
+    fn syn_rcvd_recv_ack_goes_established_across_seq_wrap() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        send(&mut ep, Side::Client, syn);
+        send(
+            &mut ep,
+            Side::Server,
+            seg(flags::SYN | flags::ACK, S_ISN, C_NEXT, 0),
+        );
+        // The server's ISN is u32::MAX - 1: its ISN+1 wraps to u32::MAX, and later to 0.
+        let got = send(&mut ep, Side::Client, seg(flags::ACK, C_NEXT, S_NEXT, 0));
+        assert_eq!(got, vec![(Side::Server, "SYN_RCVD", "ESTABLISHED")]);
+        assert_eq!(states(&established()), (Established, Established));
+    }
+
+    #[test]
+    fn listen_send_rst_closes_both_refused() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        send(&mut ep, Side::Client, syn);
+        let got = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::RST | flags::ACK, 0, C_NEXT, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "LISTEN", "CLOSED"),
+                (Side::Client, "SYN_SENT", "CLOSED")
+            ]
+        );
+    }
+
+    #[test]
+    fn established_send_fin_goes_fin_wait_1_and_peer_close_wait() {
+        let mut ep = established();
+        let got = send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Client, "ESTABLISHED", "FIN_WAIT_1"),
+                (Side::Server, "ESTABLISHED", "CLOSE_WAIT")
+            ]
+        );
+    }
+
+    #[test]
+    fn four_way_close_ends_time_wait_and_closed() {
+        let mut ep = established();
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
+        );
+        let ack = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::ACK, S_NEXT, C_NEXT + 1, 0),
+        );
+        assert_eq!(ack, vec![(Side::Client, "FIN_WAIT_1", "FIN_WAIT_2")]);
+        let fin = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::FIN | flags::ACK, S_NEXT, C_NEXT + 1, 0),
+        );
+        assert_eq!(
+            fin,
+            vec![
+                (Side::Server, "CLOSE_WAIT", "LAST_ACK"),
+                (Side::Client, "FIN_WAIT_2", "TIME_WAIT")
+            ]
+        );
+        let last = send(
+            &mut ep,
+            Side::Client,
+            seg(flags::ACK, C_NEXT + 1, S_NEXT.wrapping_add(1), 0),
+        );
+        assert_eq!(last, vec![(Side::Server, "LAST_ACK", "CLOSED")]);
+        assert_eq!(states(&ep), (TimeWait, Closed));
+    }
+
+    #[test]
+    fn fin_wait_1_recv_fin_ack_goes_time_wait() {
+        let mut ep = established();
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
+        );
+        // The server's FIN carries the ACK of the client's FIN: a three-segment close.
+        let got = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::FIN | flags::ACK, S_NEXT, C_NEXT + 1, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "CLOSE_WAIT", "LAST_ACK"),
+                (Side::Client, "FIN_WAIT_1", "TIME_WAIT")
+            ]
+        );
+        assert!(!ep.fins_crossed);
+    }
+
+    #[test]
+    fn fin_wait_1_recv_fin_without_ack_goes_closing_simultaneous_close() {
+        let mut ep = established();
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
+        );
+        // The server's FIN does not acknowledge the client's: they crossed.
+        let got = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::FIN | flags::ACK, S_NEXT, C_NEXT, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "CLOSE_WAIT", "CLOSING"),
+                (Side::Client, "FIN_WAIT_1", "CLOSING")
+            ]
+        );
+        assert!(ep.fins_crossed);
+        let a = send(
+            &mut ep,
+            Side::Client,
+            seg(flags::ACK, C_NEXT + 1, S_NEXT.wrapping_add(1), 0),
+        );
+        assert_eq!(a, vec![(Side::Server, "CLOSING", "TIME_WAIT")]);
+        let b = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::ACK, S_NEXT.wrapping_add(1), C_NEXT + 1, 0),
+        );
+        assert_eq!(b, vec![(Side::Client, "CLOSING", "TIME_WAIT")]);
+    }
+
+    #[test]
+    fn syn_sent_recv_syn_goes_syn_rcvd_simultaneous_open() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn);
+        send(&mut ep, Side::Client, syn);
+        let got = send(&mut ep, Side::Server, seg(flags::SYN, S_ISN, 0, 0));
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "LISTEN", "SYN_SENT"),
+                (Side::Client, "SYN_SENT", "SYN_RCVD")
+            ]
+        );
+        let c = send(
+            &mut ep,
+            Side::Client,
+            seg(flags::SYN | flags::ACK, C_ISN, S_NEXT, 0),
+        );
+        assert_eq!(c, vec![(Side::Server, "SYN_SENT", "ESTABLISHED")]);
+        let s = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::SYN | flags::ACK, S_ISN, C_NEXT, 0),
+        );
+        assert_eq!(s, vec![(Side::Client, "SYN_RCVD", "ESTABLISHED")]);
+        assert!(ep.syns_crossed);
+    }
+
+    #[test]
+    fn established_recv_rst_closes_both() {
+        let mut ep = established();
+        let got = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::RST | flags::ACK, S_NEXT, C_NEXT, 0),
+        );
+        assert_eq!(
+            got,
+            vec![
+                (Side::Server, "ESTABLISHED", "CLOSED"),
+                (Side::Client, "ESTABLISHED", "CLOSED")
+            ]
+        );
+    }
+
+    #[test]
+    fn close_wait_keeps_receiving_data_half_close() {
+        let mut ep = established();
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
+        );
+        let data = send(
+            &mut ep,
+            Side::Server,
+            seg(flags::PSH | flags::ACK, S_NEXT, C_NEXT + 1, 100),
+        );
+        assert_eq!(data, vec![(Side::Client, "FIN_WAIT_1", "FIN_WAIT_2")]);
+        assert_eq!(states(&ep), (FinWait2, CloseWait));
+    }
+
+    #[test]
+    fn midstream_pickup_starts_established() {
+        let first = seg(flags::ACK, 5, 9, 10);
+        let mut ep = Endpoints::new(&first);
+        assert!(send(&mut ep, Side::Client, first).is_empty());
+        assert_eq!(states(&ep), (Established, Established));
+    }
+}
