@@ -36,8 +36,8 @@ fn learn_tcp_rows_read_like_wireshark() {
         "{first}"
     );
     assert!(
-        first.contains("│ #0 · ISN "),
-        "SYN rows annotate the raw ISN: {first}"
+        first.contains("│ #0 handshake 1 · client CLOSED→SYN_SENT · ISN "),
+        "SYN rows annotate the state change and the raw ISN: {first}"
     );
     assert!(rows.contains("5200 → 5201 [SYN, ACK] Seq=0 Ack=1"));
     assert!(rows.contains("Len=6"), "the server's Hello! is 6 bytes");
@@ -127,7 +127,14 @@ fn filter_words_are_joined_as_tcpdump_joins_them() {
     assert_eq!(all, kept);
     let none = stdout_of(&["read", &fixture("learn_tcp.pcap"), "tcp", "port", "9"]);
     assert!(none.is_empty());
-    let server = stdout_of(&["read", &fixture("learn_tcp.pcap"), "src", "port", "5200"]);
+    let server = stdout_of(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "--no-summary",
+        "src",
+        "port",
+        "5200",
+    ]);
     assert!(server.lines().all(|l| l.contains("5200 → 5201")));
     // Frame numbers stay those of the file, as in Wireshark.
     assert!(

@@ -115,9 +115,9 @@ pub struct Step {
 }
 
 impl Life {
-    pub fn new(first: &Tcp<'_>, first_sender: Side) -> Life {
+    pub fn new(first: &Tcp<'_>, first_sender: Side, self_connect: bool) -> Life {
         Life {
-            endpoints: Endpoints::new(first),
+            endpoints: Endpoints::new(first, self_connect),
             sides: [SideLog::default(); 2],
             steps: [0; 4],
             first_fin_acked_alone: false,
@@ -162,7 +162,9 @@ impl Life {
         me.rst |= rst;
         let newly_acks_peer_fin =
             peer_fin_before && !receiver_fin_acked_before && self.fin_acked(sender.peer());
-        if newly_acks_peer_fin && !fin {
+        // Four-way rather than three-way: the first FIN got an ACK of its own, not one
+        // carried by the second FIN (RFC 9293 §3.6, the delayed-ACK case the articles show).
+        if newly_acks_peer_fin && !fin && self.first_closer == Some(sender.peer()) {
             self.first_fin_acked_alone = true;
         }
         self.history(sender, tcp, analysis);
@@ -192,7 +194,17 @@ impl Life {
 
     /// A pure ACK once both FINs are out: the last segments of a close.
     fn closing_ack(&self, tcp: &Tcp<'_>) -> bool {
-        tcp.len == 0 && self.sides.iter().all(|s| s.fin)
+        tcp.len == 0 && self.log(Side::Client).fin && self.log(Side::Server).fin
+    }
+
+    /// A side's log; in a self-connect both roles are one socket and share the client's.
+    fn log(&self, side: Side) -> &SideLog {
+        let side = if self.endpoints.self_connect {
+            Side::Client
+        } else {
+            side
+        };
+        &self.sides[side as usize]
     }
 
     fn fin_acked(&self, side: Side) -> bool {
@@ -251,8 +263,8 @@ impl Life {
     }
 
     pub fn summary(&self) -> LifeSummary {
-        let c = &self.sides[Side::Client as usize];
-        let s = &self.sides[Side::Server as usize];
+        let c = self.log(Side::Client);
+        let s = self.log(Side::Server);
         let open = if self.endpoints.syns_crossed {
             Open::Simultaneous
         } else if c.pure_syn {
@@ -308,8 +320,8 @@ impl Life {
 
     /// Zeek's conn_state (base/protocols/conn/main.zeek).
     fn conn_state(&self) -> &'static str {
-        let o = &self.sides[Side::Client as usize];
-        let r = &self.sides[Side::Server as usize];
+        let o = self.log(Side::Client);
+        let r = self.log(Side::Server);
         let established = (o.pure_syn || self.flipped) && r.syn_ack;
         if !o.pure_syn && !r.syn_ack && !o.syn_ack {
             return "OTH";

@@ -8,6 +8,9 @@
 //! - Segments can cross: a FIN that does not acknowledge the peer's FIN was sent before that
 //!   FIN arrived (simultaneous close, both sides through CLOSING), and a pure SYN from a side
 //!   whose peer already sent one is a simultaneous open (both through SYN_SENT → SYN_RCVD).
+//! - A socket connected to its own port (a self-connect, RFC 9293 §3.5's simultaneous open
+//!   with one socket) sends and receives every segment: both roles are that one socket, so
+//!   the receiving half starts from the state the sending half left.
 
 use super::SeqNum;
 use crate::decode::{Tcp, flags};
@@ -118,12 +121,14 @@ pub struct Endpoints {
     pub fins_crossed: bool,
     /// Both sides sent a pure SYN (simultaneous open).
     pub syns_crossed: bool,
+    /// Both roles are one socket talking to itself.
+    pub self_connect: bool,
 }
 
 impl Endpoints {
     /// The states before the first segment: a connection opened by a SYN starts CLOSED/LISTEN,
     /// one first seen with a SYN/ACK SYN_SENT/LISTEN, one picked up mid-stream ESTABLISHED.
-    pub fn new(first: &Tcp<'_>) -> Endpoints {
+    pub fn new(first: &Tcp<'_>, self_connect: bool) -> Endpoints {
         use EndpointState::*;
         let state = match (first.has(flags::SYN), first.has(flags::ACK)) {
             (true, false) => [Closed, Listen],
@@ -136,6 +141,7 @@ impl Endpoints {
             fin: [None; 2],
             fins_crossed: false,
             syns_crossed: false,
+            self_connect,
         }
     }
 
@@ -183,6 +189,10 @@ impl Endpoints {
             let at = SeqNum(tcp.seq) + tcp.len + syn as u32;
             self.fin[s].get_or_insert(at);
         }
+        if self.self_connect {
+            self.syn[r] = self.syn[s];
+            self.fin[r] = self.fin[s];
+        }
 
         // The sender's transition: what sending this segment implies.
         match (syn, tcp.has(flags::ACK), self.state[s]) {
@@ -211,6 +221,9 @@ impl Endpoints {
             }
         }
 
+        if self.self_connect {
+            self.state[r] = self.state[s];
+        }
         // The receiver's transition: the acknowledgment first, then SYN and FIN.
         if self.acks_syn_of(receiver, tcp) && matches!(self.state[r], SynSent | SynRcvd) {
             self.set(receiver, Established, &mut out);
@@ -238,6 +251,9 @@ impl Endpoints {
                 FinWait2 => self.set(receiver, TimeWait, &mut out),
                 _ => {}
             }
+        }
+        if self.self_connect {
+            self.state[s] = self.state[r];
         }
         out
     }
@@ -295,7 +311,7 @@ mod tests {
     /// Client SYN_SENT… both ESTABLISHED, after a three-way handshake.
     fn established() -> Endpoints {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         send(&mut ep, Side::Client, syn);
         send(
             &mut ep,
@@ -316,7 +332,7 @@ mod tests {
     #[test]
     fn closed_send_syn_goes_syn_sent_and_server_listens() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         assert_eq!(
             send(&mut ep, Side::Client, syn),
             vec![(Side::Client, "CLOSED", "SYN_SENT")]
@@ -327,7 +343,7 @@ mod tests {
     #[test]
     fn listen_send_syn_ack_goes_syn_rcvd_and_client_established() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         send(&mut ep, Side::Client, syn);
         let got = send(
             &mut ep,
@@ -346,7 +362,7 @@ mod tests {
     #[test]
     fn syn_rcvd_recv_ack_goes_established_across_seq_wrap() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         send(&mut ep, Side::Client, syn);
         send(
             &mut ep,
@@ -362,7 +378,7 @@ mod tests {
     #[test]
     fn listen_send_rst_closes_both_refused() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         send(&mut ep, Side::Client, syn);
         let got = send(
             &mut ep,
@@ -493,7 +509,7 @@ mod tests {
     #[test]
     fn syn_sent_recv_syn_goes_syn_rcvd_simultaneous_open() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn);
+        let mut ep = Endpoints::new(&syn, false);
         send(&mut ep, Side::Client, syn);
         let got = send(&mut ep, Side::Server, seg(flags::SYN, S_ISN, 0, 0));
         assert_eq!(
@@ -516,6 +532,35 @@ mod tests {
         );
         assert_eq!(s, vec![(Side::Client, "SYN_RCVD", "ESTABLISHED")]);
         assert!(ep.syns_crossed);
+    }
+
+    #[test]
+    fn self_connect_goes_through_syn_rcvd_and_closing() {
+        // One socket bound to port P connecting to P: every segment is sent and received by it.
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn, true);
+        send(&mut ep, Side::Client, syn);
+        assert_eq!(states(&ep), (SynRcvd, SynRcvd));
+        assert!(ep.syns_crossed);
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::SYN | flags::ACK, C_ISN, C_NEXT, 0),
+        );
+        assert_eq!(states(&ep), (Established, Established));
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::FIN | flags::ACK, C_NEXT, C_NEXT, 0),
+        );
+        assert_eq!(states(&ep), (Closing, Closing));
+        send(
+            &mut ep,
+            Side::Client,
+            seg(flags::ACK, C_NEXT + 1, C_NEXT + 1, 0),
+        );
+        assert_eq!(states(&ep), (TimeWait, TimeWait));
+        assert!(ep.fins_crossed);
     }
 
     #[test]
@@ -555,7 +600,7 @@ mod tests {
     #[test]
     fn midstream_pickup_starts_established() {
         let first = seg(flags::ACK, 5, 9, 10);
-        let mut ep = Endpoints::new(&first);
+        let mut ep = Endpoints::new(&first, false);
         assert!(send(&mut ep, Side::Client, first).is_empty());
         assert_eq!(states(&ep), (Established, Established));
     }

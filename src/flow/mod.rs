@@ -247,7 +247,7 @@ impl Tracker {
             };
             Conn {
                 key,
-                life: Life::new(tcp, first_sender),
+                life: Life::new(tcp, first_sender, key.lo == key.hi),
                 first_seen: now,
                 last_seen: now,
                 stream,
