@@ -97,6 +97,8 @@ pub struct Life {
     first_closer: Option<Side>,
     /// A RST came before both FINs were out: the connection was aborted.
     aborted: bool,
+    /// Who sent the aborting RST, and in what state.
+    abort: Option<(Side, EndpointState)>,
     /// Zeek history, letter by letter (uppercase: client).
     history: String,
     /// The first segment came from the server (Zeek marks such a flip with `^`).
@@ -112,6 +114,44 @@ pub struct Step {
     pub transitions: Transitions,
     pub client: EndpointState,
     pub server: EndpointState,
+    /// A named moment of the connection's life, when this segment is one.
+    pub event: Option<Event>,
+}
+
+/// The moments tcplens names on rows (and sums up in the summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The capture starts inside the connection: no SYN seen.
+    Midstream,
+    /// A pure SYN from a side whose peer's SYN is still unanswered: SYNs crossed.
+    SimultaneousOpen,
+    /// The SYN was answered by RST: nothing listens on the port.
+    Refused,
+    /// A SYN sent again, the first still unanswered.
+    SynUnanswered,
+    /// The second FIN does not acknowledge the first: FINs crossed.
+    SimultaneousClose,
+    /// The second FIN carries the ACK of the first: a close in three segments.
+    FinCarriesAck,
+    /// Data toward a side that already sent its FIN.
+    HalfClose,
+    /// A RST aborts the connection, sent by a side in the given state.
+    Abort(Side, EndpointState),
+}
+
+impl std::fmt::Display for Event {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Event::Midstream => f.write_str("mid-stream pickup"),
+            Event::SimultaneousOpen => f.write_str("simultaneous open"),
+            Event::Refused => f.write_str("refused"),
+            Event::SynUnanswered => f.write_str("SYN unanswered"),
+            Event::SimultaneousClose => f.write_str("simultaneous close"),
+            Event::FinCarriesAck => f.write_str("FIN carries the ACK"),
+            Event::HalfClose => f.write_str("half-close"),
+            Event::Abort(side, state) => write!(f, "abort by {} in {}", side.name(), state.name()),
+        }
+    }
 }
 
 impl Life {
@@ -123,6 +163,7 @@ impl Life {
             first_fin_acked_alone: false,
             first_closer: None,
             aborted: false,
+            abort: None,
             history: String::new(),
             flipped: first_sender == Side::Server,
             retransmissions: 0,
@@ -133,6 +174,11 @@ impl Life {
     pub fn segment(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) -> Step {
         let peer_fin_before = self.sides[sender.peer() as usize].fin;
         let receiver_fin_acked_before = self.fin_acked(sender.peer());
+        let first_segment = self.sides.iter().all(|s| s.packets == 0);
+        let half_closed_before = self.sides[sender as usize].data_after_peer_fin;
+        let sender_state = self.endpoints.state(sender);
+        let (syns_crossed, fins_crossed) =
+            (self.endpoints.syns_crossed, self.endpoints.fins_crossed);
         let transitions = self.endpoints.segment(sender, tcp);
         let me = &mut self.sides[sender as usize];
         me.packets += 1;
@@ -181,6 +227,29 @@ impl Life {
         } else {
             Phase::Data
         };
+        let peer = self.log(sender.peer());
+        let event = if first_segment && !syn {
+            Some(Event::Midstream)
+        } else if !syns_crossed && self.endpoints.syns_crossed {
+            Some(Event::SimultaneousOpen)
+        } else if rst && sender_state == EndpointState::Listen {
+            Some(Event::Refused)
+        } else if rst && !self.sides.iter().all(|s| s.fin) {
+            Some(Event::Abort(sender, sender_state))
+        } else if syn && !tcp.has(flags::ACK) && self.log(sender).packets > 1 && peer.packets == 0 {
+            Some(Event::SynUnanswered)
+        } else if !fins_crossed && self.endpoints.fins_crossed {
+            Some(Event::SimultaneousClose)
+        } else if fin && peer_fin_before && newly_acks_peer_fin && !self.first_fin_acked_alone {
+            Some(Event::FinCarriesAck)
+        } else if !half_closed_before && self.sides[sender as usize].data_after_peer_fin {
+            Some(Event::HalfClose)
+        } else {
+            None
+        };
+        if let Some(Event::Abort(side, state)) = event {
+            self.abort.get_or_insert((side, state));
+        }
         let counter = &mut self.steps[phase as usize];
         *counter += 1;
         Step {
@@ -189,6 +258,7 @@ impl Life {
             transitions,
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
+            event,
         }
     }
 
@@ -297,6 +367,7 @@ impl Life {
             open,
             close,
             closed_by: closer,
+            abort: self.abort,
             half_closed,
             packets: [c.packets, s.packets],
             bytes: [c.bytes, s.bytes],
@@ -385,6 +456,8 @@ pub struct LifeSummary {
     pub open: Open,
     pub close: Close,
     pub closed_by: Option<Side>,
+    /// The side whose RST aborted the connection, and its state when it sent it.
+    pub abort: Option<(Side, EndpointState)>,
     pub half_closed: bool,
     pub packets: [u64; 2],
     pub bytes: [u64; 2],

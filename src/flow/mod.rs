@@ -389,3 +389,147 @@ impl Conn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPL: Tcp<'static> = Tcp {
+        sport: 40000,
+        dport: 80,
+        seq: 0,
+        ack: 0,
+        hdr_len: 20,
+        flags: 0,
+        window: 1000,
+        urgent: 0,
+        options: &[],
+        options_len: 0,
+        len: 0,
+        short: false,
+        cut: None,
+    };
+
+    fn ends(reverse: bool) -> (Endpoint, Endpoint) {
+        let c = Endpoint {
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 40000,
+        };
+        let s = Endpoint {
+            addr: "10.0.0.2".parse().unwrap(),
+            port: 80,
+        };
+        if reverse { (s, c) } else { (c, s) }
+    }
+
+    fn send(
+        t: &mut Tracker,
+        from_server: bool,
+        flags: u16,
+        seq: u32,
+        ack: u32,
+        at: i128,
+    ) -> TcpInfo {
+        let (src, dst) = ends(from_server);
+        let tcp = Tcp {
+            flags,
+            seq,
+            ack,
+            sport: src.port,
+            dport: dst.port,
+            ..TEMPL
+        };
+        t.segment(src, dst, &tcp, 1, at)
+    }
+
+    /// A complete connection: handshake, then a close whose second FIN carries the ACK.
+    fn connection(t: &mut Tracker, isn: u32, at: i128) {
+        send(t, false, flags::SYN, isn, 0, at);
+        send(t, true, flags::SYN | flags::ACK, 7, isn.wrapping_add(1), at);
+        send(t, false, flags::ACK, isn.wrapping_add(1), 8, at);
+        send(
+            t,
+            false,
+            flags::FIN | flags::ACK,
+            isn.wrapping_add(1),
+            8,
+            at,
+        );
+        send(t, true, flags::FIN | flags::ACK, 8, isn.wrapping_add(2), at);
+        send(t, false, flags::ACK, isn.wrapping_add(2), 9, at);
+    }
+
+    #[test]
+    fn time_wait_recv_new_syn_starts_new_stream_port_reuse() {
+        let mut t = Tracker::default();
+        connection(&mut t, u32::MAX, 0);
+        let syn = send(&mut t, false, flags::SYN, 5000, 0, NS);
+        assert_eq!(syn.stream, 1);
+        assert!(syn.analysis.has(Label::ReusedPorts));
+        let done = t.take_finished();
+        assert_eq!(done.len(), 1, "the old connection's summary is out");
+        assert_eq!(done[0].life.close, conn::Close::ThreeWay);
+        assert_eq!(done[0].life.client.name(), "TIME_WAIT");
+    }
+
+    #[test]
+    fn relative_numbers_wrap_with_isn_near_u32_max() {
+        let mut t = Tracker::default();
+        send(&mut t, false, flags::SYN, u32::MAX - 1, 0, 0);
+        let synack = send(&mut t, true, flags::SYN | flags::ACK, 7, u32::MAX, 0);
+        assert_eq!(synack.ack_base, Some(SeqNum(u32::MAX - 1)));
+        let ack = send(&mut t, false, flags::ACK, 0, 8, 0);
+        assert_eq!(SeqNum(0).relative_to(ack.seq_base.unwrap()), 2);
+        assert_eq!(ack.step.unwrap().phase, conn::Phase::Handshake);
+    }
+
+    #[test]
+    fn closed_connection_leaves_table_after_two_msl() {
+        let mut t = Tracker::new(Limits {
+            msl: NS,
+            ..Limits::default()
+        });
+        connection(&mut t, 100, 0);
+        assert!(t.take_finished().is_empty());
+        // Another connection's segment 3 s later sweeps the first (2×MSL = 2 s).
+        let other = Endpoint {
+            addr: "10.0.0.3".parse().unwrap(),
+            port: 1,
+        };
+        let tcp = Tcp {
+            flags: flags::SYN,
+            ..TEMPL
+        };
+        t.segment(other, ends(false).1, &tcp, 9, 3 * NS);
+        t.sweep(3 * NS);
+        assert_eq!(t.take_finished().len(), 1);
+        assert_eq!(t.evicted, 0, "expiry is not eviction");
+    }
+
+    #[test]
+    fn table_over_cap_evicts_least_recently_seen_and_counts_them() {
+        let mut t = Tracker::new(Limits {
+            max_flows: 10,
+            ..Limits::default()
+        });
+        for i in 0..25u16 {
+            let src = Endpoint {
+                addr: "10.0.0.9".parse().unwrap(),
+                port: 1000 + i,
+            };
+            let tcp = Tcp {
+                flags: flags::SYN,
+                sport: src.port,
+                ..TEMPL
+            };
+            t.segment(src, ends(false).1, &tcp, i as u64, i as i128);
+            if t.by_key.len() > t.limits.max_flows {
+                t.sweep(i as i128);
+            }
+        }
+        assert!(t.by_key.len() <= 10);
+        assert!(t.evicted >= 15);
+        let left = t.finish();
+        assert_eq!(left.len(), 25, "every connection gets a summary");
+    }
+}

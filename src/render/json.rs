@@ -85,6 +85,9 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
                 step.client.name(),
                 step.server.name()
             );
+            if let Some(event) = step.event {
+                let _ = write!(out, ",\"event\":\"{event}\"");
+            }
         }
     } else {
         match row.decoded.payload {
@@ -157,6 +160,14 @@ pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
             let _ = write!(out, "\"{}\"", side.name());
         }
         None => out.push_str("null"),
+    }
+    if let Some((side, state)) = l.abort {
+        let _ = write!(
+            out,
+            ",\"abort\":{{\"by\":\"{}\",\"state\":\"{}\"}}",
+            side.name(),
+            state.name()
+        );
     }
     let _ = write!(
         out,

@@ -177,6 +177,9 @@ fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     if let Some(side) = l.closed_by {
         let _ = write!(out, " by {}", side.name());
     }
+    if let Some((_, state)) = l.abort {
+        let _ = write!(out, " in {}", state.name());
+    }
     if l.half_closed {
         out.push_str(" (half-closed)");
     }
@@ -316,6 +319,9 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
                     tr.from.name(),
                     tr.to.name()
                 );
+            }
+            if let Some(event) = step.event {
+                let _ = write!(out, " · {event}");
             }
         }
         if t.has(flags::SYN) {
