@@ -80,8 +80,8 @@ struct SideLog {
     rst: bool,
     /// Sent payload after the peer's FIN: the peer half-closed and this side kept sending.
     data_after_peer_fin: bool,
-    /// Zeek history letters already recorded, and counts for the repeated ones (t, w).
-    seen: u16,
+    /// Zeek history letters already recorded by this side.
+    history: HistorySeen,
     retrans: u64,
     zero_windows: u64,
 }
@@ -283,43 +283,43 @@ impl Life {
             && self.sides[side as usize].fin
     }
 
-    /// Zeek's history letters (base/protocols/conn/main.zeek): first occurrence per direction,
-    /// uppercase for the originator; retransmissions (`T`) and zero windows (`W`) repeat at
-    /// 10, 100, 1000… occurrences.
+    /// Zeek's history letters (TCP analyzer `UpdateHistory`; conn.log docs): uppercase for the
+    /// client. A packet with exactly one of SYN/FIN/RST adds `s`/`h`, `f` or `r`, again only
+    /// when its sequence number differs from the last such packet's; two of them add `q` (`i`
+    /// for FIN+RST); a packet with none adds `d` for payload, else `a` for an ACK, once each.
+    /// Retransmissions (`t`) and zero windows (`w`) repeat at 1, 10, 100… occurrences.
     fn history(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) {
-        let syn = tcp.has(flags::SYN);
-        let ack = tcp.has(flags::ACK);
-        let fin = tcp.has(flags::FIN);
-        let rst = tcp.has(flags::RST);
-        let mut letters: [Option<char>; 6] = [None; 6];
-        if syn && !ack {
-            letters[0] = Some('s');
-        }
-        if syn && ack {
-            letters[0] = Some('h');
-        }
-        if ack && tcp.len == 0 && !syn && !fin && !rst {
-            letters[1] = Some('a');
-        }
-        if tcp.len > 0 {
-            letters[2] = Some('d');
-        }
-        if fin {
-            letters[3] = Some('f');
-        }
-        if rst {
-            letters[4] = Some('r');
-        }
         if self.flipped && self.history.is_empty() {
             self.history.push('^');
         }
+        let syn = tcp.has(flags::SYN);
+        let fin = tcp.has(flags::FIN);
+        let rst = tcp.has(flags::RST);
         let me = &mut self.sides[sender as usize];
-        for c in letters.into_iter().flatten() {
-            let bit = 1 << (c as u16 - 'a' as u16).min(15);
-            if me.seen & bit == 0 {
-                me.seen |= bit;
-                push_letter(&mut self.history, c, sender);
+        let h = &mut me.history;
+        let mut letters: [Option<char>; 3] = [None; 3];
+        match syn as u8 + fin as u8 + rst as u8 {
+            0 if tcp.len > 0 => letters[0] = h.once(ONCE_DATA, 'd'),
+            0 if tcp.has(flags::ACK) => letters[0] = h.once(ONCE_ACK, 'a'),
+            0 => {}
+            1 => {
+                if syn {
+                    let code = if tcp.has(flags::ACK) { 'h' } else { 's' };
+                    letters[0] = h.on_new_seq(0, tcp.seq, code);
+                }
+                if fin {
+                    // A FIN's number comes after its payload (Zeek compares seq + len).
+                    letters[1] = h.on_new_seq(1, tcp.seq.wrapping_add(tcp.len), 'f');
+                }
+                if rst {
+                    letters[2] = h.on_new_seq(2, tcp.seq, 'r');
+                }
             }
+            _ if fin && rst => letters[0] = h.once(ONCE_FIN_RST, 'i'),
+            _ => letters[0] = h.once(ONCE_MULTI, 'q'),
+        }
+        for c in letters.into_iter().flatten() {
+            push_letter(&mut self.history, c, sender);
         }
         if analysis.is_retransmission() && power_of_ten(me.retrans) {
             push_letter(&mut self.history, 't', sender);
@@ -431,6 +431,33 @@ impl Life {
         } else {
             "S1"
         }
+    }
+}
+
+const ONCE_DATA: u8 = 1;
+const ONCE_ACK: u8 = 2;
+const ONCE_MULTI: u8 = 4;
+const ONCE_FIN_RST: u8 = 8;
+
+/// What one side's history already holds (Zeek's per-endpoint `hist_flags`/`hist_last_*`).
+#[derive(Clone, Copy, Debug, Default)]
+struct HistorySeen {
+    once: u8,
+    /// Last sequence number of a SYN (or SYN/ACK), FIN and RST; None before the first.
+    last: [Option<u32>; 3],
+}
+
+impl HistorySeen {
+    fn once(&mut self, bit: u8, c: char) -> Option<char> {
+        let new = self.once & bit == 0;
+        self.once |= bit;
+        new.then_some(c)
+    }
+
+    fn on_new_seq(&mut self, kind: usize, seq: u32, c: char) -> Option<char> {
+        let new = self.last[kind] != Some(seq);
+        self.last[kind] = Some(seq);
+        new.then_some(c)
     }
 }
 
