@@ -80,6 +80,9 @@ impl Side {
 pub struct Transition {
     pub side: Side,
     pub from: EndpointState,
+    /// The state passed through when one segment moves a side twice (e.g. FIN_WAIT_2 when a
+    /// FIN/ACK acknowledges our FIN and carries the peer's).
+    pub via: Option<EndpointState>,
     pub to: EndpointState,
 }
 
@@ -98,13 +101,20 @@ impl Transitions {
         if from == to {
             return;
         }
-        // Keep the first `from` of a side, update its `to`; the sender's change comes first.
+        // Keep the first `from` of a side and its first intermediate state; the sender's
+        // change comes first.
         if let Some(t) = self.items.iter_mut().flatten().find(|t| t.side == side) {
+            t.via = t.via.or(Some(t.to));
             t.to = to;
             return;
         }
         if let Some(slot) = self.items.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(Transition { side, from, to });
+            *slot = Some(Transition {
+                side,
+                from,
+                via: None,
+                to,
+            });
         }
     }
 }
@@ -197,10 +207,12 @@ impl Endpoints {
         // The sender's transition: what sending this segment implies.
         match (syn, tcp.has(flags::ACK), self.state[s]) {
             (true, false, Closed | Listen) => {
-                if self.syn[r].is_some() {
+                self.set(sender, SynSent, &mut out);
+                if self.syn[r].is_some() && !self.self_connect {
+                    // The peer's SYN was already on its way: it arrives in SYN_SENT (§3.5).
                     self.syns_crossed = true;
+                    self.set(sender, SynRcvd, &mut out);
                 }
-                self.set(sender, SynSent, &mut out)
             }
             // A SYN/ACK: the listener (or, crossing, the active opener) took the peer's SYN.
             (true, true, Closed | Listen | SynSent) => self.set(sender, SynRcvd, &mut out),
@@ -507,6 +519,16 @@ mod tests {
     }
 
     #[test]
+    fn listen_send_syn_after_peer_syn_passes_syn_sent() {
+        let syn = seg(flags::SYN, C_ISN, 0, 0);
+        let mut ep = Endpoints::new(&syn, false);
+        ep.segment(Side::Client, &syn);
+        let crossing = ep.segment(Side::Server, &seg(flags::SYN, S_ISN, 0, 0));
+        let server = crossing.iter().find(|t| t.side == Side::Server).copied();
+        assert_eq!(server.and_then(|t| t.via), Some(SynSent));
+    }
+
+    #[test]
     fn syn_sent_recv_syn_goes_syn_rcvd_simultaneous_open() {
         let syn = seg(flags::SYN, C_ISN, 0, 0);
         let mut ep = Endpoints::new(&syn, false);
@@ -515,7 +537,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                (Side::Server, "LISTEN", "SYN_SENT"),
+                (Side::Server, "LISTEN", "SYN_RCVD"),
                 (Side::Client, "SYN_SENT", "SYN_RCVD")
             ]
         );
@@ -524,7 +546,7 @@ mod tests {
             Side::Client,
             seg(flags::SYN | flags::ACK, C_ISN, S_NEXT, 0),
         );
-        assert_eq!(c, vec![(Side::Server, "SYN_SENT", "ESTABLISHED")]);
+        assert_eq!(c, vec![(Side::Server, "SYN_RCVD", "ESTABLISHED")]);
         let s = send(
             &mut ep,
             Side::Server,

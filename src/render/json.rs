@@ -69,14 +69,19 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
                 step.phase.name(),
                 step.step
             );
-            for (k, tr) in step.transitions.iter().enumerate() {
+            // A side that moved twice (through `via`) gets two entries.
+            let hops = step.transitions.iter().flat_map(|t| match t.via {
+                Some(via) => [Some((t.side, t.from, via)), Some((t.side, via, t.to))],
+                None => [Some((t.side, t.from, t.to)), None],
+            });
+            for (k, (side, from, to)) in hops.flatten().enumerate() {
                 let _ = write!(
                     out,
                     "{}{{\"side\":\"{}\",\"from\":\"{}\",\"to\":\"{}\"}}",
                     if k > 0 { "," } else { "" },
-                    tr.side.name(),
-                    tr.from.name(),
-                    tr.to.name()
+                    side.name(),
+                    from.name(),
+                    to.name()
                 );
             }
             let _ = write!(

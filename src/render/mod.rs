@@ -27,6 +27,8 @@ pub struct Renderer<W: Write> {
     /// Reused per row: no allocation per packet once warmed up.
     line: String,
     info: String,
+    /// Live capture: every row reaches stdout (a pipe too) the moment its packet arrived.
+    flush_each_row: bool,
 }
 
 impl<W: Write> Renderer<W> {
@@ -39,7 +41,22 @@ impl<W: Write> Renderer<W> {
             unlisted: 0,
             line: String::new(),
             info: String::new(),
+            flush_each_row: false,
         }
+    }
+
+    /// Flush after every row and JSON record (live capture); a file is read block-buffered.
+    pub fn flush_each_row(mut self, on: bool) -> Renderer<W> {
+        self.flush_each_row = on;
+        self
+    }
+
+    fn write_line(&mut self) -> io::Result<()> {
+        self.out.write_all(self.line.as_bytes())?;
+        if self.flush_each_row {
+            self.out.flush()?;
+        }
+        Ok(())
     }
 
     pub fn packet(
@@ -83,7 +100,7 @@ impl<W: Write> Renderer<W> {
             }
         }
         self.line.push('\n');
-        self.out.write_all(self.line.as_bytes())
+        self.write_line()
     }
 
     /// A connection left the tracker: JSON prints its record now, text keeps it for the end.
@@ -95,7 +112,7 @@ impl<W: Write> Renderer<W> {
             self.line.clear();
             json::connection(&mut self.line, &summary, self.first);
             self.line.push('\n');
-            return self.out.write_all(self.line.as_bytes());
+            return self.write_line();
         }
         if self.summaries.len() < MAX_LISTED {
             self.summaries.push(summary);
@@ -312,13 +329,11 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
         if let Some(step) = &i.step {
             let _ = write!(out, " {} {}", step.phase.name(), step.step);
             for tr in step.transitions.iter() {
-                let _ = write!(
-                    out,
-                    " · {} {}→{}",
-                    tr.side.name(),
-                    tr.from.name(),
-                    tr.to.name()
-                );
+                let _ = write!(out, " · {} {}→", tr.side.name(), tr.from.name());
+                if let Some(via) = tr.via {
+                    let _ = write!(out, "{}→", via.name());
+                }
+                out.push_str(tr.to.name());
             }
             if let Some(event) = step.event {
                 let _ = write!(out, " · {event}");
