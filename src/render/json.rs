@@ -123,18 +123,12 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
 
 /// A `{"type":"connection"}` record (design.md).
 pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
-    let digits = first.map_or(6, |f| f.digits);
-    let origin = first.map_or(s.first, |f| f.as_nanos());
-    let secs = |nanos: i128| RelTime { nanos, digits };
+    let (start, duration) = super::span(s, first);
     let l = &s.life;
     let _ = write!(
         out,
         "{{\"type\":\"connection\",\"stream\":{},\"client\":\"{}\",\"server\":\"{}\",\"start\":{},\"duration\":{},\"initial_rtt\":",
-        s.stream,
-        s.client,
-        s.server,
-        secs(s.first - origin),
-        secs(s.last - s.first)
+        s.stream, s.client, s.server, start, duration
     );
     match s.initial_rtt {
         Some(rtt) => {

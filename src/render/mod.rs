@@ -159,26 +159,22 @@ impl<W: Write> Renderer<W> {
 
 /// One summary line: who talked to whom, how it opened and closed, and the final states.
 fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
-    let digits = first.map_or(6, |f| f.digits);
-    let origin = first.map_or(s.first, |f| f.as_nanos());
+    let (start, duration) = span(s, first);
     let l = &s.life;
     let _ = write!(
         out,
-        "  #{} {} → {} · start {} · duration {}",
-        s.stream,
-        s.client,
-        s.server,
-        RelTime {
-            nanos: s.first - origin,
-            digits
-        },
-        RelTime {
-            nanos: s.last - s.first,
-            digits
-        },
+        "  #{} {} → {} · start {start} · duration {duration}",
+        s.stream, s.client, s.server,
     );
     if let Some(rtt) = s.initial_rtt {
-        let _ = write!(out, " · rtt {}", RelTime { nanos: rtt, digits });
+        let _ = write!(
+            out,
+            " · rtt {}",
+            RelTime {
+                nanos: rtt,
+                digits: start.digits
+            }
+        );
     }
     let _ = write!(
         out,
@@ -267,6 +263,22 @@ impl Row<'_> {
                 _ => None,
             })
     }
+}
+
+/// A connection's start (since the capture's first frame) and duration, at its precision.
+pub fn span(s: &Summary, first: Option<Timestamp>) -> (RelTime, RelTime) {
+    let digits = first.map_or(6, |f| f.digits);
+    let origin = first.map_or(s.first, |f| f.as_nanos());
+    (
+        RelTime {
+            nanos: s.first - origin,
+            digits,
+        },
+        RelTime {
+            nanos: s.last - s.first,
+            digits,
+        },
+    )
 }
 
 /// A signed duration shown with a fixed number of decimals.
