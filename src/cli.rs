@@ -1,7 +1,7 @@
 //! Command line → validated [`Config`], before any thread starts (ripgrep's lowargs → hiargs).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,13 +9,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::flow::Limits;
 use crate::render::color::ColorMode;
 use crate::source::filter::Filter;
+use crate::source::live;
 
 #[derive(Parser, Debug)]
 #[command(
     name = "tcplens",
     version,
-    about = "Make TCP connections visible: Wireshark-faithful rows from pcap/pcapng files",
-    after_help = "Example: tcplens read capture.pcap tcp port 5200"
+    about = "Make TCP connections visible: Wireshark-faithful rows from pcap/pcapng files or a live capture",
+    after_help = "Examples:\n  tcplens read capture.pcap tcp port 5200\n  sudo tcplens capture -i lo port 5200"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -26,6 +27,10 @@ pub struct Cli {
 pub enum Command {
     /// Read a pcap or pcapng file and print one row per frame.
     Read(ReadArgs),
+    /// Capture live from an interface (as tcpdump) and print one row per packet as it arrives.
+    Capture(CaptureArgs),
+    /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
+    Interfaces,
 }
 
 #[derive(Args, Debug)]
@@ -37,6 +42,52 @@ pub struct ReadArgs {
     pub filter: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// Interface to capture on, or its number in `tcplens interfaces`; `any` captures on all.
+    /// Default: the first up, non-loopback interface, as tcpdump picks it.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+    /// Stop after COUNT packets.
+    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+    /// Write the packets to a pcap file as they arrive; rows still print unless -q. `-` writes
+    /// the pcap to stdout, and nothing else goes there.
+    #[arg(short = 'w', value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Snapshot length: bytes kept of each packet (0 means the default, 262144).
+    #[arg(short = 's', long = "snapshot-length", value_name = "SNAPLEN",
+          default_value_t = live::DEFAULT_SNAPLEN,
+          value_parser = clap::value_parser!(u32).range(0..=live::DEFAULT_SNAPLEN as i64))]
+    pub snaplen: u32,
+    /// Kernel capture buffer in KiB (32 MiB: in immediate mode every packet takes a slot of the
+    /// snapshot length, so libpcap's usual 2 MiB holds only 7 packets on `any`).
+    #[arg(short = 'B', long = "buffer-size", value_name = "KIB",
+          default_value_t = live::DEFAULT_BUFFER_KIB,
+          value_parser = clap::value_parser!(u32).range(1..=(i32::MAX / 1024) as i64))]
+    pub buffer: u32,
+    /// Do not put the interface into promiscuous mode.
+    #[arg(short = 'p', long = "no-promiscuous-mode")]
+    pub no_promisc: bool,
+    /// Quiet: no rows (the connection summary and the statistics still print).
+    #[arg(short = 'q')]
+    pub quiet: bool,
+    /// Timestamp precision of rows and of the -w file: micro (as tcpdump) or nano.
+    #[arg(long = "time-stamp-precision", value_enum, default_value_t = TsPrecision::Micro)]
+    pub precision: TsPrecision,
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TsPrecision {
+    Micro,
+    Nano,
 }
 
 #[derive(Args, Debug)]
@@ -90,6 +141,15 @@ pub enum SeqMode {
     Both,
 }
 
+/// Everything a live capture needs, validated.
+pub struct CaptureConfig {
+    pub live: live::Options,
+    pub output: Output,
+    pub limits: Limits,
+    /// False when nothing goes to stdout (`-q --no-summary`, or `-w -`).
+    pub print: bool,
+}
+
 /// Everything the pipeline needs, validated.
 pub struct Config {
     pub file: PathBuf,
@@ -108,24 +168,88 @@ pub struct Output {
 
 impl ReadArgs {
     pub fn into_config(self) -> Result<Config> {
-        if self.output.max_flows == 0 {
-            anyhow::bail!("--max-flows must be at least 1");
-        }
-        const NS: i128 = 1_000_000_000;
         Ok(Config {
             filter: Filter::from_words(&self.filter)?,
-            limits: Limits {
-                max_flows: self.output.max_flows,
-                idle_timeout: self.output.idle_timeout as i128 * NS,
-                msl: self.output.msl as i128 * NS,
-            },
+            limits: self.output.limits()?,
             file: self.file,
             output: self.output.resolve(),
         })
     }
 }
 
+impl CaptureArgs {
+    pub fn into_config(self) -> Result<CaptureConfig> {
+        let limits = self.output.limits()?;
+        let to_stdout = self.write.as_deref() == Some(Path::new("-"));
+        if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
+            check_writable_dir(path)?;
+        }
+        let mut output = self.output.resolve();
+        if self.quiet || to_stdout {
+            output.summary = match output.summary {
+                SummaryMode::Off => SummaryMode::Off,
+                _ => SummaryMode::Only,
+            };
+        }
+        let expr = self.filter.join(" ");
+        Ok(CaptureConfig {
+            print: !(to_stdout || self.quiet && output.summary == SummaryMode::Off),
+            live: live::Options {
+                interface: self.interface,
+                count: self.count,
+                write: self.write,
+                snaplen: if self.snaplen == 0 {
+                    live::DEFAULT_SNAPLEN
+                } else {
+                    self.snaplen
+                },
+                buffer_bytes: (self.buffer * 1024) as i32,
+                promisc: !self.no_promisc,
+                nanos: self.precision == TsPrecision::Nano,
+                filter: (!expr.trim().is_empty()).then_some(expr),
+            },
+            output,
+            limits,
+        })
+    }
+}
+
+/// A `-w` file whose directory is missing fails before the capture opens (and before any
+/// privileges are needed); libpcap reports every other reason when it creates the file.
+fn check_writable_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: directory {} does not exist; create it or choose another -w path",
+            path.display(),
+            dir.display()
+        );
+    }
+    if path.is_dir() {
+        anyhow::bail!(
+            "cannot write {}: it is a directory; give a file name to -w",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 impl OutputArgs {
+    fn limits(&self) -> Result<Limits> {
+        if self.max_flows == 0 {
+            anyhow::bail!("--max-flows must be at least 1");
+        }
+        const NS: i128 = 1_000_000_000;
+        Ok(Limits {
+            max_flows: self.max_flows,
+            idle_timeout: self.idle_timeout as i128 * NS,
+            msl: self.msl as i128 * NS,
+        })
+    }
+
     fn resolve(&self) -> Output {
         let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         Output {

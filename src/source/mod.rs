@@ -1,4 +1,4 @@
-//! Frame sources: where packets come from (a file now, libpcap live capture later).
+//! Frame sources: where packets come from (a file, or libpcap's live capture).
 //!
 //! A source runs on its own thread and pushes batches of [`Frame`]s through a bounded
 //! crossbeam channel (design.md): a full channel blocks the source, so nothing is dropped
@@ -8,6 +8,7 @@
 
 pub mod file;
 pub mod filter;
+pub mod live;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
