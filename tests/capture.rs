@@ -1,0 +1,722 @@
+//! `tcplens capture` for real, on `lo`: each test runs its own std::net server and client on an
+//! ephemeral port and filters on that port, so tests may run in parallel. Tests that need
+//! CAP_NET_RAW print "skipped: needs CAP_NET_RAW" when the test process lacks it (and fail
+//! instead when CI or TCPLENS_REQUIRE_CAPTURE is set: CI runs as root and must run them). Every
+//! child process has a deadline: a hang kills it and fails the test instead of stalling
+//! `cargo test`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Longest any tcplens process may run in these tests.
+const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A running `tcplens capture` whose stdout and stderr are read line by line on threads.
+struct Live {
+    child: Child,
+    out: Receiver<String>,
+    err: Receiver<String>,
+    readers: Vec<JoinHandle<()>>,
+    /// Stdout lines received so far.
+    rows: Vec<String>,
+    stderr: Vec<String>,
+    started: Instant,
+}
+
+struct Finished {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+fn lines_of<R: Read + Send + 'static>(r: R) -> (Receiver<String>, JoinHandle<()>) {
+    let (tx, rx) = channel();
+    let handle = std::thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (rx, handle)
+}
+
+impl Live {
+    fn spawn(mut cmd: Command) -> Live {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tcplens");
+        let (out, a) = lines_of(child.stdout.take().expect("stdout"));
+        let (err, b) = lines_of(child.stderr.take().expect("stderr"));
+        Live {
+            child,
+            out,
+            err,
+            readers: vec![a, b],
+            rows: Vec::new(),
+            stderr: Vec::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// Starts `tcplens capture ARGS` and waits until it is listening.
+    fn start(args: &[&str]) -> Live {
+        let mut cmd = common::tcplens();
+        cmd.arg("capture").args(args);
+        let mut live = Live::spawn(cmd);
+        if !live.wait_listening() {
+            let f = live.finish();
+            panic!("capture {args:?} did not start: {}", f.stderr);
+        }
+        live
+    }
+
+    fn left(&self) -> Duration {
+        DEADLINE.saturating_sub(self.started.elapsed())
+    }
+
+    /// True once stderr says "listening on"; false if the process ended first.
+    fn wait_listening(&mut self) -> bool {
+        loop {
+            match self.err.recv_timeout(self.left()) {
+                Ok(line) => {
+                    let ready = line.starts_with("listening on ");
+                    self.stderr.push(line);
+                    if ready {
+                        return true;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return false,
+                Err(RecvTimeoutError::Timeout) => {
+                    let _ = self.child.kill();
+                    panic!("tcplens neither listened nor failed within {DEADLINE:?}");
+                }
+            }
+        }
+    }
+
+    /// The next stdout line containing `needle`, within the deadline.
+    fn row_with(&mut self, needle: &str) -> String {
+        loop {
+            match self.out.recv_timeout(self.left()) {
+                Ok(line) => {
+                    self.rows.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no row with {needle:?} ({e:?}); rows so far:\n{}",
+                        self.rows.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    fn still_running(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Sends SIGINT (as Ctrl-C does) and collects everything the capture printed.
+    fn interrupt(self) -> Finished {
+        self.signal("INT");
+        self.finish()
+    }
+
+    /// Waits for the process to end within the deadline (killing it otherwise) and collects
+    /// its remaining output.
+    fn finish(mut self) -> Finished {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if self.left().is_zero() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!(
+                    "tcplens still running after {DEADLINE:?}; rows so far:\n{}",
+                    self.rows.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for r in std::mem::take(&mut self.readers) {
+            let _ = r.join();
+        }
+        self.rows.extend(self.out.try_iter());
+        self.stderr.extend(self.err.try_iter());
+        let mut stdout = self.rows.join("\n");
+        if !stdout.is_empty() {
+            stdout.push('\n');
+        }
+        Finished {
+            status,
+            stdout,
+            stderr: self.stderr.join("\n"),
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a capture running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs a tcplens command that should end by itself, within the deadline.
+fn run(args: &[&str]) -> Finished {
+    let mut cmd = common::tcplens();
+    cmd.args(args);
+    Live::spawn(cmd).finish()
+}
+
+/// Whether this process may open a capture on lo, or tcplens's reason why not.
+fn capture_check() -> &'static Result<(), String> {
+    static CAN: OnceLock<Result<(), String>> = OnceLock::new();
+    CAN.get_or_init(|| {
+        let mut cmd = common::tcplens();
+        // Port 9 (discard): nothing to capture; only whether libpcap opens lo.
+        cmd.args(["capture", "-i", "lo", "tcp", "port", "9"]);
+        let mut live = Live::spawn(cmd);
+        if live.wait_listening() {
+            let _ = live.interrupt();
+            Ok(())
+        } else {
+            Err(live.finish().stderr)
+        }
+    })
+}
+
+/// Whether this process may capture on lo; otherwise prints the skip line (or fails under CI).
+/// The line goes straight to stderr: libtest hides `eprintln!` of passing tests.
+fn privileged(test: &str) -> bool {
+    match capture_check() {
+        Ok(()) => true,
+        Err(why) => {
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os("TCPLENS_REQUIRE_CAPTURE").is_some();
+            assert!(
+                !required,
+                "CI must run the live capture tests, but capturing fails: {why}"
+            );
+            // One write, so parallel tests do not interleave their lines.
+            let line = format!("{test}: skipped: needs CAP_NET_RAW (run as root or with sudo)\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
+            false
+        }
+    }
+}
+
+/// A server socket on an ephemeral port of 127.0.0.1.
+fn listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    let port = l.local_addr().expect("local addr").port().to_string();
+    (l, port)
+}
+
+/// A connected client and server, the handshake done.
+fn connect(l: &TcpListener) -> (TcpStream, TcpStream) {
+    let client = TcpStream::connect(l.local_addr().unwrap()).expect("connect");
+    let (server, _) = l.accept().expect("accept");
+    for s in [&client, &server] {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    }
+    (client, server)
+}
+
+/// The server says "Hello!", the client "user1", then the client closes first and the server
+/// follows: handshake, data and a four-way teardown.
+fn converse(l: &TcpListener) {
+    let (client, server) = connect(l);
+    finish_conversation(client, server);
+}
+
+fn finish_conversation(mut client: TcpStream, mut server: TcpStream) {
+    let mut buf = [0u8; 16];
+    server.write_all(b"Hello!").unwrap();
+    client.read_exact(&mut buf[..6]).unwrap();
+    client.write_all(b"user1").unwrap();
+    server.read_exact(&mut buf[..5]).unwrap();
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        server.read(&mut buf).unwrap(),
+        0,
+        "server sees the client's FIN"
+    );
+    drop(server);
+    assert_eq!(
+        client.read(&mut buf).unwrap(),
+        0,
+        "client sees the server's FIN"
+    );
+}
+
+/// The row of the last ACK of the teardown: every packet of the conversation was captured.
+const LAST_ROW: &str = "server LAST_ACK→CLOSED";
+
+/// Packet rows only (not the blank line and the connection summary).
+fn rows(stdout: &str) -> Vec<&str> {
+    stdout.lines().take_while(|l| !l.is_empty()).collect()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcplens-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn assert_statistics(stderr: &str, captured: usize) {
+    let plural = if captured == 1 { "" } else { "s" };
+    assert!(
+        stderr.contains(&format!("\n{captured} packet{plural} captured\n")),
+        "{stderr}"
+    );
+    for words in [
+        "received by filter",
+        "dropped by kernel",
+        "dropped by interface",
+    ] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.ends_with(words) && l.split(' ').next().unwrap().parse::<u32>().is_ok()),
+            "no '{words}' line: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn live_rows_show_handshake_data_and_teardown() {
+    if !privileged("live_rows_show_handshake_data_and_teardown") {
+        return;
+    }
+    let (l, port) = listener();
+    let mut live = Live::start(&["-i", "lo", "--color", "never", "tcp", "port", &port]);
+    converse(&l);
+    live.row_with(LAST_ROW);
+    let f = live.interrupt();
+    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
+    let rows = rows(&f.stdout);
+    for (i, row) in rows.iter().enumerate() {
+        assert!(
+            row.trim_start().starts_with(&format!("{} ", i + 1)),
+            "frames numbered 1.. in capture order: {row}"
+        );
+        assert!(row.contains(&port), "only the filtered port: {row}");
+    }
+    let find = |needles: &[&str]| {
+        rows.iter()
+            .find(|r| needles.iter().all(|n| r.contains(n)))
+            .unwrap_or_else(|| panic!("no row with {needles:?}:\n{}", rows.join("\n")))
+    };
+    assert!(
+        rows[0].contains(&format!("→ {port} [SYN] Seq=0")),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[0].contains("handshake 1 · client CLOSED→SYN_SENT · ISN "));
+    find(&[
+        "[SYN, ACK] Seq=0 Ack=1",
+        "handshake 2 · server LISTEN→SYN_RCVD",
+    ]);
+    find(&[
+        "[ACK] Seq=1 Ack=1",
+        "handshake 3 · server SYN_RCVD→ESTABLISHED",
+    ]);
+    find(&[&format!("{port} → "), "[PSH, ACK]", "Len=6", "│ #0 data"]);
+    find(&[&format!("→ {port} [PSH, ACK]"), "Len=5", "│ #0 data"]);
+    find(&["[FIN, ACK]", "close 1 · client ESTABLISHED→FIN_WAIT_1"]);
+    find(&["[FIN, ACK]", "server CLOSE_WAIT→LAST_ACK"]);
+    find(&["[ACK]", LAST_ROW]);
+    assert!(f.stdout.contains("\nConnections: 1\n"), "{}", f.stdout);
+    assert!(
+        f.stdout
+            .contains(&format!("→ 127.0.0.1:{port} · start 0.000000")),
+        "{}",
+        f.stdout
+    );
+    assert!(f.stdout.contains("open three_way"), "{}", f.stdout);
+    assert!(
+        f.stderr
+            .starts_with("listening on lo, link-type EN10MB (Ethernet)")
+    );
+    assert_statistics(&f.stderr, rows.len());
+}
+
+#[test]
+fn count_stops_after_count_packets() {
+    if !privileged("count_stops_after_count_packets") {
+        return;
+    }
+    let (l, port) = listener();
+    let live = Live::start(&["-i", "lo", "-c", "3", "tcp", "port", &port]);
+    converse(&l);
+    let f = live.finish();
+    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
+    let rows = rows(&f.stdout);
+    assert_eq!(rows.len(), 3, "{}", f.stdout);
+    assert!(rows[0].contains("[SYN]"), "{}", rows[0]);
+    assert!(rows[1].contains("[SYN, ACK]"), "{}", rows[1]);
+    assert!(rows[2].contains("[ACK]"), "{}", rows[2]);
+    assert!(f.stdout.contains("Connections: 1"), "{}", f.stdout);
+    assert_statistics(&f.stderr, 3);
+}
+
+#[test]
+fn sigint_writes_a_complete_file_that_reads_back_to_the_same_rows() {
+    if !privileged("sigint_writes_a_complete_file_that_reads_back_to_the_same_rows") {
+        return;
+    }
+    let dir = temp_dir("sigint");
+    let file = dir.join("live.pcap");
+    let file_arg = file.to_string_lossy().into_owned();
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i", "lo", "-w", &file_arg, "--color", "never", "tcp", "port", &port,
+    ]);
+    converse(&l);
+    live.row_with(LAST_ROW);
+    let f = live.interrupt();
+    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
+    let n = rows(&f.stdout).len();
+    assert!(n >= 9, "{}", f.stdout);
+    assert_statistics(&f.stderr, n);
+    let read = run(&["read", &file_arg, "--color", "never"]);
+    assert!(read.status.success(), "{}", read.stderr);
+    assert_eq!(
+        read.stdout, f.stdout,
+        "the -w file reads back to the live rows"
+    );
+}
+
+#[test]
+fn sigterm_stops_as_cleanly_as_ctrl_c() {
+    if !privileged("sigterm_stops_as_cleanly_as_ctrl_c") {
+        return;
+    }
+    let (l, port) = listener();
+    let mut live = Live::start(&["-i", "lo", "tcp", "port", &port]);
+    converse(&l);
+    live.row_with(LAST_ROW);
+    live.signal("TERM");
+    let f = live.finish();
+    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
+    assert!(f.stdout.contains("Connections: 1"), "{}", f.stdout);
+    assert_statistics(&f.stderr, rows(&f.stdout).len());
+}
+
+#[test]
+fn a_killed_capture_leaves_a_valid_file_with_every_printed_packet() {
+    if !privileged("a_killed_capture_leaves_a_valid_file_with_every_printed_packet") {
+        return;
+    }
+    let dir = temp_dir("killed");
+    let file = dir.join("killed.pcap");
+    let file_arg = file.to_string_lossy().into_owned();
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i", "lo", "-w", &file_arg, "--color", "never", "tcp", "port", &port,
+    ]);
+    converse(&l);
+    live.row_with(LAST_ROW);
+    live.signal("KILL");
+    let f = live.finish();
+    assert!(!f.status.success());
+    let printed = rows(&f.stdout).join("\n");
+    let read = run(&["read", &file_arg, "--color", "never"]);
+    assert!(read.status.success(), "{}", read.stderr);
+    assert_eq!(rows(&read.stdout).join("\n"), printed);
+}
+
+#[test]
+fn rows_reach_a_pipe_before_the_capture_ends() {
+    if !privileged("rows_reach_a_pipe_before_the_capture_ends") {
+        return;
+    }
+    let (l, port) = listener();
+    // stdout is a pipe; the 64 KiB output buffer would hold these rows back without the
+    // per-row flush of a live capture.
+    let mut live = Live::start(&["-i", "lo", "tcp", "port", &port]);
+    let (client, server) = connect(&l);
+    let syn = live.row_with("[SYN]");
+    assert!(syn.contains(&format!("→ {port} [SYN]")), "{syn}");
+    live.row_with("handshake 3");
+    assert!(live.still_running(), "the rows came while capturing");
+    finish_conversation(client, server);
+    live.row_with(LAST_ROW);
+    assert!(live.still_running());
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+}
+
+#[test]
+fn any_interface_captures_cooked_frames() {
+    if !privileged("any_interface_captures_cooked_frames") {
+        return;
+    }
+    let (l, port) = listener();
+    let mut live = Live::start(&["-i", "any", "tcp", "port", &port]);
+    assert!(
+        live.stderr[0].starts_with("listening on any, link-type LINUX_SLL"),
+        "{:?}",
+        live.stderr
+    );
+    converse(&l);
+    live.row_with(LAST_ROW);
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    let rows = rows(&f.stdout);
+    assert!(rows[0].contains("[SYN]"), "{}", rows[0]);
+    assert!(
+        rows.iter().all(|r| r.contains("127.0.0.1 → 127.0.0.1")),
+        "{rows:?}"
+    );
+    // `any` gives each packet a ring slot of the snapshot length: the default -B must hold a
+    // loopback burst (libpcap's own 2 MiB dropped some).
+    assert!(
+        f.stderr.contains("\n0 packets dropped by kernel\n"),
+        "{}",
+        f.stderr
+    );
+}
+
+#[test]
+fn quiet_writes_the_file_and_prints_only_the_summary() {
+    if !privileged("quiet_writes_the_file_and_prints_only_the_summary") {
+        return;
+    }
+    let dir = temp_dir("quiet");
+    let file = dir.join("quiet.pcap");
+    let file_arg = file.to_string_lossy().into_owned();
+    let (l, port) = listener();
+    let live = Live::start(&["-i", "lo", "-q", "-w", &file_arg, "tcp", "port", &port]);
+    converse(&l);
+    // No rows to wait for: loopback packets are captured within microseconds.
+    std::thread::sleep(Duration::from_millis(500));
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    assert!(
+        f.stdout.starts_with("Connections: 1\n"),
+        "only the summary: {}",
+        f.stdout
+    );
+    let read = run(&["read", &file_arg, "--no-summary"]);
+    assert!(read.stdout.contains(LAST_ROW), "{}", read.stdout);
+    assert_statistics(&f.stderr, read.stdout.lines().count());
+}
+
+fn assert_one_line_error(f: &Finished, needles: &[&str]) {
+    assert_eq!(f.status.code(), Some(2), "{}", f.stderr);
+    assert_eq!(
+        f.stderr.trim_end().lines().count(),
+        1,
+        "one line: {}",
+        f.stderr
+    );
+    assert!(f.stderr.starts_with("tcplens: "), "{}", f.stderr);
+    assert!(!f.stderr.contains("panicked"), "{}", f.stderr);
+    for n in needles {
+        assert!(f.stderr.contains(n), "no {n:?} in: {}", f.stderr);
+    }
+    assert!(f.stdout.is_empty(), "{}", f.stdout);
+}
+
+#[test]
+fn broken_filter_gives_libpcaps_message_and_the_expression() {
+    if !privileged("broken_filter_gives_libpcaps_message_and_the_expression") {
+        return;
+    }
+    let f = run(&["capture", "-i", "lo", "tcp", "portt", "80"]);
+    assert_one_line_error(&f, &["invalid filter 'tcp portt 80'", "syntax error"]);
+}
+
+#[test]
+fn down_interface_says_how_to_bring_it_up() {
+    if !privileged("down_interface_says_how_to_bring_it_up") {
+        return;
+    }
+    // An interface that exists and is down (IFF_UP clear), if this machine has one.
+    let down = std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let flags = std::fs::read_to_string(e.path().join("flags")).ok()?;
+            let flags = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).ok()?;
+            (flags & 1 == 0).then(|| e.file_name().to_string_lossy().into_owned())
+        })
+        .next();
+    let Some(down) = down else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "down_interface_says_how_to_bring_it_up: skipped: no interface is down here"
+        );
+        return;
+    };
+    let f = run(&["capture", "-i", &down, "-c", "1"]);
+    assert_one_line_error(&f, &[&format!("interface {down} is down"), "ip link set"]);
+}
+
+#[test]
+fn unknown_interface_lists_the_ones_that_exist() {
+    let f = run(&["capture", "-i", "nosuch0", "-c", "1"]);
+    assert_one_line_error(
+        &f,
+        &["no interface named 'nosuch0'", "lo", "tcplens interfaces"],
+    );
+}
+
+#[test]
+fn unwritable_w_path_is_one_clear_error() {
+    let f = run(&[
+        "capture",
+        "-i",
+        "lo",
+        "-w",
+        "/nonexistent/dir/x.pcap",
+        "-c",
+        "1",
+    ]);
+    assert_one_line_error(
+        &f,
+        &["cannot write /nonexistent/dir/x.pcap", "does not exist"],
+    );
+}
+
+#[test]
+fn interfaces_lists_devices_like_tcpdump_d() {
+    let f = run(&["interfaces"]);
+    assert!(f.status.success(), "{}", f.stderr);
+    let lo = f
+        .stdout
+        .lines()
+        .find(|l| {
+            l.split_once('.')
+                .is_some_and(|(_, rest)| rest.starts_with("lo "))
+        })
+        .unwrap_or_else(|| panic!("no lo: {}", f.stdout));
+    assert!(lo.contains("Up") && lo.contains("Loopback"), "{lo}");
+    assert!(f.stdout.contains("    127.0.0.1/8\n"), "{}", f.stdout);
+    assert!(
+        f.stdout.starts_with("1."),
+        "numbered as tcpdump -D: {}",
+        f.stdout
+    );
+}
+
+/// A copy of the binary that an unprivileged user can run (the build directory may not be
+/// traversable by `nobody`).
+fn world_executable_copy() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("nobody");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.join("tcplens");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcplens"), &bin).expect("copy the binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+fn euid() -> u32 {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a uid")
+}
+
+#[test]
+fn unprivileged_capture_names_the_capabilities_and_setcap() {
+    let f = if euid() == 0 {
+        if Command::new("setpriv").arg("--version").output().is_err() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: setpriv (util-linux) is missing"
+            );
+            return;
+        }
+        let bin = world_executable_copy();
+        let mut cmd = Command::new("setpriv");
+        cmd.args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(&bin)
+        .args(["capture", "-i", "lo", "-c", "1"])
+        .current_dir(bin.parent().unwrap_or(Path::new("/")));
+        Live::spawn(cmd).finish()
+    } else if capture_check().is_ok() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: this user may capture (capabilities granted): nothing to refuse"
+        );
+        return;
+    } else {
+        run(&["capture", "-i", "lo", "-c", "1"])
+    };
+    assert_one_line_error(
+        &f,
+        &[
+            "no permission to capture on lo",
+            "CAP_NET_RAW",
+            "CAP_NET_ADMIN",
+            "sudo",
+            "setcap cap_net_raw,cap_net_admin=eip ",
+        ],
+    );
+}
+
+#[test]
+fn without_i_the_first_interface_is_chosen_as_tcpdump_does() {
+    if !privileged("without_i_the_first_interface_is_chosen_as_tcpdump_does") {
+        return;
+    }
+    let list = run(&["interfaces"]);
+    let first = list
+        .stdout
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('.'))
+        .and_then(|(_, rest)| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no interface: {}", list.stdout))
+        .to_string();
+    // Port 9 (discard): nothing arrives; only which interface opened matters.
+    let live = Live::start(&["tcp", "port", "9"]);
+    assert!(
+        live.stderr[0].starts_with(&format!("listening on {first}, ")),
+        "{:?}",
+        live.stderr
+    );
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    assert_statistics(&f.stderr, 0);
+}
