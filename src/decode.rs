@@ -136,6 +136,25 @@ impl Tcp<'_> {
     }
 }
 
+/// A well-formed 20-byte header with no flags, for tests to override (`..TCP_TEMPLATE`), as
+/// smoltcp's tests build segments from `SEND_TEMPL`.
+#[cfg(test)]
+pub const TCP_TEMPLATE: Tcp<'static> = Tcp {
+    sport: 5201,
+    dport: 5200,
+    seq: 0,
+    ack: 0,
+    hdr_len: 20,
+    flags: 0,
+    window: 65535,
+    urgent: 0,
+    options: &[],
+    options_len: 0,
+    len: 0,
+    short: false,
+    cut: None,
+};
+
 /// Where decoding stopped and why, for the row's marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stop {

@@ -277,21 +277,7 @@ mod tests {
     use super::*;
 
     /// A segment template, as smoltcp's tests build them.
-    const TEMPL: Tcp<'static> = Tcp {
-        sport: 5201,
-        dport: 5200,
-        seq: 0,
-        ack: 0,
-        hdr_len: 20,
-        flags: 0,
-        window: 65535,
-        urgent: 0,
-        options: &[],
-        options_len: 0,
-        len: 0,
-        short: false,
-        cut: None,
-    };
+    const TEMPL: Tcp<'static> = crate::decode::TCP_TEMPLATE;
     const C_ISN: u32 = 1000;
     const S_ISN: u32 = u32::MAX - 1;
 

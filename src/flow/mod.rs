@@ -397,17 +397,8 @@ mod tests {
     const TEMPL: Tcp<'static> = Tcp {
         sport: 40000,
         dport: 80,
-        seq: 0,
-        ack: 0,
-        hdr_len: 20,
-        flags: 0,
         window: 1000,
-        urgent: 0,
-        options: &[],
-        options_len: 0,
-        len: 0,
-        short: false,
-        cut: None,
+        ..crate::decode::TCP_TEMPLATE
     };
 
     fn ends(reverse: bool) -> (Endpoint, Endpoint) {
