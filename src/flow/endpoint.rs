@@ -306,21 +306,45 @@ mod tests {
         (ep.state(Side::Client), ep.state(Side::Server))
     }
 
-    /// Client SYN_SENT… both ESTABLISHED, after a three-way handshake.
-    fn established() -> Endpoints {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        send(&mut ep, Side::Client, syn);
+    /// The client's SYN; `Endpoints::new` takes the connection's first segment.
+    fn client_syn() -> Tcp<'static> {
+        seg(flags::SYN, C_ISN, 0, 0)
+    }
+
+    /// The client's FIN once established.
+    fn client_fin() -> Tcp<'static> {
+        seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0)
+    }
+
+    /// Client SYN_SENT, server LISTEN.
+    fn syn_sent() -> Endpoints {
+        let mut ep = Endpoints::new(&client_syn(), false);
+        send(&mut ep, Side::Client, client_syn());
+        ep
+    }
+
+    /// Client ESTABLISHED, server SYN_RCVD: the SYN/ACK has arrived.
+    fn syn_rcvd() -> Endpoints {
+        let mut ep = syn_sent();
         send(
             &mut ep,
             Side::Server,
-            seg(flags::SYN | flags::ACK, S_ISN, C_ISN + 1, 0),
+            seg(flags::SYN | flags::ACK, S_ISN, C_NEXT, 0),
         );
-        send(
-            &mut ep,
-            Side::Client,
-            seg(flags::ACK, C_ISN + 1, S_ISN.wrapping_add(1), 0),
-        );
+        ep
+    }
+
+    /// Both ESTABLISHED, after a three-way handshake.
+    fn established() -> Endpoints {
+        let mut ep = syn_rcvd();
+        send(&mut ep, Side::Client, seg(flags::ACK, C_NEXT, S_NEXT, 0));
+        ep
+    }
+
+    /// Client FIN_WAIT_1, server CLOSE_WAIT: the client's FIN has arrived.
+    fn fin_wait_1() -> Endpoints {
+        let mut ep = established();
+        send(&mut ep, Side::Client, client_fin());
         ep
     }
 
@@ -329,10 +353,9 @@ mod tests {
 
     #[test]
     fn closed_send_syn_goes_syn_sent_and_server_listens() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
+        let mut ep = Endpoints::new(&client_syn(), false);
         assert_eq!(
-            send(&mut ep, Side::Client, syn),
+            send(&mut ep, Side::Client, client_syn()),
             vec![(Side::Client, "CLOSED", "SYN_SENT")]
         );
         assert_eq!(states(&ep), (SynSent, Listen));
@@ -340,9 +363,7 @@ mod tests {
 
     #[test]
     fn listen_send_syn_ack_goes_syn_rcvd_and_client_established() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        send(&mut ep, Side::Client, syn);
+        let mut ep = syn_sent();
         let got = send(
             &mut ep,
             Side::Server,
@@ -359,14 +380,7 @@ mod tests {
 
     #[test]
     fn syn_rcvd_recv_ack_goes_established_across_seq_wrap() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        send(&mut ep, Side::Client, syn);
-        send(
-            &mut ep,
-            Side::Server,
-            seg(flags::SYN | flags::ACK, S_ISN, C_NEXT, 0),
-        );
+        let mut ep = syn_rcvd();
         // The server's ISN is u32::MAX - 1: its ISN+1 wraps to u32::MAX, and later to 0.
         let got = send(&mut ep, Side::Client, seg(flags::ACK, C_NEXT, S_NEXT, 0));
         assert_eq!(got, vec![(Side::Server, "SYN_RCVD", "ESTABLISHED")]);
@@ -375,9 +389,7 @@ mod tests {
 
     #[test]
     fn listen_send_rst_closes_both_refused() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        send(&mut ep, Side::Client, syn);
+        let mut ep = syn_sent();
         let got = send(
             &mut ep,
             Side::Server,
@@ -395,11 +407,7 @@ mod tests {
     #[test]
     fn established_send_fin_goes_fin_wait_1_and_peer_close_wait() {
         let mut ep = established();
-        let got = send(
-            &mut ep,
-            Side::Client,
-            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
-        );
+        let got = send(&mut ep, Side::Client, client_fin());
         assert_eq!(
             got,
             vec![
@@ -411,12 +419,7 @@ mod tests {
 
     #[test]
     fn four_way_close_ends_time_wait_and_closed() {
-        let mut ep = established();
-        send(
-            &mut ep,
-            Side::Client,
-            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
-        );
+        let mut ep = fin_wait_1();
         let ack = send(
             &mut ep,
             Side::Server,
@@ -446,12 +449,7 @@ mod tests {
 
     #[test]
     fn fin_wait_1_recv_fin_ack_goes_time_wait() {
-        let mut ep = established();
-        send(
-            &mut ep,
-            Side::Client,
-            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
-        );
+        let mut ep = fin_wait_1();
         // The server's FIN carries the ACK of the client's FIN: a three-segment close.
         let got = send(
             &mut ep,
@@ -470,12 +468,7 @@ mod tests {
 
     #[test]
     fn fin_wait_1_recv_fin_without_ack_goes_closing_simultaneous_close() {
-        let mut ep = established();
-        send(
-            &mut ep,
-            Side::Client,
-            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
-        );
+        let mut ep = fin_wait_1();
         // The server's FIN does not acknowledge the client's: they crossed.
         let got = send(
             &mut ep,
@@ -506,9 +499,7 @@ mod tests {
 
     #[test]
     fn listen_send_syn_after_peer_syn_passes_syn_sent() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        ep.segment(Side::Client, &syn);
+        let mut ep = syn_sent();
         let crossing = ep.segment(Side::Server, &seg(flags::SYN, S_ISN, 0, 0));
         let server = crossing.iter().find(|t| t.side == Side::Server).copied();
         assert_eq!(server.and_then(|t| t.via), Some(SynSent));
@@ -516,9 +507,7 @@ mod tests {
 
     #[test]
     fn syn_sent_recv_syn_goes_syn_rcvd_simultaneous_open() {
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, false);
-        send(&mut ep, Side::Client, syn);
+        let mut ep = syn_sent();
         let got = send(&mut ep, Side::Server, seg(flags::SYN, S_ISN, 0, 0));
         assert_eq!(
             got,
@@ -545,9 +534,8 @@ mod tests {
     #[test]
     fn self_connect_goes_through_syn_rcvd_and_closing() {
         // One socket bound to port P connecting to P: every segment is sent and received by it.
-        let syn = seg(flags::SYN, C_ISN, 0, 0);
-        let mut ep = Endpoints::new(&syn, true);
-        send(&mut ep, Side::Client, syn);
+        let mut ep = Endpoints::new(&client_syn(), true);
+        send(&mut ep, Side::Client, client_syn());
         assert_eq!(states(&ep), (SynRcvd, SynRcvd));
         assert!(ep.syns_crossed);
         send(
@@ -590,12 +578,7 @@ mod tests {
 
     #[test]
     fn close_wait_keeps_receiving_data_half_close() {
-        let mut ep = established();
-        send(
-            &mut ep,
-            Side::Client,
-            seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0),
-        );
+        let mut ep = fin_wait_1();
         let data = send(
             &mut ep,
             Side::Server,
