@@ -287,6 +287,19 @@ fn rows(stdout: &str) -> Vec<&str> {
     stdout.lines().take_while(|l| !l.is_empty()).collect()
 }
 
+/// A capture on `lo` writing `-w NAME.pcap`, once a whole conversation's rows have printed.
+fn conversation_written_to(name: &str) -> (Live, String) {
+    let file = temp_dir(name).join(format!("{name}.pcap"));
+    let file_arg = file.to_string_lossy().into_owned();
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i", "lo", "-w", &file_arg, "--color", "never", "tcp", "port", &port,
+    ]);
+    converse(&l);
+    live.row_with(LAST_ROW);
+    (live, file_arg)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tcplens-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -395,15 +408,7 @@ fn sigint_writes_a_complete_file_that_reads_back_to_the_same_rows() {
     if !privileged("sigint_writes_a_complete_file_that_reads_back_to_the_same_rows") {
         return;
     }
-    let dir = temp_dir("sigint");
-    let file = dir.join("live.pcap");
-    let file_arg = file.to_string_lossy().into_owned();
-    let (l, port) = listener();
-    let mut live = Live::start(&[
-        "-i", "lo", "-w", &file_arg, "--color", "never", "tcp", "port", &port,
-    ]);
-    converse(&l);
-    live.row_with(LAST_ROW);
+    let (live, file_arg) = conversation_written_to("sigint");
     let f = live.interrupt();
     assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
     let n = rows(&f.stdout).len();
@@ -438,15 +443,7 @@ fn a_killed_capture_leaves_a_valid_file_with_every_printed_packet() {
     if !privileged("a_killed_capture_leaves_a_valid_file_with_every_printed_packet") {
         return;
     }
-    let dir = temp_dir("killed");
-    let file = dir.join("killed.pcap");
-    let file_arg = file.to_string_lossy().into_owned();
-    let (l, port) = listener();
-    let mut live = Live::start(&[
-        "-i", "lo", "-w", &file_arg, "--color", "never", "tcp", "port", &port,
-    ]);
-    converse(&l);
-    live.row_with(LAST_ROW);
+    let (live, file_arg) = conversation_written_to("killed");
     live.signal("KILL");
     let f = live.finish();
     assert!(!f.status.success());
