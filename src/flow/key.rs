@@ -1,4 +1,5 @@
-//! Connection identity: the canonical 4-tuple and the direction of a segment within it.
+//! Connection identity: the canonical 4-tuple. A segment's direction within its connection is
+//! its sender's role, `endpoint::Side` (client or server).
 
 use std::net::IpAddr;
 
@@ -25,30 +26,6 @@ impl std::fmt::Display for Endpoint {
 pub struct FlowKey {
     pub lo: Endpoint,
     pub hi: Endpoint,
-}
-
-/// Which way a segment travels relative to the connection's roles.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Direction {
-    ClientToServer,
-    ServerToClient,
-}
-
-impl Direction {
-    pub fn reverse(self) -> Direction {
-        match self {
-            Direction::ClientToServer => Direction::ServerToClient,
-            Direction::ServerToClient => Direction::ClientToServer,
-        }
-    }
-
-    /// Index into per-direction arrays: 0 = client→server, 1 = server→client.
-    pub fn index(self) -> usize {
-        match self {
-            Direction::ClientToServer => 0,
-            Direction::ServerToClient => 1,
-        }
-    }
 }
 
 impl FlowKey {

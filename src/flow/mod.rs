@@ -16,7 +16,7 @@ use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary};
 use endpoint::Side;
-pub use key::{Direction, Endpoint, FlowKey};
+pub use key::{Endpoint, FlowKey};
 pub use seq::SeqNum;
 
 /// Window scaling of one direction, as Wireshark tracks it (packet-tcp.c `win_scale`).
@@ -73,7 +73,6 @@ struct Conn {
 pub struct TcpInfo {
     /// Wireshark's `tcp.stream`.
     pub stream: u32,
-    pub direction: Direction,
     /// Base of this direction's relative sequence numbers (None: shown raw).
     pub seq_base: Option<SeqNum>,
     /// Base of the reverse direction, used for Ack= and SACK edges.
@@ -375,11 +374,6 @@ impl Conn {
         };
         TcpInfo {
             stream: self.stream,
-            direction: if lo_to_hi == self.client_is_lo {
-                Direction::ClientToServer
-            } else {
-                Direction::ServerToClient
-            },
             seq_base,
             ack_base,
             win,

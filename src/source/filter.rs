@@ -24,10 +24,6 @@ impl Filter {
         Ok(Some(filter))
     }
 
-    pub fn expr(&self) -> &str {
-        &self.expr
-    }
-
     fn compile(&self, linktype: u32) -> Result<BpfProgram> {
         let dead = Capture::dead(Linktype(linktype as i32))
             .map_err(|e| anyhow!("libpcap cannot open a handle for link type {linktype}: {e}"))?;
