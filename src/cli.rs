@@ -117,6 +117,23 @@ pub struct OutputArgs {
     /// Maximum segment lifetime in seconds: a closed connection leaves the table after 2×MSL.
     #[arg(long, default_value_t = 120, value_name = "SECS")]
     pub msl: u64,
+    /// Draw each connection as a ladder (sequence diagram) instead of rows: one arrow per
+    /// segment between client and server lifelines, each side's TCP state beside it.
+    #[arg(long, conflicts_with_all = ["json", "summary"])]
+    pub ladder: bool,
+    /// Draw ladders and explanations with ASCII characters instead of Unicode box drawing.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Show only TCP stream N (Wireshark's `tcp.stream eq N`): its rows, ladder and summary.
+    #[arg(long, value_name = "N")]
+    pub stream: Option<u32>,
+    /// Under each row (or arrow), one plain sentence saying what the segment does and why.
+    #[arg(long, conflicts_with = "summary")]
+    pub explain: bool,
+    /// Width of ladder diagrams in columns (default: the terminal's width, else $COLUMNS, else
+    /// 100).
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
 }
 
 /// Rows and the connection summary, only the summary, or only rows.
@@ -164,6 +181,26 @@ pub struct Output {
     pub color: ColorMode,
     pub seq: SeqMode,
     pub summary: SummaryMode,
+    /// Print a row per frame (off under `--ladder`, which draws instead, and `--summary`).
+    pub rows: bool,
+    pub ladder: Option<LadderOpts>,
+    pub explain: bool,
+    /// `--explain` and `--ladder` characters: ASCII instead of Unicode.
+    pub ascii: bool,
+    /// Only this `tcp.stream`.
+    pub stream: Option<u32>,
+    /// 2×MSL in seconds, as explanations of TIME_WAIT quote it.
+    pub msl: u64,
+}
+
+/// How ladders are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LadderOpts {
+    /// Total width in columns.
+    pub width: usize,
+    /// Draw each arrow as its segment arrives (live capture) instead of one whole diagram per
+    /// connection when it ends (files, where connections interleave).
+    pub streaming: bool,
 }
 
 impl ReadArgs {
@@ -185,7 +222,12 @@ impl CaptureArgs {
             check_writable_dir(path)?;
         }
         let mut output = self.output.resolve();
+        if let Some(ladder) = &mut output.ladder {
+            ladder.streaming = true;
+        }
         if self.quiet || to_stdout {
+            output.rows = false;
+            output.ladder = None;
             output.summary = match output.summary {
                 SummaryMode::Off => SummaryMode::Off,
                 _ => SummaryMode::Only,
@@ -270,6 +312,25 @@ impl OutputArgs {
             } else {
                 SummaryMode::Rows
             },
+            rows: !self.summary && !self.ladder,
+            ladder: self.ladder.then(|| LadderOpts {
+                width: self.width.map_or_else(terminal_width, usize::from),
+                streaming: false,
+            }),
+            explain: self.explain,
+            ascii: self.ascii,
+            stream: self.stream,
+            msl: self.msl,
         }
     }
+}
+
+/// The width ladders fit: stdout's terminal, else $COLUMNS (set by shells for scripts run
+/// from a terminal), else 100 columns.
+fn terminal_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(w, _)| usize::from(w.0))
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .filter(|&w| w >= 40)
+        .unwrap_or(100)
 }

@@ -1,13 +1,23 @@
-//! Golden rows: `tcplens read FIXTURE --color never` must equal fixtures/golden/NAME.txt
-//! exactly. Regenerate after an intended change with `TCPLENS_BLESS=1 cargo test --test golden`
-//! and review the diff.
+//! Golden output: `tcplens read FIXTURE --color never` must equal fixtures/golden/NAME.txt
+//! exactly, and likewise each variant below (raw numbers, explanations, ladders). Regenerate
+//! after an intended change with `TCPLENS_BLESS=1 cargo test --test golden` and review the diff.
 
 mod common;
 
 use std::path::Path;
 
 /// Output variants kept as golden files: (suffix, extra arguments).
-const VARIANTS: &[(&str, &[&str])] = &[("txt", &[]), ("both.txt", &["--seq", "both"])];
+/// Ladders are drawn 100 columns wide whatever the terminal running the tests.
+const VARIANTS: &[(&str, &[&str])] = &[
+    ("txt", &[]),
+    ("both.txt", &["--seq", "both"]),
+    ("explain.txt", &["--explain"]),
+    ("ladder.txt", &["--ladder", "--width", "100"]),
+    (
+        "ladder.ascii.txt",
+        &["--ladder", "--ascii", "--explain", "--width", "90"],
+    ),
+];
 
 fn check(fixture: &Path, suffix: &str, extra: &[&str]) -> Option<String> {
     let stem = fixture.file_stem()?.to_string_lossy().into_owned();

@@ -109,6 +109,8 @@ pub struct Life {
 /// One segment's place in its connection, for rows and JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
+    /// Who sent the segment: the ladder draws its arrow from this side.
+    pub sender: Side,
     pub phase: Phase,
     pub step: u32,
     pub transitions: Transitions,
@@ -253,6 +255,7 @@ impl Life {
         let counter = &mut self.steps[phase as usize];
         *counter += 1;
         Step {
+            sender,
             phase,
             step: *counter,
             transitions,

@@ -2,8 +2,10 @@
 //! They write; they never decide anything about TCP.
 
 pub mod color;
+pub mod explain;
 pub mod info;
 pub mod json;
+pub mod ladder;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -13,6 +15,8 @@ use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::flow::{Summary, TcpInfo};
 use crate::source::{Frame, Timestamp};
 use color::Rule;
+use explain::Explainer;
+use ladder::Ladder;
 
 /// Summaries kept for the text table at the end; beyond, they are counted, not listed.
 const MAX_LISTED: usize = 100_000;
@@ -29,6 +33,10 @@ pub struct Renderer<W: Write> {
     info: String,
     /// Live capture: every row reaches stdout (a pipe too) the moment its packet arrived.
     flush_each_row: bool,
+    ladder: Option<Ladder>,
+    explainer: Option<Explainer>,
+    /// Reused per row: the `--explain` sentence.
+    note: String,
 }
 
 impl<W: Write> Renderer<W> {
@@ -42,6 +50,11 @@ impl<W: Write> Renderer<W> {
             line: String::new(),
             info: String::new(),
             flush_each_row: false,
+            ladder: opts
+                .ladder
+                .map(|l| Ladder::new(l, opts.ascii, opts.color, opts.seq)),
+            explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
+            note: String::new(),
         }
     }
 
@@ -66,7 +79,12 @@ impl<W: Write> Renderer<W> {
         tcp: Option<&TcpInfo>,
     ) -> io::Result<()> {
         let first = *self.first.get_or_insert(frame.ts);
-        if self.opts.summary == SummaryMode::Only {
+        if !self.opts.rows && self.ladder.is_none() {
+            return Ok(());
+        }
+        if let Some(stream) = self.opts.stream
+            && tcp.map(|t| t.stream) != Some(stream)
+        {
             return Ok(());
         }
         self.info.clear();
@@ -90,21 +108,61 @@ impl<W: Write> Renderer<W> {
             time: relative(frame.ts, first),
         };
         self.line.clear();
-        if self.opts.json {
-            json::packet(&mut self.line, &row);
-        } else {
-            text_row(&mut self.line, &row, self.opts.seq);
-            if let Some(style) = row.rule().and_then(|r| r.style(self.opts.color)) {
-                let plain = std::mem::take(&mut self.line);
-                let _ = write!(self.line, "{}", style.style(&plain));
-            }
+        self.note.clear();
+        if let Some(explainer) = &mut self.explainer {
+            explainer.sentence(&mut self.note, &row);
         }
-        self.line.push('\n');
+        let note = self.explainer.as_ref().map(|_| self.note.as_str());
+        if self.opts.rows {
+            if self.opts.json {
+                json::packet(&mut self.line, &row);
+                if let Some(note) = note {
+                    // The record's closing brace makes room for the sentence.
+                    self.line.pop();
+                    self.line.push_str(",\"explain\":");
+                    json::string(&mut self.line, note);
+                    self.line.push('}');
+                }
+            } else {
+                text_row(&mut self.line, &row, self.opts.seq);
+                if let Some(style) = row.rule().and_then(|r| r.style(self.opts.color)) {
+                    let plain = std::mem::take(&mut self.line);
+                    let _ = write!(self.line, "{}", style.style(&plain));
+                }
+                if let Some(note) = note {
+                    self.line.push_str(if self.opts.ascii {
+                        "\n      -> "
+                    } else {
+                        "\n      ↳ "
+                    });
+                    self.line.push_str(note);
+                }
+            }
+            self.line.push('\n');
+        }
+        if let Some(ladder) = &mut self.ladder {
+            ladder.segment(&mut self.line, &row, note);
+        }
         self.write_line()
     }
 
     /// A connection left the tracker: JSON prints its record now, text keeps it for the end.
     pub fn connection(&mut self, summary: Summary) -> io::Result<()> {
+        if self.opts.stream.is_some_and(|s| s != summary.stream) {
+            return Ok(());
+        }
+        if let Some(explainer) = &mut self.explainer {
+            explainer.forget(summary.stream);
+        }
+        if let Some(ladder) = &mut self.ladder {
+            self.line.clear();
+            ladder.finish(&mut self.line, &summary);
+            if self.opts.rows && !self.line.is_empty() {
+                // Rows and diagrams together (the demo): a blank line between them.
+                self.line.insert(0, '\n');
+            }
+            self.write_line()?;
+        }
         if self.opts.summary == SummaryMode::Off {
             return Ok(());
         }
@@ -128,7 +186,8 @@ impl<W: Write> Renderer<W> {
             self.summaries.sort_by_key(|s| s.stream);
             self.line.clear();
             if !self.summaries.is_empty() {
-                if self.opts.summary == SummaryMode::Rows {
+                // Diagrams end with a blank line of their own.
+                if self.opts.rows && self.ladder.is_none() {
                     self.line.push('\n');
                 }
                 let _ = writeln!(

@@ -1,0 +1,437 @@
+//! `--explain`: one plain sentence per row saying what the segment does and why, with its
+//! numbers — the commentary the articles write beside each Wireshark row.
+//!
+//! Everything said here comes from the row (flags, relative numbers, options) and from the
+//! tracker's verdict on it (step, transitions, event, analysis labels). The only memory kept
+//! is per connection and tiny: each side's last acknowledgment and where its FIN sits, so a
+//! sentence can say by how much an ACK advanced and which FIN it acknowledges.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::Row;
+use super::info::Numbers;
+use crate::cli::SeqMode;
+use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
+use crate::flow::conn::{Event, Phase};
+use crate::flow::endpoint::{EndpointState, Transition};
+use crate::flow::{Label, Step, TcpInfo};
+
+/// Per-connection memory, dropped when the connection leaves the tracker.
+#[derive(Clone, Copy, Default)]
+struct Memory {
+    /// Each side's last relative Ack (index: `Side as usize`).
+    last_ack: [Option<u32>; 2],
+    /// Relative sequence number of each side's FIN.
+    fin_seq: [Option<u32>; 2],
+}
+
+pub struct Explainer {
+    /// The maximum segment lifetime in seconds, which TIME_WAIT waits twice.
+    msl: u64,
+    /// `--ascii`: sentences in plain ASCII too.
+    ascii: bool,
+    streams: HashMap<u32, Memory>,
+}
+
+impl Explainer {
+    pub fn new(msl: u64, ascii: bool) -> Explainer {
+        Explainer {
+            msl,
+            ascii,
+            streams: HashMap::new(),
+        }
+    }
+
+    /// The connection left the tracker: its memory goes too (memory follows live connections).
+    pub fn forget(&mut self, stream: u32) {
+        self.streams.remove(&stream);
+    }
+
+    /// Appends the sentence for one row (no newline).
+    pub fn sentence(&mut self, out: &mut String, row: &Row<'_>) {
+        let start = out.len();
+        match row.seg {
+            Some((tcp, info)) => match info.step {
+                Some(step) => self.segment(out, tcp, info, &step),
+                None => out.push_str(
+                    "the IP length leaves no room for this TCP header, so Wireshark tracks \
+                     nothing for it and neither does tcplens",
+                ),
+            },
+            None => other(out, row),
+        }
+        if let Some(stop) = &row.decoded.stop {
+            let _ = write!(out, "; decoding stopped at {}: {}", stop.layer, stop.reason);
+        }
+        out.push('.');
+        capitalize(out, start);
+        if self.ascii && !out[start..].is_ascii() {
+            let plain = out[start..].replace('×', "x").replace('§', "section ");
+            out.truncate(start);
+            out.push_str(&plain);
+        }
+    }
+
+    fn segment(&mut self, out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, step: &Step) {
+        let who = step.sender.name();
+        let peer = step.sender.peer().name();
+        let n = Numbers::new(tcp, info, SeqMode::Relative);
+        let me = step.sender as usize;
+        let mem = self.streams.entry(info.stream).or_default();
+        let mut clauses: Vec<String> = Vec::new();
+        let syn = tcp.has(flags::SYN);
+        let ack = tcp.has(flags::ACK);
+        let fin = tcp.has(flags::FIN);
+
+        if tcp.has(flags::RST) {
+            clauses.push(match step.event {
+                Some(Event::Refused) => format!(
+                    "the {who} answers the SYN with RST: nothing listens on port {}, so the \
+                     {peer}'s connect() fails with \"connection refused\"",
+                    tcp.sport
+                ),
+                Some(Event::Abort(_, state)) => format!(
+                    "the {who} aborts the connection from {} with RST: data still queued is \
+                     discarded, and neither side waits in TIME_WAIT",
+                    state.name()
+                ),
+                _ => format!(
+                    "the {who} sends RST: the connection is reset at once, without the FIN \
+                     exchange"
+                ),
+            });
+        } else if syn {
+            let mut c = if ack {
+                format!(
+                    "the {who} accepts: with its own ISN {} (relative Seq=0) it acknowledges \
+                     the {peer}'s ISN + 1, Ack={}, because a SYN consumes one sequence number",
+                    tcp.seq, n.ack
+                )
+            } else if info.analysis.is_retransmission() {
+                format!(
+                    "the {who} sends its SYN to port {} again, with the same ISN {} (relative \
+                     Seq=0)",
+                    tcp.dport, tcp.seq
+                )
+            } else {
+                format!(
+                    "the {who} asks to open a connection to port {}: it picks initial sequence \
+                     number {}, shown as relative Seq=0 because Wireshark counts from the ISN",
+                    tcp.dport, tcp.seq
+                )
+            };
+            syn_options(&mut c, tcp);
+            clauses.push(c);
+        } else if tcp.len > 0 {
+            let last = n.seq.wrapping_add(tcp.len - 1);
+            let mut c = if tcp.len == 1 {
+                format!("the {who} sends 1 byte (Seq={})", n.seq)
+            } else {
+                format!(
+                    "the {who} sends {} bytes (Seq={} to {last})",
+                    tcp.len, n.seq
+                )
+            };
+            let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));
+            if tcp.has(flags::PSH) {
+                c.push_str("; PSH asks the receiver to hand them to the application now");
+            }
+            clauses.push(c);
+        }
+
+        if fin {
+            let fin_seq = n.seq.wrapping_add(tcp.len);
+            mem.fin_seq[me] = Some(fin_seq);
+            clauses.push(if step.event == Some(Event::FinCarriesAck) {
+                format!(
+                    "the {who} closes its direction with FIN (Seq={fin_seq}) and in the same \
+                     segment acknowledges the {peer}'s FIN, so the close takes three segments \
+                     instead of four"
+                )
+            } else {
+                format!(
+                    "the {who} closes its direction with FIN (Seq={fin_seq}): it will send no \
+                     more data, and the FIN consumes one sequence number, so the {peer} will acknowledge \
+                     it with Ack={}",
+                    fin_seq.wrapping_add(1)
+                )
+            });
+        }
+
+        if ack && !syn && !tcp.has(flags::RST) && step.event != Some(Event::FinCarriesAck) {
+            let prev = mem.last_ack[me];
+            let peer_fin = mem.fin_seq[step.sender.peer() as usize];
+            let advanced = prev.map(|p| n.ack.wrapping_sub(p)).filter(|d| *d < 1 << 31);
+            if prev.is_none() && n.ack == 1 && step.phase == Phase::Handshake {
+                clauses.push(format!(
+                    "the {who} acknowledges the {peer}'s SYN with Ack=1 (its ISN + 1): the \
+                     three-way handshake is complete"
+                ));
+            } else if peer_fin.is_some_and(|f| n.ack == f.wrapping_add(1))
+                && advanced.is_some_and(|d| d > 0)
+            {
+                clauses.push(format!(
+                    "the {who} acknowledges the {peer}'s FIN with Ack={} (the FIN's Seq + 1)",
+                    n.ack
+                ));
+            } else if let (Some(p), Some(d)) = (prev, advanced.filter(|d| *d > 0)) {
+                clauses.push(format!(
+                    "the {who} acknowledges {d} more byte{} from the {peer}: Ack={} is the \
+                     previous Ack {p} plus the payload received, the next byte it expects",
+                    if d == 1 { "" } else { "s" },
+                    n.ack
+                ));
+            } else if tcp.len == 0 && !fin && info.analysis.is_empty() {
+                clauses.push(match prev {
+                    Some(_) => format!(
+                        "the {who} repeats Ack={}: nothing new to acknowledge",
+                        n.ack
+                    ),
+                    None => format!(
+                        "the {who} acknowledges up to Ack={}, the next byte it expects",
+                        n.ack
+                    ),
+                });
+            }
+        }
+        if ack {
+            mem.last_ack[me] = Some(n.ack);
+        }
+
+        for (label, _, prefix) in Label::DISPLAY_ORDER {
+            if info.analysis.has(label) {
+                clauses.push(analysis(label, prefix, tcp, info, &n, who, peer));
+            }
+        }
+        match step.event {
+            Some(Event::Midstream) => clauses.push(
+                "the capture starts inside this connection (no SYN seen): relative numbers \
+                 count from this segment and both sides are taken to be ESTABLISHED"
+                    .into(),
+            ),
+            Some(Event::SimultaneousOpen) => clauses.push(format!(
+                "this SYN crossed the {peer}'s SYN on the wire: a simultaneous open, in which \
+                 both sides pass through SYN_RCVD (RFC 9293 §3.5)"
+            )),
+            Some(Event::SynUnanswered) => clauses.push(
+                "the earlier SYN got no answer, so it is sent again (the retransmission timeout \
+                 doubles each time)"
+                    .into(),
+            ),
+            Some(Event::SimultaneousClose) => clauses.push(format!(
+                "this FIN does not acknowledge the {peer}'s FIN: the two FINs crossed, a \
+                 simultaneous close in which both sides pass through CLOSING"
+            )),
+            Some(Event::HalfClose) => clauses.push(format!(
+                "the {who} still sends after the {peer}'s FIN: a half-close, where a FIN ends \
+                 only its sender's direction"
+            )),
+            _ => {}
+        }
+        for tr in step.transitions.iter() {
+            clauses.push(self.transition(tr));
+        }
+        out.push_str(&clauses.join("; "));
+    }
+
+    fn transition(&self, tr: &Transition) -> String {
+        let side = tr.side.name();
+        let peer = tr.side.peer().name();
+        let mut s = format!("the {side} ");
+        if let Some(via) = tr.via {
+            let _ = write!(s, "passes through {} and ", via.name());
+        }
+        let to = tr.to.name();
+        let _ = match tr.to {
+            EndpointState::SynSent => write!(s, "enters {to}, waiting for the {peer}'s answer"),
+            EndpointState::SynRcvd => {
+                write!(
+                    s,
+                    "enters {to}: half-open until its own SYN is acknowledged"
+                )
+            }
+            EndpointState::Established => write!(s, "is now {to}: data may flow both ways"),
+            EndpointState::FinWait1 => write!(s, "enters {to}, waiting for the ACK of its FIN"),
+            EndpointState::FinWait2 => write!(
+                s,
+                "enters {to}: its direction is closed and it waits for the {peer}'s FIN"
+            ),
+            EndpointState::CloseWait => write!(
+                s,
+                "enters {to}: it has read end-of-file, and its application must still close"
+            ),
+            EndpointState::Closing => write!(
+                s,
+                "enters {to}: both FINs are out and it waits for the ACK of its own"
+            ),
+            EndpointState::LastAck => write!(s, "enters {to}, waiting for the ACK of its FIN"),
+            EndpointState::TimeWait => write!(
+                s,
+                "enters {to}, where it waits 2×MSL ({} s with --msl {}) so that stray segments die \
+                 out before this pair of ports is used again",
+                2 * self.msl,
+                self.msl
+            ),
+            EndpointState::Closed if tr.from == EndpointState::LastAck => write!(
+                s,
+                "is {to}: its FIN is acknowledged and the connection is gone on its side"
+            ),
+            EndpointState::Closed => write!(s, "is {to}"),
+            EndpointState::Listen => write!(s, "is back in {to}"),
+        };
+        s
+    }
+}
+
+/// The options a SYN offers, in words (RFC 9293 §3.7.1 MSS, RFC 7323 window scale and
+/// timestamps, RFC 2018 SACK, RFC 7413 Fast Open).
+fn syn_options(out: &mut String, tcp: &Tcp<'_>) {
+    let mut offers: Vec<String> = Vec::new();
+    for o in options(tcp) {
+        let TcpOption::Opt { kind, data } = o else {
+            continue;
+        };
+        match (kind, data) {
+            (2, [a, b]) => offers.push(format!("MSS {}", u16::from_be_bytes([*a, *b]))),
+            (3, [shift]) => offers.push(format!("window scale ×{}", 1u32 << (*shift).min(14))),
+            (4, _) => offers.push("SACK".into()),
+            (8, _) => offers.push("timestamps".into()),
+            (34, _) => offers.push("TCP Fast Open".into()),
+            _ => {}
+        }
+    }
+    if let Some((last, rest)) = offers.split_last() {
+        out.push_str(", and offers ");
+        if !rest.is_empty() {
+            out.push_str(&rest.join(", "));
+            out.push_str(" and ");
+        }
+        out.push_str(last);
+    }
+}
+
+fn analysis(
+    label: Label,
+    prefix: &str,
+    tcp: &Tcp<'_>,
+    info: &TcpInfo,
+    n: &Numbers,
+    who: &str,
+    peer: &str,
+) -> String {
+    let name = prefix.trim_end();
+    match label {
+        Label::Retransmission => format!(
+            "{name}: the {who} sends Seq={} again, it was sent before and not acknowledged in \
+             time",
+            n.seq
+        ),
+        Label::FastRetransmission => format!(
+            "{name}: the {who} resends Seq={} after duplicate ACKs asked for it, without \
+             waiting for the retransmission timer",
+            n.seq
+        ),
+        Label::SpuriousRetransmission => format!(
+            "{name}: the {peer} had already acknowledged these bytes, so resending them was \
+             unnecessary"
+        ),
+        Label::OutOfOrder => format!(
+            "{name}: Seq={} is below the next expected number yet new, so the segment was \
+             reordered on the way",
+            n.seq
+        ),
+        Label::LostSegment => format!(
+            "{name}: Seq={} is beyond the next expected number, so a segment before it is \
+             missing from the capture",
+            n.seq
+        ),
+        Label::AckLostSegment => format!(
+            "{name}: Ack={} acknowledges bytes this capture never saw",
+            n.ack
+        ),
+        Label::WindowUpdate => format!(
+            "{name}: it carries no data and acknowledges nothing new, it only announces the \
+             {who}'s new receive window, Win={}",
+            info.win
+        ),
+        Label::WindowFull => format!(
+            "{name}: this segment fills the {peer}'s advertised window, so the {who} must \
+             wait for an ACK before sending more"
+        ),
+        Label::KeepAlive => format!(
+            "{name}: Seq is one below the next sequence number, a probe asking the {peer} to \
+             answer with an ACK if it is still there"
+        ),
+        Label::KeepAliveAck => {
+            format!("{name}: the {who} answers a keep-alive, so it is still there")
+        }
+        Label::DuplicateAck => {
+            let (frame, count) = info.analysis.dup_ack.unwrap_or((0, 0));
+            format!(
+                "{name} {frame}#{count}]: the same Ack={} as frame {frame} again, so the {who} \
+                 still waits for that byte, a sign a segment was lost (three duplicates \
+                 trigger a fast retransmission)",
+                n.ack
+            )
+        }
+        Label::ZeroWindow => format!(
+            "{name}: Win=0, the {who}'s receive buffer is full and the {peer} must stop \
+             sending"
+        ),
+        Label::ZeroWindowProbe => format!(
+            "{name}: the {who} sends {} byte{} into the {peer}'s zero window to learn when it \
+             opens again",
+            tcp.len,
+            if tcp.len == 1 { "" } else { "s" }
+        ),
+        Label::ZeroWindowProbeAck => {
+            format!("{name}: the {who} answers a zero-window probe, its window is still closed")
+        }
+        Label::ReusedPorts => format!(
+            "{name}: this SYN reuses the ports of an earlier connection, so a new connection \
+             (a new stream) starts"
+        ),
+    }
+}
+
+/// Frames that are not a tracked TCP segment.
+fn other(out: &mut String, row: &Row<'_>) {
+    let _ = match &row.decoded.payload {
+        Payload::TcpPartial { cut, .. } => write!(
+            out,
+            "a TCP header cut short by {}: too little of it to track the segment",
+            match cut {
+                Cut::Snaplen => "the capture's snapshot length",
+                Cut::Malformed => "the IP length",
+            }
+        ),
+        Payload::Udp { .. } => write!(
+            out,
+            "a UDP datagram ({}): no connection, no sequence numbers; tcplens tracks TCP only",
+            row.info
+        ),
+        Payload::Icmp { .. } => write!(
+            out,
+            "an ICMP message ({}), outside any TCP connection",
+            row.info
+        ),
+        Payload::Arp { .. } => write!(
+            out,
+            "an ARP packet ({}): link-layer address resolution, not TCP",
+            row.info
+        ),
+        Payload::Fragment => write!(
+            out,
+            "an IP fragment: tcplens does not reassemble fragments, so any TCP header is in \
+             another fragment"
+        ),
+        _ => write!(out, "not TCP ({}): tcplens tracks TCP only", row.protocol),
+    };
+}
+
+fn capitalize(out: &mut String, start: usize) {
+    if let Some(c) = out[start..].chars().next().filter(char::is_ascii_lowercase) {
+        out.replace_range(start..start + 1, &c.to_ascii_uppercase().to_string());
+    }
+}

@@ -1,0 +1,368 @@
+//! `--ladder`: a sequence diagram per connection, as the articles draw TCP (and RFC 9293 §3.5
+//! its figures): the client's lifeline on the left, the server's on the right, one arrow per
+//! segment in its direction, and each side's state written beside its lifeline when it
+//! changes.
+//!
+//! ```text
+//! tcp.stream 0
+//!                  client 127.0.0.1:5201 ┬─ … ─┬ server 127.0.0.1:5200
+//!                                 CLOSED │     │ LISTEN
+//!     1   0.000000              SYN_SENT │──▶  │
+//! ```
+//!
+//! Files interleave connections, so a diagram is kept until its connection leaves the tracker
+//! and then written whole; a live capture draws each arrow the moment its segment arrives.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use super::Row;
+use super::color::ColorMode;
+use super::info::{Numbers, flag_names};
+use crate::cli::{LadderOpts, SeqMode};
+use crate::decode::flags;
+use crate::flow::endpoint::{EndpointState, Side};
+use crate::flow::{Endpoint, Label, Summary};
+
+/// The characters a diagram is drawn with.
+struct Glyphs {
+    life: char,
+    top: char,
+    end: char,
+    wire: char,
+    right: char,
+    left: char,
+    /// Marks an explanation under an arrow.
+    note: &'static str,
+}
+
+const UNICODE: Glyphs = Glyphs {
+    life: '│',
+    top: '┬',
+    end: '┴',
+    wire: '─',
+    right: '▶',
+    left: '◀',
+    note: "↳ ",
+};
+
+const ASCII: Glyphs = Glyphs {
+    life: '|',
+    top: '+',
+    end: '+',
+    wire: '-',
+    right: '>',
+    left: '<',
+    note: "-> ",
+};
+
+/// Frame number and time, as the rows' first two columns: `{:>5} {:>10} `.
+const GUTTER: usize = 17;
+/// The longest state name, ESTABLISHED.
+const STATE: usize = 11;
+/// Everything on a line but the wire between the lifelines.
+const FRAME: usize = GUTTER + STATE + 2 + 2 + STATE;
+const MIN_WIRE: usize = 24;
+/// Wider arrows only add dashes.
+const MAX_WIRE: usize = 96;
+/// A diagram holding more than this is written out in parts, so one long connection in a
+/// file cannot keep all of its arrows in memory.
+const MAX_HELD: usize = 1 << 20;
+
+struct Diagram {
+    client: Endpoint,
+    server: Endpoint,
+    /// Lines not yet written (whole-diagram mode).
+    held: String,
+}
+
+pub struct Ladder {
+    opts: LadderOpts,
+    glyphs: &'static Glyphs,
+    wire: usize,
+    color: ColorMode,
+    seq: SeqMode,
+    diagrams: HashMap<u32, Diagram>,
+    /// Streaming: the connection of the last line drawn, to name it again when another
+    /// connection's arrow comes between.
+    last: Option<u32>,
+}
+
+impl Ladder {
+    pub fn new(opts: LadderOpts, ascii: bool, color: ColorMode, seq: SeqMode) -> Ladder {
+        Ladder {
+            opts,
+            glyphs: if ascii { &ASCII } else { &UNICODE },
+            wire: opts.width.saturating_sub(FRAME).clamp(MIN_WIRE, MAX_WIRE),
+            color,
+            seq,
+            diagrams: HashMap::new(),
+            last: None,
+        }
+    }
+
+    /// Draws one row's arrow (with its explanation, if any). Lines to write now go to `out`.
+    pub fn segment(&mut self, out: &mut String, row: &Row<'_>, explain: Option<&str>) {
+        let Some((tcp, info)) = row.seg else {
+            return;
+        };
+        let Some(step) = info.step else {
+            // Wireshark does not track it, so neither its connection nor its direction is known.
+            return;
+        };
+        let mut lines = String::new();
+        if !self.diagrams.contains_key(&info.stream) {
+            let (Some(src), Some(dst)) = (row.src(), row.dst()) else {
+                return;
+            };
+            let (src, dst) = (
+                Endpoint {
+                    addr: src,
+                    port: tcp.sport,
+                },
+                Endpoint {
+                    addr: dst,
+                    port: tcp.dport,
+                },
+            );
+            let (client, server) = match step.sender {
+                Side::Client => (src, dst),
+                Side::Server => (dst, src),
+            };
+            // The states before this first segment: where a side moved, where it came from.
+            let before = |side: Side, after: EndpointState| {
+                step.transitions
+                    .iter()
+                    .find(|t| t.side == side)
+                    .map_or(after, |t| t.from)
+            };
+            let diagram = Diagram {
+                client,
+                server,
+                held: String::new(),
+            };
+            self.title(&mut lines, info.stream, &diagram);
+            self.line(
+                &mut lines,
+                "",
+                before(Side::Client, step.client).name(),
+                &blank(self.wire),
+                before(Side::Server, step.server).name(),
+            );
+            self.diagrams.insert(info.stream, diagram);
+            self.last = Some(info.stream);
+        } else if self.opts.streaming && self.last != Some(info.stream) {
+            if let Some(d) = self.diagrams.get(&info.stream) {
+                self.title(&mut lines, info.stream, d);
+            }
+            self.last = Some(info.stream);
+        }
+
+        // The label: analysis prefixes as Info shows them, flags, relative numbers, event.
+        let n = Numbers::new(tcp, info, self.seq);
+        let mut label = String::new();
+        for (l, _, prefix) in Label::DISPLAY_ORDER {
+            if info.analysis.has(l) {
+                label.push_str(prefix);
+                if let (Label::DuplicateAck, Some((frame, k))) = (l, info.analysis.dup_ack) {
+                    let _ = write!(label, "{frame}#{k}] ");
+                }
+            }
+        }
+        label.push('[');
+        let names: Vec<&str> = flag_names(tcp.flags).collect();
+        label.push_str(if names.is_empty() { "<None>" } else { "" });
+        label.push_str(&names.join(", "));
+        let _ = write!(label, "] Seq={}", n.seq);
+        if tcp.has(flags::ACK) {
+            let _ = write!(label, " Ack={}", n.ack);
+        }
+        let _ = write!(label, " Len={}", tcp.len);
+        if let Some(event) = step.event {
+            let _ = write!(label, " ({event})");
+        }
+
+        // States beside the lifelines: a side that moved twice shows the middle state on the
+        // arrow's line and the final one below it.
+        let mut first = [""; 2];
+        let mut second = [""; 2];
+        for t in step.transitions.iter() {
+            let i = t.side as usize;
+            match t.via {
+                Some(via) => {
+                    first[i] = via.name();
+                    second[i] = t.to.name();
+                }
+                None => first[i] = t.to.name(),
+            }
+        }
+
+        let style = row.rule().and_then(|r| r.style(self.color));
+        let paint = |s: String| match style {
+            Some(st) => st.style(s).to_string(),
+            None => s,
+        };
+        let rightward = step.sender == Side::Client;
+        let room = self.wire - 6;
+        if label.chars().count() > room {
+            // Too long for the arrow: the label goes above it, wrapped between the lifelines.
+            for part in wrap(&label, self.wire - 2) {
+                let text = format!(" {part:<width$} ", width = self.wire - 2);
+                self.line(&mut lines, "", "", &paint(text), "");
+            }
+            label.clear();
+        }
+        let arrow = self.arrow(&label, rightward);
+        let gutter = format!("{:>5} {:>10} ", row.frame.number, row.time);
+        self.line(&mut lines, &gutter, first[0], &paint(arrow), first[1]);
+        if second != ["", ""] {
+            self.line(&mut lines, "", second[0], &blank(self.wire), second[1]);
+        }
+        if let Some(sentence) = explain {
+            let indent = self.glyphs.note.chars().count();
+            for (i, part) in wrap(sentence, self.wire - 2 - indent)
+                .into_iter()
+                .enumerate()
+            {
+                let lead = if i == 0 { self.glyphs.note } else { "" };
+                let text = format!(
+                    " {lead:<indent$}{part:<width$} ",
+                    width = self.wire - 2 - indent
+                );
+                self.line(&mut lines, "", "", &text, "");
+            }
+        }
+
+        match self.diagrams.get_mut(&info.stream) {
+            Some(d) if !self.opts.streaming => {
+                d.held.push_str(&lines);
+                if d.held.len() > MAX_HELD {
+                    out.push_str(&std::mem::take(&mut d.held));
+                }
+            }
+            _ => out.push_str(&lines),
+        }
+    }
+
+    /// The connection left the tracker: its diagram (whole-diagram mode) and its final states.
+    pub fn finish(&mut self, out: &mut String, s: &Summary) {
+        let Some(d) = self.diagrams.remove(&s.stream) else {
+            return;
+        };
+        out.push_str(&d.held);
+        if self.opts.streaming && self.last != Some(s.stream) {
+            self.title(out, s.stream, &d);
+        }
+        let end = self.glyphs.end;
+        let mut wire = blank(self.wire);
+        wire.insert(0, end);
+        wire.push(end);
+        let _ = writeln!(
+            out,
+            "{:GUTTER$}{:>STATE$} {wire} {}",
+            "",
+            s.life.client.name(),
+            s.life.server.name()
+        );
+        out.push('\n');
+        self.last = None;
+    }
+
+    /// The diagram's heading: the stream, then each lifeline's role and address.
+    fn title(&self, out: &mut String, stream: u32, d: &Diagram) {
+        let _ = writeln!(out, "tcp.stream {stream}");
+        let top = self.glyphs.top;
+        let client = format!("client {}", d.client);
+        let _ = writeln!(
+            out,
+            "{client:>left$} {top}{:wire$}{top} server {}",
+            "",
+            d.server,
+            left = GUTTER + STATE,
+            wire = self.wire
+        );
+    }
+
+    /// One line of the diagram: gutter, the client's state, lifeline, wire, lifeline, the
+    /// server's state. `wire` must already be `self.wire` columns wide.
+    fn line(&self, out: &mut String, gutter: &str, client: &str, wire: &str, server: &str) {
+        let life = self.glyphs.life;
+        let _ = write!(out, "{gutter:GUTTER$}{client:>STATE$} {life}{wire}{life}");
+        if !server.is_empty() {
+            let _ = write!(out, " {server}");
+        }
+        out.push('\n');
+    }
+
+    /// `────── label ─────▶` (or from the right, `◀─ …`), `self.wire` columns wide.
+    fn arrow(&self, label: &str, rightward: bool) -> String {
+        let g = self.glyphs;
+        let len = label.chars().count();
+        let body = self.wire - 1;
+        let mut s = String::with_capacity(self.wire * 3);
+        if !rightward {
+            s.push(g.left);
+        }
+        if len == 0 {
+            s.extend(std::iter::repeat_n(g.wire, body));
+        } else {
+            let dashes = body - len - 2;
+            let before = dashes / 2;
+            s.extend(std::iter::repeat_n(g.wire, before));
+            s.push(' ');
+            s.push_str(label);
+            s.push(' ');
+            s.extend(std::iter::repeat_n(g.wire, dashes - before));
+        }
+        if rightward {
+            s.push(g.right);
+        }
+        s
+    }
+}
+
+fn blank(width: usize) -> String {
+    " ".repeat(width)
+}
+
+/// Greedy word wrap; a word longer than the width is cut.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut count = 0;
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        if count > 0 && count + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+            count = 0;
+        }
+        while word.len() > width {
+            let rest = word.split_off(width);
+            lines.push(word.into_iter().collect());
+            word = rest;
+        }
+        if count > 0 {
+            line.push(' ');
+            count += 1;
+        }
+        count += word.len();
+        line.extend(word);
+    }
+    if count > 0 {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("ab cd ef", 5), ["ab cd", "ef"]);
+        assert_eq!(wrap("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(wrap("", 3), Vec::<String>::new());
+    }
+}
