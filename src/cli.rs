@@ -16,7 +16,7 @@ use crate::source::live;
     name = "tcplens",
     version,
     about = "Make TCP connections visible: Wireshark-faithful rows from pcap/pcapng files or a live capture",
-    after_help = "Examples:\n  tcplens read capture.pcap tcp port 5200\n  sudo tcplens capture -i lo port 5200"
+    after_help = "Examples:\n  tcplens demo\n  tcplens read capture.pcap tcp port 5200\n  tcplens read capture.pcap --ladder --stream 0\n  sudo tcplens capture -i lo port 5200"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,6 +31,114 @@ pub enum Command {
     Capture(CaptureArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
+    /// The learn_tcp experiment: a server on 127.0.0.1:5200 and a client from 5201 talk while
+    /// tcplens captures them on lo and shows rows, the ladder and the summary. Without capture
+    /// privileges it replays the bundled recording of the same experiment.
+    Demo(DemoArgs),
+    /// Print a shell completion script (e.g. `tcplens completions bash > /etc/bash_completion.d/tcplens`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (e.g. `tcplens man | man -l -`); with a subcommand's name,
+    /// that subcommand's page (`tcplens man read`).
+    Man { subcommand: Option<String> },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Replay the bundled recording even when a live capture is possible.
+    #[arg(long)]
+    pub replay: bool,
+    /// Under each row and arrow, one sentence saying what the segment does.
+    #[arg(long)]
+    pub explain: bool,
+    /// When to color rows with Wireshark's coloring rules.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Draw the ladder with ASCII characters instead of Unicode box drawing.
+    #[arg(long)]
+    pub ascii: bool,
+    /// Width of the ladder in columns (default: the terminal's).
+    #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
+    pub width: Option<u16>,
+}
+
+/// `tcplens completions SHELL`: the script clap_complete derives from this very parser.
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "tcplens", &mut out);
+    write_stdout(&out)
+}
+
+/// `tcplens man [SUBCOMMAND]`: a manual page in roff, generated from this very parser
+/// (clap_mangen): tcplens(1), or tcplens-SUBCOMMAND(1) with that subcommand's options.
+pub fn man_page(subcommand: Option<&str>) -> Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let page = match subcommand {
+        None => cmd,
+        Some(name) => {
+            let sub = cmd.find_subcommand(name).cloned().ok_or_else(|| {
+                let names: Vec<&str> = cmd.get_subcommands().map(|s| s.get_name()).collect();
+                anyhow::anyhow!(
+                    "no subcommand named '{name}'; pages exist for: {}",
+                    names.join(", ")
+                )
+            })?;
+            let full = format!("tcplens-{name}");
+            sub.name(full.clone())
+                .display_name(full.clone())
+                .bin_name(full)
+                .version(env!("CARGO_PKG_VERSION"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page).render(&mut out)?;
+    write_stdout(&out)
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// The demo, validated.
+pub struct DemoConfig {
+    pub replay: bool,
+    pub output: Output,
+}
+
+impl DemoArgs {
+    pub fn into_config(self) -> DemoConfig {
+        let args = OutputArgs {
+            json: false,
+            color: self.color,
+            seq: SeqMode::Relative,
+            summary: false,
+            no_summary: false,
+            max_flows: 100_000,
+            idle_timeout: 3600,
+            msl: 120,
+            ladder: true,
+            ascii: self.ascii,
+            stream: None,
+            explain: self.explain,
+            width: self.width,
+        };
+        let mut output = args.resolve();
+        // Rows as the packets arrive, then the ladder and the summary once the client closed.
+        output.rows = true;
+        DemoConfig {
+            replay: self.replay,
+            output,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

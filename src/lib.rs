@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod decode;
+pub mod demo;
 pub mod flow;
 pub mod pipeline;
 pub mod render;

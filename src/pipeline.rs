@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config};
+use crate::cli::{CaptureConfig, Config, Output};
 use crate::decode::decode;
 use crate::flow::{Limits, Tracker};
 use crate::render::Renderer;
@@ -56,6 +56,50 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
         eprint!("{}", stats.lines());
     }
     result
+}
+
+/// `tcplens demo` without capture privileges: a capture held in memory, read as a file.
+pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
+    let (tx, rx) = source::channel();
+    let reader = source::file::spawn_bytes(name, bytes, tx)?;
+    let stdout = std::io::stdout().lock();
+    let mut renderer = Renderer::new(output, std::io::BufWriter::new(stdout));
+    let result = consume(&rx, &mut renderer, Limits::default());
+    drop(rx);
+    let _ = reader.join();
+    result
+}
+
+/// `tcplens demo`: captures (rows as packets arrive) while `work` runs on its own thread, and
+/// stops once it returned and its last segments had time to arrive.
+pub fn capture_while<F>(live: source::live::Live, output: Output, work: F) -> Result<()>
+where
+    F: FnOnce() -> Result<()> + Send + 'static,
+{
+    let stopper = live.stopper();
+    source::live::stop_on_signals(&stopper)?;
+    let (tx, rx) = source::channel();
+    let capture = live.spawn(tx)?;
+    let stop = stopper.clone();
+    let worker = std::thread::Builder::new()
+        .name("tcplens-demo".into())
+        .spawn(move || {
+            let result = work();
+            // The last ACK is on the wire when close() returns, not yet necessarily captured.
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            stop.stop();
+            result
+        })?;
+    let stdout = std::io::stdout().lock();
+    let mut renderer = Renderer::new(output, std::io::BufWriter::new(stdout)).flush_each_row(true);
+    let result = consume(&rx, &mut renderer, Limits::default());
+    stopper.stop();
+    drop(rx);
+    let _ = capture.join();
+    let worked = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the demo thread panicked"))?;
+    result.and(worked)
 }
 
 /// Nothing goes to stdout (`-q --no-summary`, `-w -`): receive, so the capture never blocks.

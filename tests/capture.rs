@@ -9,7 +9,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -289,7 +288,7 @@ fn rows(stdout: &str) -> Vec<&str> {
 
 /// A capture on `lo` writing `-w NAME.pcap`, once a whole conversation's rows have printed.
 fn conversation_written_to(name: &str) -> (Live, String) {
-    let file = temp_dir(name).join(format!("{name}.pcap"));
+    let file = common::temp_dir(name).join(format!("{name}.pcap"));
     let file_arg = file.to_string_lossy().into_owned();
     let (l, port) = listener();
     let mut live = Live::start(&[
@@ -298,12 +297,6 @@ fn conversation_written_to(name: &str) -> (Live, String) {
     converse(&l);
     live.row_with(LAST_ROW);
     (live, file_arg)
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tcplens-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn assert_statistics(stderr: &str, captured: usize) {
@@ -510,7 +503,7 @@ fn quiet_writes_the_file_and_prints_only_the_summary() {
     if !privileged("quiet_writes_the_file_and_prints_only_the_summary") {
         return;
     }
-    let dir = temp_dir("quiet");
+    let dir = common::temp_dir("quiet");
     let file = dir.join("quiet.pcap");
     let file_arg = file.to_string_lossy().into_owned();
     let (l, port) = listener();
@@ -631,45 +624,18 @@ fn interfaces_lists_devices_like_tcpdump_d() {
 
 /// A copy of the binary that an unprivileged user can run (the build directory may not be
 /// traversable by `nobody`).
-fn world_executable_copy() -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = temp_dir("nobody");
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bin = dir.join("tcplens");
-    std::fs::copy(env!("CARGO_BIN_EXE_tcplens"), &bin).expect("copy the binary");
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    bin
-}
-
-fn euid() -> u32 {
-    let out = Command::new("id").arg("-u").output().expect("run id -u");
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("a uid")
-}
 
 #[test]
 fn unprivileged_capture_names_the_capabilities_and_setcap() {
-    let f = if euid() == 0 {
-        if Command::new("setpriv").arg("--version").output().is_err() {
+    let f = if common::euid() == 0 {
+        let Some(mut cmd) = common::unprivileged() else {
             let _ = writeln!(
                 std::io::stderr(),
                 "skipped: setpriv (util-linux) is missing"
             );
             return;
-        }
-        let bin = world_executable_copy();
-        let mut cmd = Command::new("setpriv");
-        cmd.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(&bin)
-        .args(["capture", "-i", "lo", "-c", "1"])
-        .current_dir(bin.parent().unwrap_or(Path::new("/")));
+        };
+        cmd.args(["capture", "-i", "lo", "-c", "1"]);
         Live::spawn(cmd).finish()
     } else if capture_check().is_ok() {
         let _ = writeln!(

@@ -56,7 +56,8 @@ const ASCII: Glyphs = Glyphs {
     note: "-> ",
 };
 
-/// Frame number and time, as the rows' first two columns: `{:>5} {:>10} `.
+/// Frame number and time, as the rows' first two columns: `{:>5} {:>10} `. With the states
+/// and the narrowest wire, a ladder needs 67 columns; it never gets narrower.
 const GUTTER: usize = 17;
 /// The longest state name, ESTABLISHED.
 const STATE: usize = 11;
@@ -72,6 +73,9 @@ const MAX_HELD: usize = 1 << 20;
 struct Diagram {
     client: Endpoint,
     server: Endpoint,
+    /// Columns between the lifelines: what the width leaves once the server's address fits
+    /// on its right.
+    wire: usize,
     /// Lines not yet written (whole-diagram mode).
     held: String,
 }
@@ -79,7 +83,6 @@ struct Diagram {
 pub struct Ladder {
     opts: LadderOpts,
     glyphs: &'static Glyphs,
-    wire: usize,
     color: ColorMode,
     seq: SeqMode,
     diagrams: HashMap<u32, Diagram>,
@@ -93,7 +96,6 @@ impl Ladder {
         Ladder {
             opts,
             glyphs: if ascii { &ASCII } else { &UNICODE },
-            wire: opts.width.saturating_sub(FRAME).clamp(MIN_WIRE, MAX_WIRE),
             color,
             seq,
             diagrams: HashMap::new(),
@@ -136,9 +138,16 @@ impl Ladder {
                     .find(|t| t.side == side)
                     .map_or(after, |t| t.from)
             };
+            let right = format!("server {server}").chars().count().max(STATE);
+            let wire = self
+                .opts
+                .width
+                .saturating_sub(FRAME - STATE + right)
+                .clamp(MIN_WIRE, MAX_WIRE);
             let diagram = Diagram {
                 client,
                 server,
+                wire,
                 held: String::new(),
             };
             self.title(&mut lines, info.stream, &diagram);
@@ -146,7 +155,7 @@ impl Ladder {
                 &mut lines,
                 "",
                 before(Side::Client, step.client).name(),
-                &blank(self.wire),
+                &blank(wire),
                 before(Side::Server, step.server).name(),
             );
             self.diagrams.insert(info.stream, diagram);
@@ -158,6 +167,9 @@ impl Ladder {
             self.last = Some(info.stream);
         }
 
+        let Some(wire) = self.diagrams.get(&info.stream).map(|d| d.wire) else {
+            return;
+        };
         // The label: analysis prefixes as Info shows them, flags, relative numbers, event.
         let n = Numbers::new(tcp, info, self.seq);
         let mut label = String::new();
@@ -203,32 +215,25 @@ impl Ladder {
             None => s,
         };
         let rightward = step.sender == Side::Client;
-        let room = self.wire - 6;
-        if label.chars().count() > room {
+        if label.chars().count() > wire - 6 {
             // Too long for the arrow: the label goes above it, wrapped between the lifelines.
-            for part in wrap(&label, self.wire - 2) {
-                let text = format!(" {part:<width$} ", width = self.wire - 2);
+            for part in wrap(&label, wire - 2) {
+                let text = format!(" {part:<width$} ", width = wire - 2);
                 self.line(&mut lines, "", "", &paint(text), "");
             }
             label.clear();
         }
-        let arrow = self.arrow(&label, rightward);
+        let arrow = self.arrow(&label, rightward, wire);
         let gutter = format!("{:>5} {:>10} ", row.frame.number, row.time);
         self.line(&mut lines, &gutter, first[0], &paint(arrow), first[1]);
         if second != ["", ""] {
-            self.line(&mut lines, "", second[0], &blank(self.wire), second[1]);
+            self.line(&mut lines, "", second[0], &blank(wire), second[1]);
         }
         if let Some(sentence) = explain {
             let indent = self.glyphs.note.chars().count();
-            for (i, part) in wrap(sentence, self.wire - 2 - indent)
-                .into_iter()
-                .enumerate()
-            {
+            for (i, part) in wrap(sentence, wire - 2 - indent).into_iter().enumerate() {
                 let lead = if i == 0 { self.glyphs.note } else { "" };
-                let text = format!(
-                    " {lead:<indent$}{part:<width$} ",
-                    width = self.wire - 2 - indent
-                );
+                let text = format!(" {lead:<indent$}{part:<width$} ", width = wire - 2 - indent);
                 self.line(&mut lines, "", "", &text, "");
             }
         }
@@ -254,7 +259,7 @@ impl Ladder {
             self.title(out, s.stream, &d);
         }
         let end = self.glyphs.end;
-        let mut wire = blank(self.wire);
+        let mut wire = blank(d.wire);
         wire.insert(0, end);
         wire.push(end);
         let _ = writeln!(
@@ -268,23 +273,34 @@ impl Ladder {
         self.last = None;
     }
 
-    /// The diagram's heading: the stream, then each lifeline's role and address.
+    /// The diagram's heading: the stream, then each lifeline's role and address (on the first
+    /// line instead when the addresses would not fit beside the lifelines).
     fn title(&self, out: &mut String, stream: u32, d: &Diagram) {
-        let _ = writeln!(out, "tcp.stream {stream}");
         let top = self.glyphs.top;
-        let client = format!("client {}", d.client);
+        let (client, server) = (
+            format!("client {}", d.client),
+            format!("server {}", d.server),
+        );
+        let left = GUTTER + STATE;
+        let fits = client.chars().count() <= left
+            && left + 3 + d.wire + server.chars().count() <= self.opts.width;
+        let (client, server) = if fits {
+            let _ = writeln!(out, "tcp.stream {stream}");
+            (client, server)
+        } else {
+            let _ = writeln!(out, "tcp.stream {stream}: {client} → {server}");
+            ("client".into(), "server".into())
+        };
         let _ = writeln!(
             out,
-            "{client:>left$} {top}{:wire$}{top} server {}",
+            "{client:>left$} {top}{:wire$}{top} {server}",
             "",
-            d.server,
-            left = GUTTER + STATE,
-            wire = self.wire
+            wire = d.wire
         );
     }
 
     /// One line of the diagram: gutter, the client's state, lifeline, wire, lifeline, the
-    /// server's state. `wire` must already be `self.wire` columns wide.
+    /// server's state. `wire` must already be the diagram's wire wide.
     fn line(&self, out: &mut String, gutter: &str, client: &str, wire: &str, server: &str) {
         let life = self.glyphs.life;
         let _ = write!(out, "{gutter:GUTTER$}{client:>STATE$} {life}{wire}{life}");
@@ -294,12 +310,12 @@ impl Ladder {
         out.push('\n');
     }
 
-    /// `────── label ─────▶` (or from the right, `◀─ …`), `self.wire` columns wide.
-    fn arrow(&self, label: &str, rightward: bool) -> String {
+    /// `────── label ─────▶` (or from the right, `◀─ …`), `wire` columns wide.
+    fn arrow(&self, label: &str, rightward: bool, wire: usize) -> String {
         let g = self.glyphs;
         let len = label.chars().count();
-        let body = self.wire - 1;
-        let mut s = String::with_capacity(self.wire * 3);
+        let body = wire - 1;
+        let mut s = String::with_capacity(wire * 3);
         if !rightward {
             s.push(g.left);
         }

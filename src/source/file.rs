@@ -4,6 +4,7 @@
 //! type, run over each frame with libpcap's offline filter.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
@@ -38,6 +39,25 @@ pub fn spawn(
 ) -> Result<JoinHandle<()>> {
     // Open on the caller's thread so a missing file fails before any output starts.
     let file = open(&path)?;
+    start(path, file, filter, tx)
+}
+
+/// Starts the reader thread over a capture held in memory (the demo's bundled recording);
+/// `name` stands for the file in messages.
+pub fn spawn_bytes(
+    name: &str,
+    bytes: &'static [u8],
+    tx: Sender<SourceMsg>,
+) -> Result<JoinHandle<()>> {
+    start(PathBuf::from(name), std::io::Cursor::new(bytes), None, tx)
+}
+
+fn start<R: Read + Send + 'static>(
+    path: PathBuf,
+    input: R,
+    filter: Option<Filter>,
+    tx: Sender<SourceMsg>,
+) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("tcplens-reader".into())
         .spawn(move || {
@@ -48,7 +68,7 @@ pub fn spawn(
                 tx,
                 batch: Vec::with_capacity(BATCH),
             };
-            if let Err(e) = reader.run(file) {
+            if let Err(e) = reader.run(input) {
                 let _ = reader.flush();
                 let _ = reader.tx.send(SourceMsg::Failed(e));
             }
@@ -77,9 +97,9 @@ struct Reader {
 }
 
 impl Reader {
-    fn run(&mut self, file: File) -> Result<()> {
+    fn run(&mut self, input: impl Read + Send) -> Result<()> {
         let shown = self.path.display().to_string();
-        let mut reader = create_reader(BUFFER, file).map_err(|e| match e {
+        let mut reader = create_reader(BUFFER, input).map_err(|e| match e {
             PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
             PcapError::HeaderNotRecognized | PcapError::Incomplete(_) => anyhow!(
                 "{shown} is not a pcap or pcapng file (unknown magic number): \

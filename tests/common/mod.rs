@@ -97,3 +97,46 @@ pub fn tshark() -> Command {
         .args(["-C", "tcplens-oracle"]);
     c
 }
+
+/// A directory of this test process's own under the system temp dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcplens-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A copy of the binary that user nobody may run (the build tree is often root's alone).
+pub fn world_executable_copy() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("nobody");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.join("tcplens");
+    std::fs::copy(env!("CARGO_BIN_EXE_tcplens"), &bin).expect("copy the binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bin
+}
+
+pub fn euid() -> u32 {
+    let out = Command::new("id").arg("-u").output().expect("run id -u");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a uid")
+}
+
+/// As root: tcplens run as user nobody without capabilities (setpriv), to see what an
+/// unprivileged user sees. None when setpriv is missing.
+pub fn unprivileged() -> Option<Command> {
+    Command::new("setpriv").arg("--version").output().ok()?;
+    let bin = world_executable_copy();
+    let mut cmd = Command::new("setpriv");
+    cmd.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(&bin)
+    .current_dir(bin.parent().unwrap_or(Path::new("/")));
+    Some(cmd)
+}

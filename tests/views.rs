@@ -1,0 +1,257 @@
+//! Ladders, explanations, the demo (live and replayed), shell completions and the man page.
+
+mod common;
+
+use std::io::Write as _;
+use std::process::Output;
+
+use common::{root, run};
+
+fn fixture(name: &str) -> String {
+    root().join("fixtures").join(name).display().to_string()
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "tcplens {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+const FULL_LIFE: [&str; 10] = [
+    "CLOSED",
+    "LISTEN",
+    "SYN_SENT",
+    "SYN_RCVD",
+    "ESTABLISHED",
+    "FIN_WAIT_1",
+    "FIN_WAIT_2",
+    "CLOSE_WAIT",
+    "LAST_ACK",
+    "TIME_WAIT",
+];
+
+/// The ladder of a full open and close: both lifelines, arrows both ways, every state.
+fn assert_learn_tcp_ladder(ladder: &str) {
+    assert!(
+        ladder.contains("client 127.0.0.1:5201 ┬") && ladder.contains("┬ server 127.0.0.1:5200"),
+        "{ladder}"
+    );
+    let rightward = ladder.lines().filter(|l| l.contains("▶│")).count();
+    let leftward = ladder.lines().filter(|l| l.contains("│◀")).count();
+    assert_eq!((rightward, leftward), (9, 11), "{ladder}");
+    for state in FULL_LIFE {
+        assert!(ladder.contains(state), "{state} missing:\n{ladder}");
+    }
+}
+
+#[test]
+fn ladder_shows_both_endpoints_arrows_both_ways_and_every_state() {
+    let ladder = stdout_of(&["read", &fixture("learn_tcp.pcap"), "--ladder"]);
+    assert_learn_tcp_ladder(&ladder);
+    // States sit beside the side they belong to: the client's on the left of its lifeline.
+    let fin = ladder
+        .lines()
+        .find(|l| l.contains("[FIN, ACK] Seq=20"))
+        .expect("the client's FIN");
+    assert!(
+        fin.contains("FIN_WAIT_1 │") && fin.ends_with("│ CLOSE_WAIT"),
+        "{fin}"
+    );
+    let closing = stdout_of(&["read", &fixture("simultaneous_close.pcap"), "--ladder"]);
+    assert!(closing.contains("CLOSING"), "{closing}");
+}
+
+#[test]
+fn ladder_fits_the_width_down_to_67_columns_and_ascii_uses_no_box_drawing() {
+    for width in [67usize, 100, 140] {
+        let w = width.to_string();
+        let ladder = stdout_of(&[
+            "read",
+            &fixture("retransmissions.pcap"),
+            "--ladder",
+            "--no-summary",
+            "--width",
+            &w,
+        ]);
+        for line in ladder.lines() {
+            assert!(line.chars().count() <= width, "{width}: {line}");
+        }
+    }
+    let ascii = stdout_of(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "--ladder",
+        "--ascii",
+        "--explain",
+        "--no-summary",
+    ]);
+    assert!(ascii.is_ascii(), "{ascii}");
+    assert!(ascii.contains("|--") && ascii.contains(">|") && ascii.contains("|<-"));
+}
+
+#[test]
+fn stream_picks_one_connection_for_rows_ladder_and_summary() {
+    let rows = stdout_of(&["read", &fixture("interleaved_40.pcap"), "--stream", "7"]);
+    let tcp_rows: Vec<&str> = rows.lines().filter(|l| l.contains(" TCP ")).collect();
+    assert!(!tcp_rows.is_empty());
+    assert!(tcp_rows.iter().all(|l| l.contains("│ #7 ")), "{rows}");
+    assert!(rows.contains("Connections: 1\n  #7 "), "{rows}");
+    let ladder = stdout_of(&[
+        "read",
+        &fixture("interleaved_40.pcap"),
+        "--ladder",
+        "--stream",
+        "7",
+    ]);
+    assert_eq!(ladder.matches("tcp.stream ").count(), 1, "{ladder}");
+    assert!(ladder.starts_with("tcp.stream 7\n"), "{ladder}");
+}
+
+#[test]
+fn explain_adds_a_sentence_under_every_row_with_the_raw_isn() {
+    for name in ["learn_tcp.pcap", "retransmissions.pcap", "refused.pcap"] {
+        let text = stdout_of(&["read", &fixture(name), "--explain", "--no-summary"]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len() % 2, 0, "{name}");
+        for pair in lines.chunks(2) {
+            assert!(
+                pair[1].starts_with("      ↳ ") && pair[1].ends_with('.'),
+                "{name}: no sentence under {}",
+                pair[0]
+            );
+        }
+    }
+    let text = stdout_of(&["read", &fixture("learn_tcp.pcap"), "--explain"]);
+    // Both ISNs, raw, as the annotation shows them.
+    for isn in ["4292219536", "951767896"] {
+        let sentence = text
+            .lines()
+            .find(|l| l.starts_with("      ↳ ") && l.contains(isn))
+            .unwrap_or_else(|| panic!("ISN {isn} not explained:\n{text}"));
+        assert!(sentence.contains("Seq=0"), "{sentence}");
+    }
+    assert!(text.contains("ISN + 1, Ack=1, because a SYN consumes one sequence number"));
+    assert!(text.contains("Ack=7 is the previous Ack 1 plus the payload received"));
+    assert!(text.contains("the server enters CLOSE_WAIT"));
+    assert!(text.contains("TIME_WAIT, where it waits 2×MSL (240 s with --msl 120)"));
+}
+
+#[test]
+fn explain_in_json_is_a_field_of_each_packet() {
+    let json = stdout_of(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "--json",
+        "--explain",
+        "--no-summary",
+    ]);
+    for line in json.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("a JSON record");
+        let sentence = v["explain"].as_str().expect("an explain field");
+        assert!(sentence.ends_with('.'), "{sentence}");
+    }
+}
+
+/// The demo's output either way: 20 rows, the ladder, the summary.
+fn assert_demo(out: &Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    let rows = stdout
+        .lines()
+        .filter(|l| l.contains(" TCP ") && l.contains("5200"))
+        .count();
+    assert_eq!(rows, 20, "{stdout}");
+    assert!(stdout.contains("tcp.stream 0\n"), "{stdout}");
+    assert_learn_tcp_ladder(&stdout);
+    assert!(stdout.contains("Connections: 1\n"), "{stdout}");
+    assert!(stdout.contains("open three_way · close four_way by client"));
+}
+
+#[test]
+fn demo_replays_the_bundled_recording_on_request() {
+    let out = run(&["demo", "--replay", "--color", "never"]);
+    assert_demo(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // The recording itself: its ISN.
+    assert!(stdout.contains("ISN 4292219536"), "{stdout}");
+}
+
+#[test]
+fn demo_captures_live_when_privileged_and_replays_when_not() {
+    if common::euid() != 0 {
+        // Not root: this is the unprivileged case (unless capabilities were granted).
+        let out = run(&["demo", "--color", "never"]);
+        assert_demo(&out);
+        return;
+    }
+    let live = run(&["demo", "--color", "never"]);
+    assert_demo(&live);
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert!(stderr.contains("capturing on lo"), "{stderr}");
+    // Live: fresh ISNs, not the recording's.
+    assert!(!String::from_utf8_lossy(&live.stdout).contains("ISN 4292219536"));
+
+    let Some(mut cmd) = common::unprivileged() else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: setpriv (util-linux) is missing"
+        );
+        return;
+    };
+    let replayed = cmd
+        .args(["demo", "--color", "never"])
+        .output()
+        .expect("run tcplens");
+    assert_demo(&replayed);
+    let stderr = String::from_utf8_lossy(&replayed.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("tcplens: no permission to capture on lo")
+            && stderr.contains("replaying the bundled recording"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn completions_are_generated_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout_of(&["completions", shell]);
+        for word in ["tcplens", "read", "capture", "demo", "ladder", "explain"] {
+            assert!(script.contains(word), "{shell}: {word} missing");
+        }
+    }
+    // The bash script parses.
+    let dir = common::temp_dir("completions");
+    let path = dir.join("tcplens.bash");
+    std::fs::write(&path, stdout_of(&["completions", "bash"])).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&path)
+        .output()
+        .expect("run bash -n");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let bad = run(&["completions", "tcsh"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn man_pages_are_roff_for_the_tool_and_each_subcommand() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH tcplens 1"), "{page}");
+    assert!(page.contains("demo") && page.contains("completions"));
+    let read = stdout_of(&["man", "read"]);
+    assert!(read.contains(".TH tcplens-read 1"), "{read}");
+    assert!(read.contains("ladder") && read.contains("explain"));
+    let bad = run(&["man", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pages exist for: read"));
+}
