@@ -1,6 +1,8 @@
 //! Wires a source thread to the decode → track → render consumer (design.md's pipeline).
 
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
@@ -8,17 +10,22 @@ use crate::cli::{CaptureConfig, Config, Output};
 use crate::decode::decode;
 use crate::flow::{Limits, Tracker};
 use crate::render::Renderer;
+use crate::render::progress::Progress;
 use crate::source::{self, SourceMsg};
 
 /// `tcplens read`: every frame of the file becomes one row (or one JSON record).
 pub fn read(cfg: &Config) -> Result<()> {
     let (tx, rx) = source::channel();
-    let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx)?;
+    let read = Arc::new(AtomicU64::new(0));
+    let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx, read.clone())?;
+    let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
+    let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
     let stdout = std::io::stdout().lock();
     let mut renderer = Renderer::new(
         cfg.output,
         std::io::BufWriter::with_capacity(1 << 16, stdout),
-    );
+    )
+    .progress(progress);
     let result = consume(&rx, &mut renderer, cfg.limits);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);

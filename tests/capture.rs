@@ -683,3 +683,31 @@ fn without_i_the_first_interface_is_chosen_as_tcpdump_does() {
     assert!(f.status.success(), "{}", f.stderr);
     assert_statistics(&f.stderr, 0);
 }
+
+#[test]
+fn live_ladder_draws_each_arrow_as_it_happens() {
+    if !privileged("live_ladder_draws_each_arrow_as_it_happens") {
+        return;
+    }
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i", "lo", "--ladder", "--width", "100", "--color", "never", "tcp", "port", &port,
+    ]);
+    let (client, server) = connect(&l);
+    let syn = live.row_with("[SYN] Seq=0");
+    assert!(syn.contains("SYN_SENT │") && syn.ends_with("▶│"), "{syn}");
+    live.row_with("[SYN, ACK]");
+    assert!(live.still_running(), "the arrows came while capturing");
+    assert!(live.rows.iter().any(|r| r.starts_with("tcp.stream ")));
+    finish_conversation(client, server);
+    let last = live.row_with("│ CLOSED");
+    assert!(last.contains("[ACK]"), "{last}");
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    // The foot of the diagram (final states) comes when the capture ends.
+    assert!(
+        f.stdout.contains("TIME_WAIT ┴") && f.stdout.contains("┴ CLOSED"),
+        "{}",
+        f.stdout
+    );
+}

@@ -255,3 +255,43 @@ fn man_pages_are_roff_for_the_tool_and_each_subcommand() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pages exist for: read"));
 }
+
+/// A capture of ≥ 16 MiB (where the progress bar starts): retransmissions.pcap's records
+/// repeated after its header.
+fn large_capture() -> std::path::PathBuf {
+    let path = common::temp_dir("progress").join("large.pcap");
+    let bytes = std::fs::read(fixture("retransmissions.pcap")).expect("read fixture");
+    let (header, records) = bytes.split_at(24);
+    let mut out = header.to_vec();
+    while out.len() < 17 << 20 {
+        out.extend_from_slice(records);
+    }
+    std::fs::write(&path, out).expect("write the large capture");
+    path
+}
+
+#[test]
+fn progress_bar_shows_on_a_terminal_only_and_is_cleared() {
+    let file = large_capture();
+    let file = file.to_string_lossy();
+    // stderr a pipe: nothing but what a script expects.
+    let piped = run(&["read", &file, "--summary"]);
+    assert!(piped.status.success());
+    assert!(piped.stderr.is_empty(), "{:?}", piped.stderr);
+    // stderr a terminal (script(1) gives the command a pseudo-terminal).
+    let cmd = format!("{} read {file} --summary", env!("CARGO_BIN_EXE_tcplens"));
+    let Ok(tty) = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .output()
+    else {
+        let _ = writeln!(std::io::stderr(), "skipped: script (util-linux) is missing");
+        return;
+    };
+    let seen = String::from_utf8_lossy(&tty.stdout);
+    assert!(tty.status.success(), "{seen}");
+    assert!(seen.contains("reading "), "no bar drawn:\n{seen}");
+    assert!(seen.contains("MiB"), "{seen}");
+    // Cleared at the end: the summary follows the erase sequence.
+    let erased = seen.rfind("\x1b[2K").expect("the bar is erased");
+    assert!(seen[erased..].contains("Connections:"), "{seen}");
+}

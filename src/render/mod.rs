@@ -6,6 +6,7 @@ pub mod explain;
 pub mod info;
 pub mod json;
 pub mod ladder;
+pub mod progress;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -37,6 +38,8 @@ pub struct Renderer<W: Write> {
     explainer: Option<Explainer>,
     /// Reused per row: the `--explain` sentence.
     note: String,
+    /// A progress bar on stderr, cleared before the summary prints.
+    progress: Option<progress::Progress>,
 }
 
 impl<W: Write> Renderer<W> {
@@ -55,7 +58,14 @@ impl<W: Write> Renderer<W> {
                 .map(|l| Ladder::new(l, opts.ascii, opts.color, opts.seq)),
             explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
             note: String::new(),
+            progress: None,
         }
+    }
+
+    /// Keeps the read's progress bar, to clear it before the summary.
+    pub fn progress(mut self, progress: progress::Progress) -> Renderer<W> {
+        self.progress = Some(progress);
+        self
     }
 
     /// Flush after every row and JSON record (live capture); a file is read block-buffered.
@@ -182,6 +192,7 @@ impl<W: Write> Renderer<W> {
 
     /// End of input: the connection table (text) and the eviction count, then flush.
     pub fn finish(&mut self, evicted: u64) -> io::Result<()> {
+        self.progress = None;
         if self.opts.summary != SummaryMode::Off && !self.opts.json {
             self.summaries.sort_by_key(|s| s.stream);
             self.line.clear();

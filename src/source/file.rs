@@ -6,6 +6,8 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -31,15 +33,31 @@ struct Interface {
     digits: u8,
 }
 
-/// Starts the reader thread for `path`.
+/// Starts the reader thread for `path`; `read` counts the bytes read so far (for a progress
+/// display, which is the renderer's business, not the reader's).
 pub fn spawn(
     path: PathBuf,
     filter: Option<Filter>,
     tx: Sender<SourceMsg>,
+    read: Arc<AtomicU64>,
 ) -> Result<JoinHandle<()>> {
     // Open on the caller's thread so a missing file fails before any output starts.
     let file = open(&path)?;
-    start(path, file, filter, tx)
+    start(path, Counting { inner: file, read }, filter, tx)
+}
+
+/// Counts the bytes that pass, once per read call (the parser reads ~1 MiB at a time).
+struct Counting<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Starts the reader thread over a capture held in memory (the demo's bundled recording);
