@@ -170,29 +170,28 @@ impl Ladder {
         let Some(wire) = self.diagrams.get(&info.stream).map(|d| d.wire) else {
             return;
         };
-        // The label: analysis prefixes as Info shows them, flags, relative numbers, event.
+        // The label: analysis tags as Info shows them, then the segment itself (flags,
+        // relative numbers, length), then the named moment.
         let n = Numbers::new(tcp, info, self.seq);
-        let mut label = String::new();
+        let mut tags = String::new();
         for (l, _, prefix) in Label::DISPLAY_ORDER {
             if info.analysis.has(l) {
-                label.push_str(prefix);
+                tags.push_str(prefix);
                 if let (Label::DuplicateAck, Some((frame, k))) = (l, info.analysis.dup_ack) {
-                    let _ = write!(label, "{frame}#{k}] ");
+                    let _ = write!(tags, "{frame}#{k}] ");
                 }
             }
         }
-        label.push('[');
+        let mut core = String::from("[");
         let names: Vec<&str> = flag_names(tcp.flags).collect();
-        label.push_str(if names.is_empty() { "<None>" } else { "" });
-        label.push_str(&names.join(", "));
-        let _ = write!(label, "] Seq={}", n.seq);
+        core.push_str(if names.is_empty() { "<None>" } else { "" });
+        core.push_str(&names.join(", "));
+        let _ = write!(core, "] Seq={}", n.seq);
         if tcp.has(flags::ACK) {
-            let _ = write!(label, " Ack={}", n.ack);
+            let _ = write!(core, " Ack={}", n.ack);
         }
-        let _ = write!(label, " Len={}", tcp.len);
-        if let Some(event) = step.event {
-            let _ = write!(label, " ({event})");
-        }
+        let _ = write!(core, " Len={}", tcp.len);
+        let event = step.event.map(|e| format!("({e})")).unwrap_or_default();
 
         // States beside the lifelines: a side that moved twice shows the middle state on the
         // arrow's line and the final one below it.
@@ -215,13 +214,22 @@ impl Ladder {
             None => s,
         };
         let rightward = step.sender == Side::Client;
-        if label.chars().count() > wire - 6 {
-            // Too long for the arrow: the label goes above it, wrapped between the lifelines.
-            for part in wrap(&label, wire - 2) {
-                let text = format!(" {part:<width$} ", width = wire - 2);
-                self.line(&mut lines, "", "", &paint(text), "");
-            }
-            label.clear();
+        // What does not fit on the arrow goes above it, wrapped between the lifelines: first
+        // the analysis tags, then the event, and only on a very narrow wire the segment too.
+        let room = wire - 6;
+        let width = |parts: &[&str]| parts.iter().map(|p| p.chars().count()).sum::<usize>() + 1;
+        let (above, label) = if width(&[&tags, &core, &event]) <= room {
+            (String::new(), join(&[tags.trim_end(), &core, &event]))
+        } else if width(&[&core, &event]) <= room {
+            (tags.trim_end().to_string(), join(&[&core, &event]))
+        } else if core.chars().count() <= room {
+            (join(&[tags.trim_end(), &event]), core)
+        } else {
+            (join(&[tags.trim_end(), &core, &event]), String::new())
+        };
+        for part in wrap(&above, wire - 2) {
+            let text = format!(" {part:<width$} ", width = wire - 2);
+            self.line(&mut lines, "", "", &paint(text), "");
         }
         let arrow = self.arrow(&label, rightward, wire);
         let gutter = format!("{:>5} {:>10} ", row.frame.number, row.time);
@@ -335,6 +343,12 @@ impl Ladder {
         }
         s
     }
+}
+
+/// The non-empty parts, separated by spaces.
+fn join(parts: &[&str]) -> String {
+    let kept: Vec<&str> = parts.iter().copied().filter(|p| !p.is_empty()).collect();
+    kept.join(" ")
 }
 
 fn blank(width: usize) -> String {
