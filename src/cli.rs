@@ -122,9 +122,9 @@ impl DemoArgs {
             seq: SeqMode::Relative,
             summary: false,
             no_summary: false,
-            max_flows: 100_000,
-            idle_timeout: 3600,
-            msl: 120,
+            max_flows: DEFAULT_MAX_FLOWS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            msl: DEFAULT_MSL,
             ladder: true,
             ascii: self.ascii,
             stream: None,
@@ -198,6 +198,11 @@ pub enum TsPrecision {
     Nano,
 }
 
+const DEFAULT_MAX_FLOWS: usize = 100_000;
+const DEFAULT_IDLE_TIMEOUT: u64 = 3600;
+/// RFC 9293 §3.4.2 suggests 2 minutes.
+const DEFAULT_MSL: u64 = 120;
+
 #[derive(Args, Debug)]
 pub struct OutputArgs {
     /// JSON Lines: one object per frame (see docs/json.md).
@@ -217,13 +222,13 @@ pub struct OutputArgs {
     #[arg(long)]
     pub no_summary: bool,
     /// Connections tracked at once; beyond, the least recently seen are evicted (and counted).
-    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    #[arg(long, default_value_t = DEFAULT_MAX_FLOWS, value_name = "N")]
     pub max_flows: usize,
     /// Seconds of capture time after which an idle connection leaves the table.
-    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT, value_name = "SECS")]
     pub idle_timeout: u64,
     /// Maximum segment lifetime in seconds: a closed connection leaves the table after 2×MSL.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    #[arg(long, default_value_t = DEFAULT_MSL, value_name = "SECS")]
     pub msl: u64,
     /// Draw each connection as a ladder (sequence diagram) instead of rows: one arrow per
     /// segment between client and server lifelines, each side's TCP state beside it.

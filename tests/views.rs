@@ -256,14 +256,14 @@ fn man_pages_are_roff_for_the_tool_and_each_subcommand() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pages exist for: read"));
 }
 
-/// A capture of ≥ 16 MiB (where the progress bar starts): retransmissions.pcap's records
-/// repeated after its header.
-fn large_capture() -> std::path::PathBuf {
-    let path = common::temp_dir("progress").join("large.pcap");
+/// A capture of at least `size` bytes: retransmissions.pcap's records repeated after its header
+/// (one long connection, as the tracker sees it).
+fn large_capture(name: &str, size: usize) -> std::path::PathBuf {
+    let path = common::temp_dir(name).join("large.pcap");
     let bytes = std::fs::read(fixture("retransmissions.pcap")).expect("read fixture");
     let (header, records) = bytes.split_at(24);
     let mut out = header.to_vec();
-    while out.len() < 17 << 20 {
+    while out.len() < size {
         out.extend_from_slice(records);
     }
     std::fs::write(&path, out).expect("write the large capture");
@@ -272,7 +272,8 @@ fn large_capture() -> std::path::PathBuf {
 
 #[test]
 fn progress_bar_shows_on_a_terminal_only_and_is_cleared() {
-    let file = large_capture();
+    // 17 MiB: the bar starts at 16.
+    let file = large_capture("progress", 17 << 20);
     let file = file.to_string_lossy();
     // stderr a pipe: nothing but what a script expects.
     let piped = run(&["read", &file, "--summary"]);
@@ -294,4 +295,23 @@ fn progress_bar_shows_on_a_terminal_only_and_is_cleared() {
     // Cleared at the end: the summary follows the erase sequence.
     let erased = seen.rfind("\x1b[2K").expect("the bar is erased");
     assert!(seen[erased..].contains("Connections:"), "{seen}");
+}
+
+#[test]
+fn a_long_connections_ladder_is_written_in_headed_parts() {
+    let file = large_capture("parts", 2 << 20);
+    let ladder = stdout_of(&["read", &file.to_string_lossy(), "--ladder", "--no-summary"]);
+    let headings = ladder
+        .lines()
+        .filter(|l| l.starts_with("tcp.stream 0"))
+        .count();
+    assert!(headings >= 2, "one part only");
+    let arrows = ladder
+        .lines()
+        .filter(|l| l.contains("▶│") || l.contains("│◀"))
+        .count();
+    let frames = stdout_of(&["read", &file.to_string_lossy(), "--no-summary"])
+        .lines()
+        .count();
+    assert_eq!(arrows, frames);
 }

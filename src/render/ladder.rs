@@ -78,6 +78,8 @@ struct Diagram {
     wire: usize,
     /// Lines not yet written (whole-diagram mode).
     held: String,
+    /// Some lines were written before the connection ended (past [`MAX_HELD`]).
+    parted: bool,
 }
 
 pub struct Ladder {
@@ -149,6 +151,7 @@ impl Ladder {
                 server,
                 wire,
                 held: String::new(),
+                parted: false,
             };
             self.title(&mut lines, info.stream, &diagram);
             self.line(
@@ -246,14 +249,26 @@ impl Ladder {
             }
         }
 
-        match self.diagrams.get_mut(&info.stream) {
-            Some(d) if !self.opts.streaming => {
-                d.held.push_str(&lines);
-                if d.held.len() > MAX_HELD {
-                    out.push_str(&std::mem::take(&mut d.held));
-                }
+        if self.opts.streaming {
+            out.push_str(&lines);
+            return;
+        }
+        let parted = self.diagrams.get(&info.stream).is_some_and(|d| d.parted);
+        let mut heading = String::new();
+        if let Some(d) = self.diagrams.get(&info.stream)
+            && parted
+            && d.held.is_empty()
+        {
+            // The next part of a diagram written in parts: name it again.
+            self.title(&mut heading, info.stream, d);
+        }
+        if let Some(d) = self.diagrams.get_mut(&info.stream) {
+            d.held.push_str(&heading);
+            d.held.push_str(&lines);
+            if d.held.len() > MAX_HELD {
+                out.push_str(&std::mem::take(&mut d.held));
+                d.parted = true;
             }
-            _ => out.push_str(&lines),
         }
     }
 
