@@ -4,6 +4,7 @@
 pub mod color;
 pub mod info;
 pub mod json;
+pub mod push;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -315,18 +316,20 @@ impl std::fmt::Display for RelTime {
 /// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
 /// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
 fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
-    let addr = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
-    let _ = write!(
-        out,
-        "{:>5} {:>10} {:>12} → {:<12} {} {} {}",
-        row.frame.number,
-        row.time,
-        addr(row.src()),
-        addr(row.dst()),
-        row.protocol,
-        row.frame.origlen,
-        row.info
-    );
+    // Field by field rather than one `write!`: core::fmt was the top of the profile (push.rs).
+    push::int_right(out, row.frame.number, 5);
+    out.push(' ');
+    push::time_right(out, row.time, 10);
+    out.push(' ');
+    push::ip_right(out, row.src(), 12);
+    out.push_str(" → ");
+    push::ip_left(out, row.dst(), 12);
+    out.push(' ');
+    out.push_str(row.protocol);
+    out.push(' ');
+    push::int(out, row.frame.origlen);
+    out.push(' ');
+    out.push_str(row.info);
     annotation(out, row, seq);
 }
 
@@ -337,13 +340,22 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
     let sep = |out: &mut String| out.push_str(if out.len() == start { " │ " } else { " · " });
     if let Some((t, i)) = row.seg {
         sep(out);
-        let _ = write!(out, "#{}", i.stream);
+        out.push('#');
+        push::int(out, i.stream);
         if let Some(step) = &i.step {
-            let _ = write!(out, " {} {}", step.phase.name(), step.step);
+            out.push(' ');
+            out.push_str(step.phase.name());
+            out.push(' ');
+            push::int(out, step.step);
             for tr in step.transitions.iter() {
-                let _ = write!(out, " · {} {}→", tr.side.name(), tr.from.name());
+                out.push_str(" · ");
+                out.push_str(tr.side.name());
+                out.push(' ');
+                out.push_str(tr.from.name());
+                out.push('→');
                 if let Some(via) = tr.via {
-                    let _ = write!(out, "{}→", via.name());
+                    out.push_str(via.name());
+                    out.push('→');
                 }
                 out.push_str(tr.to.name());
             }
@@ -352,12 +364,15 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
             }
         }
         if t.has(flags::SYN) {
-            let _ = write!(out, " · ISN {}", t.seq);
+            out.push_str(" · ISN ");
+            push::int(out, t.seq);
         }
         if seq == SeqMode::Both {
-            let _ = write!(out, " · seq {}", t.seq);
+            out.push_str(" · seq ");
+            push::int(out, t.seq);
             if t.has(flags::ACK) {
-                let _ = write!(out, " ack {}", t.ack);
+                out.push_str(" ack ");
+                push::int(out, t.ack);
             }
         }
     }
