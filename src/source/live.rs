@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::Sender;
 use pcap::{Active, Capture, Device, Linktype, Precision, Savefile};
 
-use super::{Frame, SourceMsg, Timestamp, linktype_name};
+use super::{Batcher, SourceMsg, Timestamp, linktype_name};
 
 /// tcpdump's default snapshot length (`-s 0` means this too).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
@@ -227,12 +227,12 @@ impl Live {
         let digits = if self.opts.nanos { 9 } else { 6 };
         let write = self.opts.write.clone();
         let mut failure = None;
+        let mut batcher = Batcher::default();
         while !self.stopper.stopped() {
             let left = self.opts.count.map(|c| c.saturating_sub(captured));
             if left == Some(0) {
                 break;
             }
-            let mut batch = Vec::new();
             let save = &mut self.save;
             // Everything that has arrived, without waiting for more (immediate mode); after
             // the read timeout with nothing, an empty batch.
@@ -243,22 +243,18 @@ impl Live {
                         save.write(&packet);
                     }
                     captured += 1;
-                    batch.push(Frame {
-                        number: captured,
-                        ts: Timestamp {
-                            secs: packet.header.ts.tv_sec,
-                            // tv_usec holds nanoseconds when opened with nanosecond precision.
-                            nanos: packet.header.ts.tv_usec as u32
-                                * if digits == 9 { 1 } else { 1000 },
-                            digits,
-                        },
-                        linktype,
-                        origlen: packet.header.len,
-                        data: packet.data.to_vec(),
-                    });
+                    let ts = Timestamp {
+                        secs: packet.header.ts.tv_sec,
+                        // tv_usec holds nanoseconds when opened with nanosecond precision.
+                        nanos: packet.header.ts.tv_usec as u32 * if digits == 9 { 1 } else { 1000 },
+                        digits,
+                    };
+                    // One batch per dispatch, whatever its size: the -w file is flushed
+                    // before the batch is sent, once per dispatch, not once per 64 packets.
+                    batcher.push(captured, ts, linktype, packet.header.len, packet.data);
                 });
             // The file holds a packet before its row is printed.
-            if let (Some(save), false) = (self.save.as_mut(), batch.is_empty())
+            if let (Some(save), false) = (self.save.as_mut(), batcher.is_empty())
                 && let Err(e) = save.flush()
             {
                 let what = format!("cannot write {}", shown(write.as_deref()));
@@ -271,7 +267,7 @@ impl Live {
                 });
             }
             // A closed channel: the consumer stopped (e.g. `| head`), a clean end.
-            if !batch.is_empty() && tx.send(SourceMsg::Frames(batch)).is_err() {
+            if !batcher.is_empty() && tx.send(SourceMsg::Frames(batcher.take())).is_err() {
                 break;
             }
             match got {
