@@ -8,6 +8,7 @@ pub mod key;
 pub mod seq;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::source::Frame;
@@ -110,9 +111,17 @@ impl Default for Limits {
 
 const NS: i128 = 1_000_000_000;
 
+/// The flow table's hasher. SipHash (std's default) was a visible share of the per-packet
+/// profile; foldhash is several times faster on these small keys. The key is chosen by
+/// whoever sends the packets, so a fixed-seed hash (FxHash) would let a hostile capture
+/// collide every flow into one bucket chain (HashDoS); foldhash's RandomState is seeded
+/// per process from runtime entropy, which keeps collisions unpredictable. The table is
+/// also bounded by --max-flows, so even a successful attack costs time, not memory.
+type FlowHasher = foldhash::fast::RandomState;
+
 pub struct Tracker {
     /// The newest connection for each 4-tuple.
-    by_key: HashMap<FlowKey, Conn>,
+    by_key: HashMap<FlowKey, Conn, FlowHasher>,
     next_stream: u32,
     limits: Limits,
     last_sweep: i128,
@@ -131,7 +140,7 @@ impl Default for Tracker {
 impl Tracker {
     pub fn new(limits: Limits) -> Tracker {
         Tracker {
-            by_key: HashMap::new(),
+            by_key: HashMap::with_hasher(FlowHasher::default()),
             next_stream: 0,
             limits,
             last_sweep: 0,
@@ -222,42 +231,26 @@ impl Tracker {
         let mut analysis = Analysis::default();
 
         // Port reuse (packet-tcp.c, 4.0): a pure SYN whose ISN differs from the base of its
-        // direction starts a new conversation, and so a new stream.
-        let reuse = self
-            .by_key
-            .get(&key)
-            .is_some_and(|c| pure_syn && c.halves[fwd].base.is_some_and(|b| b != seq));
-        if reuse {
-            analysis.set(Label::ReusedPorts);
-        }
-        if reuse && let Some(old) = self.by_key.remove(&key) {
-            self.finished.push(old.summary());
-        }
+        // direction starts a new conversation, and so a new stream. One lookup per segment:
+        // the entry is either the connection, replaced in place on reuse, or a new one.
         let next_stream = &mut self.next_stream;
-        let conn = self.by_key.entry(key).or_insert_with(|| {
+        let mut new_conn = || {
             let stream = *next_stream;
             *next_stream += 1;
-            // A SYN/ACK's sender is the server; any other first segment's sender is the client.
-            let sender_is_client = !(tcp.has(flags::SYN) && tcp.has(flags::ACK));
-            let first_sender = if sender_is_client {
-                Side::Client
-            } else {
-                Side::Server
-            };
-            Conn {
-                key,
-                life: Life::new(tcp, first_sender, key.lo == key.hi),
-                first_seen: now,
-                last_seen: now,
-                stream,
-                halves: [Half::default(); 2],
-                client_is_lo: lo_to_hi == sender_is_client,
-                acc_ecn_syn: false,
-                acc_ecn_synack: false,
-                flows: [FlowAnalysis::default(); 2],
-                analysis: ConnAnalysis::default(),
+            Conn::new(key, lo_to_hi, tcp, stream, now)
+        };
+        let conn = match self.by_key.entry(key) {
+            Entry::Occupied(e) => {
+                let conn = e.into_mut();
+                if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
+                    analysis.set(Label::ReusedPorts);
+                    let old = std::mem::replace(conn, new_conn());
+                    self.finished.push(old.summary());
+                }
+                conn
             }
-        });
+            Entry::Vacant(e) => e.insert(new_conn()),
+        };
 
         let syn = tcp.has(flags::SYN);
         if syn && tcp.has(flags::ACK) {
@@ -332,6 +325,29 @@ impl Tracker {
 }
 
 impl Conn {
+    fn new(key: FlowKey, lo_to_hi: bool, first: &Tcp<'_>, stream: u32, now: i128) -> Conn {
+        // A SYN/ACK's sender is the server; any other first segment's sender is the client.
+        let sender_is_client = !(first.has(flags::SYN) && first.has(flags::ACK));
+        let first_sender = if sender_is_client {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        Conn {
+            key,
+            life: Life::new(first, first_sender, key.lo == key.hi),
+            first_seen: now,
+            last_seen: now,
+            stream,
+            halves: [Half::default(); 2],
+            client_is_lo: lo_to_hi == sender_is_client,
+            acc_ecn_syn: false,
+            acc_ecn_synack: false,
+            flows: [FlowAnalysis::default(); 2],
+            analysis: ConnAnalysis::default(),
+        }
+    }
+
     /// Both ends are done: nothing more is expected on this 4-tuple but retransmissions.
     fn finished(&self) -> bool {
         use endpoint::EndpointState::{Closed, TimeWait};

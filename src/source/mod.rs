@@ -20,10 +20,11 @@ pub const BATCH: usize = 64;
 pub const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight: bounds memory while letting the reader run ahead of the renderer.
 pub const CHANNEL_DEPTH: usize = 16;
-/// A recycled frame buffer is kept only up to this capacity. Ethernet frames and loopback
-/// frames of small writes fit, so the common case never allocates; a larger frame gets a
-/// buffer of its own, which is freed rather than pooled, so the pool stays under
-/// (CHANNEL_DEPTH + 4) × BATCH × 4 KiB ≈ 5 MiB whatever frames passed through it.
+/// Recycled frame buffers up to this capacity are always reused. Ethernet frames and
+/// loopback frames of small writes fit, so the common case never allocates. A bigger buffer
+/// is reused only for a frame at least as big (a run of 64 KiB loopback frames), and freed
+/// when a smaller frame takes its slot, so the pool does not keep what one burst of big
+/// frames left behind: small slots hold ≤ 4 KiB each, big ones ≤ BATCH_BYTES per batch.
 const KEEP_CAPACITY: usize = 4 << 10;
 
 /// Capture time of a frame, as the file or libpcap recorded it (never the wall clock).
