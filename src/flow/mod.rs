@@ -18,6 +18,7 @@ use conn::Life;
 pub use conn::{Step, Summary};
 use endpoint::Side;
 pub use key::{Endpoint, FlowKey};
+use seq::Nanos;
 pub use seq::SeqNum;
 
 /// Window scaling of one direction, as Wireshark tracks it (packet-tcp.c `win_scale`).
@@ -65,8 +66,8 @@ struct Conn {
     /// The endpoint (lo of the key) that is the client; kept for the summary.
     key: FlowKey,
     life: Life,
-    first_seen: i128,
-    last_seen: i128,
+    first_seen: Nanos,
+    last_seen: Nanos,
 }
 
 /// What the tracker knows about one segment, for the renderers.
@@ -120,8 +121,12 @@ const NS: i128 = 1_000_000_000;
 type FlowHasher = foldhash::fast::RandomState;
 
 pub struct Tracker {
-    /// The newest connection for each 4-tuple.
-    by_key: HashMap<FlowKey, Conn, FlowHasher>,
+    /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
+    /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes and only
+    /// live connections cost their full size. Growing the table also moves 48-byte slots
+    /// instead of whole connections (memmove was the top of the --summary profile).
+    by_key: HashMap<FlowKey, Box<Conn>, FlowHasher>,
     next_stream: u32,
     limits: Limits,
     last_sweep: i128,
@@ -154,13 +159,20 @@ impl Tracker {
         std::mem::take(&mut self.finished)
     }
 
-    /// Ends tracking: summaries of every connection still in the table, by stream.
-    pub fn finish(&mut self) -> Vec<Summary> {
-        let mut rest: Vec<Summary> = self.by_key.drain().map(|(_, c)| c.summary()).collect();
-        rest.sort_by_key(|s| s.stream);
-        let mut all = std::mem::take(&mut self.finished);
-        all.append(&mut rest);
-        all
+    /// Ends tracking: the summaries not yet taken, then those of every connection still in
+    /// the table, by stream. One at a time, each connection freed as its summary goes: a
+    /// capture of many short connections ends with all of them in the table (they leave
+    /// 2×MSL after closing), and collecting their summaries first cost ~7 MiB per 32k.
+    pub fn finish(&mut self) -> impl Iterator<Item = Summary> + '_ {
+        let mut order: Vec<(u32, FlowKey)> =
+            self.by_key.iter().map(|(k, c)| (c.stream, *k)).collect();
+        order.sort_unstable_by_key(|(stream, _)| *stream);
+        let by_key = &mut self.by_key;
+        std::mem::take(&mut self.finished).into_iter().chain(
+            order
+                .into_iter()
+                .filter_map(move |(_, key)| by_key.remove(&key).map(|c| c.summary())),
+        )
     }
 
     /// Drops finished connections after 2×MSL and idle ones after the timeout; when the table
@@ -171,7 +183,7 @@ impl Tracker {
             .by_key
             .iter()
             .filter(|(_, c)| {
-                let idle = now - c.last_seen;
+                let idle = now - c.last_seen.get();
                 idle > limits.idle_timeout || (c.finished() && idle > 2 * limits.msl)
             })
             .map(|(k, _)| *k)
@@ -183,8 +195,11 @@ impl Tracker {
         }
         if self.by_key.len() > limits.max_flows {
             let excess = self.by_key.len() - limits.max_flows * 9 / 10;
-            let mut ages: Vec<(i128, FlowKey)> =
-                self.by_key.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+            let mut ages: Vec<(i128, FlowKey)> = self
+                .by_key
+                .iter()
+                .map(|(k, c)| (c.last_seen.get(), *k))
+                .collect();
             ages.select_nth_unstable_by_key(excess.saturating_sub(1), |(t, _)| *t);
             for (_, key) in ages.into_iter().take(excess) {
                 if let Some(c) = self.by_key.remove(&key) {
@@ -237,7 +252,7 @@ impl Tracker {
         let mut new_conn = || {
             let stream = *next_stream;
             *next_stream += 1;
-            Conn::new(key, lo_to_hi, tcp, stream, now)
+            Box::new(Conn::new(key, lo_to_hi, tcp, stream, now))
         };
         let conn = match self.by_key.entry(key) {
             Entry::Occupied(e) => {
@@ -262,7 +277,7 @@ impl Tracker {
         } else if pure_syn && conn.halves[fwd].base == Some(seq) {
             analysis::syn_again(&mut conn.flows[fwd]);
         }
-        conn.last_seen = now;
+        conn.last_seen = now.into();
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
             return conn.info(lo_to_hi, tcp, None, None, analysis, None);
@@ -336,8 +351,8 @@ impl Conn {
         Conn {
             key,
             life: Life::new(first, first_sender, key.lo == key.hi),
-            first_seen: now,
-            last_seen: now,
+            first_seen: now.into(),
+            last_seen: now.into(),
             stream,
             halves: [Half::default(); 2],
             client_is_lo: lo_to_hi == sender_is_client,
@@ -366,9 +381,9 @@ impl Conn {
             stream: self.stream,
             client,
             server,
-            first: self.first_seen,
-            last: self.last_seen,
-            initial_rtt: self.analysis.initial_rtt,
+            first: self.first_seen.get(),
+            last: self.last_seen.get(),
+            initial_rtt: self.analysis.initial_rtt(),
             life: self.life.summary(),
         }
     }
@@ -530,7 +545,7 @@ mod tests {
         }
         assert!(t.by_key.len() <= 10);
         assert!(t.evicted >= 15);
-        let left = t.finish();
+        let left: Vec<Summary> = t.finish().collect();
         assert_eq!(left.len(), 25, "every connection gets a summary");
     }
 }

@@ -17,13 +17,18 @@ use color::Rule;
 
 /// Summaries kept for the text table at the end; beyond, they are counted, not listed.
 const MAX_LISTED: usize = 100_000;
+/// Summaries are kept in chunks of this many rather than one Vec: doubling a Vec of 32k
+/// summaries (200 bytes each) left the smaller copies behind in the heap, ~7 MiB more peak
+/// memory on a capture of many short connections.
+const CHUNK: usize = 1024;
 
 pub struct Renderer<W: Write> {
     out: W,
     opts: Output,
     first: Option<Timestamp>,
-    /// Text mode: connection summaries waiting for the end of the read.
-    summaries: Vec<Summary>,
+    /// Text mode: connection summaries waiting for the end of the read, in chunks of CHUNK.
+    summaries: Vec<Vec<Summary>>,
+    listed: usize,
     unlisted: u64,
     /// Reused per row: no allocation per packet once warmed up.
     line: String,
@@ -39,6 +44,7 @@ impl<W: Write> Renderer<W> {
             opts,
             first: None,
             summaries: Vec::new(),
+            listed: 0,
             unlisted: 0,
             line: String::new(),
             info: String::new(),
@@ -115,8 +121,16 @@ impl<W: Write> Renderer<W> {
             self.line.push('\n');
             return self.write_line();
         }
-        if self.summaries.len() < MAX_LISTED {
-            self.summaries.push(summary);
+        if self.listed < MAX_LISTED {
+            match self.summaries.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK => chunk.push(summary),
+                _ => {
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    chunk.push(summary);
+                    self.summaries.push(chunk);
+                }
+            }
+            self.listed += 1;
         } else {
             self.unlisted += 1;
         }
@@ -126,20 +140,25 @@ impl<W: Write> Renderer<W> {
     /// End of input: the connection table (text) and the eviction count, then flush.
     pub fn finish(&mut self, evicted: u64) -> io::Result<()> {
         if self.opts.summary != SummaryMode::Off && !self.opts.json {
-            self.summaries.sort_by_key(|s| s.stream);
+            let mut sorted: Vec<&Summary> = self.summaries.iter().flatten().collect();
+            sorted.sort_by_key(|s| s.stream);
             self.line.clear();
-            if !self.summaries.is_empty() {
+            if !sorted.is_empty() {
                 if self.opts.summary == SummaryMode::Rows {
                     self.line.push('\n');
                 }
                 let _ = writeln!(
                     self.line,
                     "Connections: {}",
-                    self.summaries.len() as u64 + self.unlisted
+                    sorted.len() as u64 + self.unlisted
                 );
             }
-            for s in &self.summaries {
+            // Line by line into the BufWriter: the whole table in one String was as big
+            // again as the summaries.
+            for s in sorted {
                 summary_line(&mut self.line, s, self.first);
+                self.out.write_all(self.line.as_bytes())?;
+                self.line.clear();
             }
             if self.unlisted > 0 {
                 let _ = writeln!(self.line, "  … {} more not listed", self.unlisted);
