@@ -58,6 +58,11 @@ impl<W: Write> Renderer<W> {
         self
     }
 
+    /// Hands everything written so far to the output (live capture, when no packet waits).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn write_line(&mut self) -> io::Result<()> {
         self.out.write_all(self.line.as_bytes())?;
         if self.flush_each_row {
