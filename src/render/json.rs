@@ -136,62 +136,72 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
     out.push('}');
 }
 
-/// A `{"type":"connection"}` record (design.md).
+/// A `{"type":"connection"}` record (design.md), pushed field by field like packets.
 pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     let (start, duration) = super::span(s, first);
     let l = &s.life;
-    let _ = write!(
-        out,
-        "{{\"type\":\"connection\",\"stream\":{},\"client\":\"{}\",\"server\":\"{}\",\"start\":{},\"duration\":{},\"initial_rtt\":",
-        s.stream, s.client, s.server, start, duration
-    );
+    out.push_str("{\"type\":\"connection\",\"stream\":");
+    push::int(out, s.stream);
+    out.push_str(",\"client\":\"");
+    push::endpoint(out, s.client);
+    out.push_str("\",\"server\":\"");
+    push::endpoint(out, s.server);
+    out.push_str("\",\"start\":");
+    push::time(out, start);
+    out.push_str(",\"duration\":");
+    push::time(out, duration);
+    out.push_str(",\"initial_rtt\":");
     match s.initial_rtt {
-        Some(rtt) => {
-            let _ = write!(
-                out,
-                "{}",
-                RelTime {
-                    nanos: rtt,
-                    digits: 9
-                }
-            );
-        }
+        Some(rtt) => push::time(
+            out,
+            RelTime {
+                nanos: rtt,
+                digits: 9,
+            },
+        ),
         None => out.push_str("null"),
     }
-    let _ = write!(
-        out,
-        ",\"packets\":{{\"client\":{},\"server\":{}}},\"bytes\":{{\"client\":{},\"server\":{}}},\"retransmissions\":{},\"open\":\"{}\",\"close\":\"{}\",\"closed_by\":",
-        l.packets[0],
-        l.packets[1],
-        l.bytes[0],
-        l.bytes[1],
-        l.retransmissions,
-        l.open.name(),
-        l.close.name()
-    );
+    for (label, n) in [
+        (",\"packets\":{\"client\":", l.packets[0]),
+        (",\"server\":", l.packets[1]),
+        ("},\"bytes\":{\"client\":", l.bytes[0]),
+        (",\"server\":", l.bytes[1]),
+        ("},\"retransmissions\":", l.retransmissions),
+    ] {
+        out.push_str(label);
+        push::int(out, n);
+    }
+    out.push_str(",\"open\":\"");
+    out.push_str(l.open.name());
+    out.push_str("\",\"close\":\"");
+    out.push_str(l.close.name());
+    out.push_str("\",\"closed_by\":");
     match l.closed_by {
         Some(side) => {
-            let _ = write!(out, "\"{}\"", side.name());
+            out.push('"');
+            out.push_str(side.name());
+            out.push('"');
         }
         None => out.push_str("null"),
     }
     if let Some((side, state)) = l.abort {
-        let _ = write!(
-            out,
-            ",\"abort\":{{\"by\":\"{}\",\"state\":\"{}\"}}",
-            side.name(),
-            state.name()
-        );
+        out.push_str(",\"abort\":{\"by\":\"");
+        out.push_str(side.name());
+        out.push_str("\",\"state\":\"");
+        out.push_str(state.name());
+        out.push_str("\"}");
     }
-    let _ = write!(
-        out,
-        ",\"half_closed\":{},\"states\":{{\"client\":\"{}\",\"server\":\"{}\"}},\"history\":",
-        l.half_closed,
-        l.client.name(),
-        l.server.name()
-    );
+    out.push_str(",\"half_closed\":");
+    out.push_str(if l.half_closed { "true" } else { "false" });
+    out.push_str(",\"states\":{\"client\":\"");
+    out.push_str(l.client.name());
+    out.push_str("\",\"server\":\"");
+    out.push_str(l.server.name());
+    out.push_str("\"},\"history\":");
     string(out, &l.history);
-    let _ = write!(out, ",\"conn_state\":\"{}\"}}", l.conn_state);
+    out.push_str(",\"conn_state\":\"");
+    out.push_str(l.conn_state);
+    out.push_str("\"}");
 }
 
 /// `"name"` as the `k`-th item of a list of plain names (no escaping needed).

@@ -111,6 +111,20 @@ pub fn ip(out: &mut String, a: IpAddr) {
     }
 }
 
+/// `addr:port`, IPv6 as `[addr]:port`, as `Endpoint`'s `Display`.
+pub fn endpoint(out: &mut String, e: crate::flow::Endpoint) {
+    match e.addr {
+        IpAddr::V4(v4) => ipv4(out, v4),
+        IpAddr::V6(_) => {
+            out.push('[');
+            ip(out, e.addr);
+            out.push(']');
+        }
+    }
+    out.push(':');
+    int(out, e.port);
+}
+
 /// `{:>width$}` of an address, nothing for `None`.
 pub fn ip_right(out: &mut String, a: Option<IpAddr>, width: usize) {
     match a {
@@ -204,6 +218,13 @@ mod tests {
             assert_eq!(s(|o| ip_left(o, Some(ip), 12)), format!("x{ip:<12}"));
         }
         assert_eq!(s(|o| ip_right(o, None, 12)), format!("x{:>12}", ""));
+        for a in ["10.0.0.1", "::1", "fe80::2"] {
+            let e = crate::flow::Endpoint {
+                addr: a.parse().unwrap(),
+                port: 443,
+            };
+            assert_eq!(s(|o| endpoint(o, e)), format!("x{e}"));
+        }
         assert_eq!(s(|o| ip_left(o, None, 12)), format!("x{:<12}", ""));
     }
 
