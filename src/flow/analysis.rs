@@ -145,7 +145,11 @@ pub struct FlowAnalysis {
     dupacknum: i32,
     /// Last raw window; starts at 0xFFFFFFFF so the first segment is never a window update.
     window: u32,
-    last_labels: Analysis,
+    /// Whether this direction's last segment was a keep-alive / a zero-window probe: all the
+    /// next segment's checks need of its labels (two bools rather than a 32-byte Analysis,
+    /// twice per connection: connection state is what memory grows with).
+    last_keep_alive: bool,
+    last_zero_window_probe: bool,
     is_first_ack: bool,
 }
 
@@ -160,7 +164,8 @@ impl Default for FlowAnalysis {
             last_nondup_ack: 0,
             dupacknum: 0,
             window: 0xffff_ffff,
-            last_labels: Analysis::default(),
+            last_keep_alive: false,
+            last_zero_window_probe: false,
             is_first_ack: false,
         }
     }
@@ -245,18 +250,11 @@ pub fn analyze(
                 out.set(Label::WindowFull);
             }
         }
-        if pure_ack_same_place
-            && window != 0
-            && window == fwd.window
-            && rev.last_labels.has(Label::KeepAlive)
-        {
+        if pure_ack_same_place && window != 0 && window == fwd.window && rev.last_keep_alive {
             out.set(Label::KeepAliveAck);
             break 'fwd;
         }
-        if pure_ack_same_place
-            && window == 0
-            && window == fwd.window
-            && rev.last_labels.has(Label::ZeroWindowProbe)
+        if pure_ack_same_place && window == 0 && window == fwd.window && rev.last_zero_window_probe
         {
             out.set(Label::ZeroWindowProbeAck);
             break 'fwd;
@@ -326,7 +324,8 @@ pub fn analyze(
     fwd.window = window;
     fwd.lastack = ack;
     fwd.lastack_time = seg.now.into();
-    fwd.last_labels = out;
+    fwd.last_keep_alive = out.has(Label::KeepAlive);
+    fwd.last_zero_window_probe = out.has(Label::ZeroWindowProbe);
     if t.has(flags::SYN) {
         fwd.is_first_ack = true;
     } else if t.has(flags::ACK) {

@@ -63,8 +63,6 @@ struct Conn {
     /// Wireshark's sequence analysis, per orientation like `halves`.
     flows: [FlowAnalysis; 2],
     analysis: ConnAnalysis,
-    /// The endpoint (lo of the key) that is the client; kept for the summary.
-    key: FlowKey,
     life: Life,
     first_seen: Nanos,
     last_seen: Nanos,
@@ -171,7 +169,7 @@ impl Tracker {
         std::mem::take(&mut self.finished).into_iter().chain(
             order
                 .into_iter()
-                .filter_map(move |(_, key)| by_key.remove(&key).map(|c| c.summary())),
+                .filter_map(move |(_, key)| by_key.remove(&key).map(|c| c.summary(key))),
         )
     }
 
@@ -190,7 +188,7 @@ impl Tracker {
             .collect();
         for key in gone.drain(..) {
             if let Some(c) = self.by_key.remove(&key) {
-                self.finished.push(c.summary());
+                self.finished.push(c.summary(key));
             }
         }
         if self.by_key.len() > limits.max_flows {
@@ -204,7 +202,7 @@ impl Tracker {
             for (_, key) in ages.into_iter().take(excess) {
                 if let Some(c) = self.by_key.remove(&key) {
                     self.evicted += 1;
-                    self.finished.push(c.summary());
+                    self.finished.push(c.summary(key));
                 }
             }
         }
@@ -260,7 +258,7 @@ impl Tracker {
                 if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
                     analysis.set(Label::ReusedPorts);
                     let old = std::mem::replace(conn, new_conn());
-                    self.finished.push(old.summary());
+                    self.finished.push(old.summary(key));
                 }
                 conn
             }
@@ -349,7 +347,6 @@ impl Conn {
             Side::Server
         };
         Conn {
-            key,
             life: Life::new(first, first_sender, key.lo == key.hi),
             first_seen: now.into(),
             last_seen: now.into(),
@@ -371,11 +368,12 @@ impl Conn {
             && matches!(ep.state(Side::Server), Closed | TimeWait)
     }
 
-    fn summary(&self) -> Summary {
+    /// The connection's summary; `key` is its key in the table (not kept in the Conn too).
+    fn summary(&self, key: FlowKey) -> Summary {
         let (client, server) = if self.client_is_lo {
-            (self.key.lo, self.key.hi)
+            (key.lo, key.hi)
         } else {
-            (self.key.hi, self.key.lo)
+            (key.hi, key.lo)
         };
         Summary {
             stream: self.stream,
