@@ -473,6 +473,13 @@ mod tests {
         send(t, false, flags::ACK, isn.wrapping_add(2), 9, at);
     }
 
+    /// Memory grows with connections (issue 6): a connection's state stays within 8 cache
+    /// lines. Not a timing: a guard against a field quietly doubling it (an i128, a copy).
+    #[test]
+    fn connection_state_fits_eight_cache_lines() {
+        assert!(std::mem::size_of::<Conn>() <= 512, "{}", std::mem::size_of::<Conn>());
+    }
+
     #[test]
     fn time_wait_recv_new_syn_starts_new_stream_port_reuse() {
         let mut t = Tracker::default();
