@@ -5,6 +5,7 @@
 //! zero-window probe skips the rest. Only the labels are kept; Wireshark's per-segment lists
 //! (for ack RTT and bytes in flight) are not, so memory per connection stays constant.
 
+use super::seq::Nanos;
 use super::{SeqNum, WinScale};
 use crate::decode::{Tcp, flags};
 
@@ -135,16 +136,20 @@ impl Analysis {
 pub struct FlowAnalysis {
     /// Next expected sequence number; 0 = unknown (as Wireshark, which shares the sentinel).
     nextseq: u32,
-    nextseq_time: i128,
+    nextseq_time: Nanos,
     maxseqtobeacked: u32,
     lastack: u32,
-    lastack_time: i128,
+    lastack_time: Nanos,
     last_nondup_ack: u64,
     /// Consecutive duplicate ACKs; -1 after an ACK of unseen data.
     dupacknum: i32,
     /// Last raw window; starts at 0xFFFFFFFF so the first segment is never a window update.
     window: u32,
-    last_labels: Analysis,
+    /// Whether this direction's last segment was a keep-alive / a zero-window probe: all the
+    /// next segment's checks need of its labels (two bools rather than a 32-byte Analysis,
+    /// twice per connection: connection state is what memory grows with).
+    last_keep_alive: bool,
+    last_zero_window_probe: bool,
     is_first_ack: bool,
 }
 
@@ -152,14 +157,15 @@ impl Default for FlowAnalysis {
     fn default() -> FlowAnalysis {
         FlowAnalysis {
             nextseq: 0,
-            nextseq_time: 0,
+            nextseq_time: Nanos::default(),
             maxseqtobeacked: 0,
             lastack: 0,
-            lastack_time: 0,
+            lastack_time: Nanos::default(),
             last_nondup_ack: 0,
             dupacknum: 0,
             window: 0xffff_ffff,
-            last_labels: Analysis::default(),
+            last_keep_alive: false,
+            last_zero_window_probe: false,
             is_first_ack: false,
         }
     }
@@ -169,9 +175,15 @@ impl Default for FlowAnalysis {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ConnAnalysis {
     /// Time of the most recent pure SYN, ns.
-    mru_syn: Option<i128>,
+    mru_syn: Option<Nanos>,
     /// `tcp.analysis.initial_rtt`: first ACK (without SYN) after a SYN, minus that SYN's time.
-    pub initial_rtt: Option<i128>,
+    initial_rtt: Option<Nanos>,
+}
+
+impl ConnAnalysis {
+    pub fn initial_rtt(&self) -> Option<i128> {
+        self.initial_rtt.map(Nanos::get)
+    }
 }
 
 /// What the analysis needs to know about the segment besides its header.
@@ -238,18 +250,11 @@ pub fn analyze(
                 out.set(Label::WindowFull);
             }
         }
-        if pure_ack_same_place
-            && window != 0
-            && window == fwd.window
-            && rev.last_labels.has(Label::KeepAlive)
-        {
+        if pure_ack_same_place && window != 0 && window == fwd.window && rev.last_keep_alive {
             out.set(Label::KeepAliveAck);
             break 'fwd;
         }
-        if pure_ack_same_place
-            && window == 0
-            && window == fwd.window
-            && rev.last_labels.has(Label::ZeroWindowProbe)
+        if pure_ack_same_place && window == 0 && window == fwd.window && rev.last_zero_window_probe
         {
             out.set(Label::ZeroWindowProbeAck);
             break 'fwd;
@@ -286,8 +291,8 @@ pub fn analyze(
         if seglen > 1 && fwd.nextseq.wrapping_sub(1) == seq {
             not_advanced = false;
         }
-        let since = |then: i128| seg.now - then;
-        let ooo_threshold = conn.initial_rtt.filter(|r| *r != 0).unwrap_or(3_000_000);
+        let since = |then: Nanos| seg.now - then.get();
+        let ooo_threshold = conn.initial_rtt().filter(|r| *r != 0).unwrap_or(3_000_000);
         if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
             out.set(Label::SpuriousRetransmission);
         } else if not_advanced
@@ -311,15 +316,16 @@ pub fn analyze(
     let probe = out.has(Label::ZeroWindowProbe);
     if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
         fwd.nextseq = nextseq;
-        fwd.nextseq_time = seg.now;
+        fwd.nextseq_time = seg.now.into();
     }
     if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
         fwd.maxseqtobeacked = fwd.nextseq;
     }
     fwd.window = window;
     fwd.lastack = ack;
-    fwd.lastack_time = seg.now;
-    fwd.last_labels = out;
+    fwd.lastack_time = seg.now.into();
+    fwd.last_keep_alive = out.has(Label::KeepAlive);
+    fwd.last_zero_window_probe = out.has(Label::ZeroWindowProbe);
     if t.has(flags::SYN) {
         fwd.is_first_ack = true;
     } else if t.has(flags::ACK) {
@@ -328,12 +334,12 @@ pub fn analyze(
 
     // tcp.analysis.initial_rtt: from the latest pure SYN to the first ACK without SYN.
     if t.flags & (flags::SYN | flags::ACK) == flags::SYN {
-        conn.mru_syn = Some(seg.now);
+        conn.mru_syn = Some(seg.now.into());
     } else if t.flags & (flags::SYN | flags::ACK) == flags::ACK
         && conn.initial_rtt.is_none()
         && let Some(syn) = conn.mru_syn
     {
-        conn.initial_rtt = Some(seg.now - syn);
+        conn.initial_rtt = Some((seg.now - syn.get()).into());
     }
     out
 }

@@ -8,6 +8,7 @@ pub mod key;
 pub mod seq;
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::source::Frame;
@@ -17,6 +18,7 @@ use conn::Life;
 pub use conn::{Step, Summary};
 use endpoint::Side;
 pub use key::{Endpoint, FlowKey};
+use seq::Nanos;
 pub use seq::SeqNum;
 
 /// Window scaling of one direction, as Wireshark tracks it (packet-tcp.c `win_scale`).
@@ -61,11 +63,9 @@ struct Conn {
     /// Wireshark's sequence analysis, per orientation like `halves`.
     flows: [FlowAnalysis; 2],
     analysis: ConnAnalysis,
-    /// The endpoint (lo of the key) that is the client; kept for the summary.
-    key: FlowKey,
     life: Life,
-    first_seen: i128,
-    last_seen: i128,
+    first_seen: Nanos,
+    last_seen: Nanos,
 }
 
 /// What the tracker knows about one segment, for the renderers.
@@ -110,9 +110,21 @@ impl Default for Limits {
 
 const NS: i128 = 1_000_000_000;
 
+/// The flow table's hasher. SipHash (std's default) was a visible share of the per-packet
+/// profile; foldhash is several times faster on these small keys. The key is chosen by
+/// whoever sends the packets, so a fixed-seed hash (FxHash) would let a hostile capture
+/// collide every flow into one bucket chain (HashDoS); foldhash's RandomState is seeded
+/// per process from runtime entropy, which keeps collisions unpredictable. The table is
+/// also bounded by --max-flows, so even a successful attack costs time, not memory.
+type FlowHasher = foldhash::fast::RandomState;
+
 pub struct Tracker {
-    /// The newest connection for each 4-tuple.
-    by_key: HashMap<FlowKey, Conn>,
+    /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
+    /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes and only
+    /// live connections cost their full size. Growing the table also moves 48-byte slots
+    /// instead of whole connections (memmove was the top of the --summary profile).
+    by_key: HashMap<FlowKey, Box<Conn>, FlowHasher>,
     next_stream: u32,
     limits: Limits,
     last_sweep: i128,
@@ -131,7 +143,7 @@ impl Default for Tracker {
 impl Tracker {
     pub fn new(limits: Limits) -> Tracker {
         Tracker {
-            by_key: HashMap::new(),
+            by_key: HashMap::with_hasher(FlowHasher::default()),
             next_stream: 0,
             limits,
             last_sweep: 0,
@@ -145,13 +157,20 @@ impl Tracker {
         std::mem::take(&mut self.finished)
     }
 
-    /// Ends tracking: summaries of every connection still in the table, by stream.
-    pub fn finish(&mut self) -> Vec<Summary> {
-        let mut rest: Vec<Summary> = self.by_key.drain().map(|(_, c)| c.summary()).collect();
-        rest.sort_by_key(|s| s.stream);
-        let mut all = std::mem::take(&mut self.finished);
-        all.append(&mut rest);
-        all
+    /// Ends tracking: the summaries not yet taken, then those of every connection still in
+    /// the table, by stream. One at a time, each connection freed as its summary goes: a
+    /// capture of many short connections ends with all of them in the table (they leave
+    /// 2×MSL after closing), and collecting their summaries first cost ~7 MiB per 32k.
+    pub fn finish(&mut self) -> impl Iterator<Item = Summary> + '_ {
+        let mut order: Vec<(u32, FlowKey)> =
+            self.by_key.iter().map(|(k, c)| (c.stream, *k)).collect();
+        order.sort_unstable_by_key(|(stream, _)| *stream);
+        let by_key = &mut self.by_key;
+        std::mem::take(&mut self.finished).into_iter().chain(
+            order
+                .into_iter()
+                .filter_map(move |(_, key)| by_key.remove(&key).map(|c| c.summary(key))),
+        )
     }
 
     /// Drops finished connections after 2×MSL and idle ones after the timeout; when the table
@@ -162,25 +181,28 @@ impl Tracker {
             .by_key
             .iter()
             .filter(|(_, c)| {
-                let idle = now - c.last_seen;
+                let idle = now - c.last_seen.get();
                 idle > limits.idle_timeout || (c.finished() && idle > 2 * limits.msl)
             })
             .map(|(k, _)| *k)
             .collect();
         for key in gone.drain(..) {
             if let Some(c) = self.by_key.remove(&key) {
-                self.finished.push(c.summary());
+                self.finished.push(c.summary(key));
             }
         }
         if self.by_key.len() > limits.max_flows {
             let excess = self.by_key.len() - limits.max_flows * 9 / 10;
-            let mut ages: Vec<(i128, FlowKey)> =
-                self.by_key.iter().map(|(k, c)| (c.last_seen, *k)).collect();
+            let mut ages: Vec<(i128, FlowKey)> = self
+                .by_key
+                .iter()
+                .map(|(k, c)| (c.last_seen.get(), *k))
+                .collect();
             ages.select_nth_unstable_by_key(excess.saturating_sub(1), |(t, _)| *t);
             for (_, key) in ages.into_iter().take(excess) {
                 if let Some(c) = self.by_key.remove(&key) {
                     self.evicted += 1;
-                    self.finished.push(c.summary());
+                    self.finished.push(c.summary(key));
                 }
             }
         }
@@ -222,42 +244,26 @@ impl Tracker {
         let mut analysis = Analysis::default();
 
         // Port reuse (packet-tcp.c, 4.0): a pure SYN whose ISN differs from the base of its
-        // direction starts a new conversation, and so a new stream.
-        let reuse = self
-            .by_key
-            .get(&key)
-            .is_some_and(|c| pure_syn && c.halves[fwd].base.is_some_and(|b| b != seq));
-        if reuse {
-            analysis.set(Label::ReusedPorts);
-        }
-        if reuse && let Some(old) = self.by_key.remove(&key) {
-            self.finished.push(old.summary());
-        }
+        // direction starts a new conversation, and so a new stream. One lookup per segment:
+        // the entry is either the connection, replaced in place on reuse, or a new one.
         let next_stream = &mut self.next_stream;
-        let conn = self.by_key.entry(key).or_insert_with(|| {
+        let mut new_conn = || {
             let stream = *next_stream;
             *next_stream += 1;
-            // A SYN/ACK's sender is the server; any other first segment's sender is the client.
-            let sender_is_client = !(tcp.has(flags::SYN) && tcp.has(flags::ACK));
-            let first_sender = if sender_is_client {
-                Side::Client
-            } else {
-                Side::Server
-            };
-            Conn {
-                key,
-                life: Life::new(tcp, first_sender, key.lo == key.hi),
-                first_seen: now,
-                last_seen: now,
-                stream,
-                halves: [Half::default(); 2],
-                client_is_lo: lo_to_hi == sender_is_client,
-                acc_ecn_syn: false,
-                acc_ecn_synack: false,
-                flows: [FlowAnalysis::default(); 2],
-                analysis: ConnAnalysis::default(),
+            Box::new(Conn::new(key, lo_to_hi, tcp, stream, now))
+        };
+        let conn = match self.by_key.entry(key) {
+            Entry::Occupied(e) => {
+                let conn = e.into_mut();
+                if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
+                    analysis.set(Label::ReusedPorts);
+                    let old = std::mem::replace(conn, new_conn());
+                    self.finished.push(old.summary(key));
+                }
+                conn
             }
-        });
+            Entry::Vacant(e) => e.insert(new_conn()),
+        };
 
         let syn = tcp.has(flags::SYN);
         if syn && tcp.has(flags::ACK) {
@@ -269,7 +275,7 @@ impl Tracker {
         } else if pure_syn && conn.halves[fwd].base == Some(seq) {
             analysis::syn_again(&mut conn.flows[fwd]);
         }
-        conn.last_seen = now;
+        conn.last_seen = now.into();
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
             return conn.info(lo_to_hi, tcp, None, None, analysis, None);
@@ -332,6 +338,28 @@ impl Tracker {
 }
 
 impl Conn {
+    fn new(key: FlowKey, lo_to_hi: bool, first: &Tcp<'_>, stream: u32, now: i128) -> Conn {
+        // A SYN/ACK's sender is the server; any other first segment's sender is the client.
+        let sender_is_client = !(first.has(flags::SYN) && first.has(flags::ACK));
+        let first_sender = if sender_is_client {
+            Side::Client
+        } else {
+            Side::Server
+        };
+        Conn {
+            life: Life::new(first, first_sender, key.lo == key.hi),
+            first_seen: now.into(),
+            last_seen: now.into(),
+            stream,
+            halves: [Half::default(); 2],
+            client_is_lo: lo_to_hi == sender_is_client,
+            acc_ecn_syn: false,
+            acc_ecn_synack: false,
+            flows: [FlowAnalysis::default(); 2],
+            analysis: ConnAnalysis::default(),
+        }
+    }
+
     /// Both ends are done: nothing more is expected on this 4-tuple but retransmissions.
     fn finished(&self) -> bool {
         use endpoint::EndpointState::{Closed, TimeWait};
@@ -340,19 +368,20 @@ impl Conn {
             && matches!(ep.state(Side::Server), Closed | TimeWait)
     }
 
-    fn summary(&self) -> Summary {
+    /// The connection's summary; `key` is its key in the table (not kept in the Conn too).
+    fn summary(&self, key: FlowKey) -> Summary {
         let (client, server) = if self.client_is_lo {
-            (self.key.lo, self.key.hi)
+            (key.lo, key.hi)
         } else {
-            (self.key.hi, self.key.lo)
+            (key.hi, key.lo)
         };
         Summary {
             stream: self.stream,
             client,
             server,
-            first: self.first_seen,
-            last: self.last_seen,
-            initial_rtt: self.analysis.initial_rtt,
+            first: self.first_seen.get(),
+            last: self.last_seen.get(),
+            initial_rtt: self.analysis.initial_rtt(),
             life: self.life.summary(),
         }
     }
@@ -444,6 +473,17 @@ mod tests {
         send(t, false, flags::ACK, isn.wrapping_add(2), 9, at);
     }
 
+    /// Memory grows with connections (issue 6): a connection's state stays within 8 cache
+    /// lines. Not a timing: a guard against a field quietly doubling it (an i128, a copy).
+    #[test]
+    fn connection_state_fits_eight_cache_lines() {
+        assert!(
+            std::mem::size_of::<Conn>() <= 512,
+            "{}",
+            std::mem::size_of::<Conn>()
+        );
+    }
+
     #[test]
     fn time_wait_recv_new_syn_starts_new_stream_port_reuse() {
         let mut t = Tracker::default();
@@ -514,7 +554,7 @@ mod tests {
         }
         assert!(t.by_key.len() <= 10);
         assert!(t.evicted >= 15);
-        let left = t.finish();
+        let left: Vec<Summary> = t.finish().collect();
         assert_eq!(left.len(), 25, "every connection gets a summary");
     }
 }

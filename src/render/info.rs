@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::push;
 use crate::cli::SeqMode;
 use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::{Label, SeqNum, TcpInfo};
@@ -54,13 +55,19 @@ impl Numbers {
 pub fn tcp_info(out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) {
     let n = Numbers::new(tcp, info, mode);
     let start = out.len();
-    let _ = write!(out, "{} → {} [", tcp.sport, tcp.dport);
+    push::int(out, tcp.sport);
+    out.push_str(" → ");
+    push::int(out, tcp.dport);
+    out.push_str(" [");
     write_flags(out, tcp.flags, info.ace);
-    let _ = write!(out, "] Seq={}", n.seq);
+    out.push_str("] Seq=");
+    push::int(out, n.seq);
     if tcp.has(flags::ACK) {
-        let _ = write!(out, " Ack={}", n.ack);
+        out.push_str(" Ack=");
+        push::int(out, n.ack);
     }
-    let _ = write!(out, " Win={}", info.win);
+    out.push_str(" Win=");
+    push::int(out, info.win);
     if tcp.hdr_len < 20 {
         let _ = write!(
             out,
@@ -70,10 +77,12 @@ pub fn tcp_info(out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) 
         return;
     }
     if tcp.has(flags::URG) {
-        let _ = write!(out, " Urg={}", tcp.urgent);
+        out.push_str(" Urg=");
+        push::int(out, tcp.urgent);
     }
     if !tcp.short {
-        let _ = write!(out, " Len={}", tcp.len);
+        out.push_str(" Len=");
+        push::int(out, tcp.len);
     }
     if let Some(marker) = write_options(out, tcp, n.sack_base) {
         // Wireshark aborts the TCP dissection here: no analysis prefixes.
@@ -135,27 +144,43 @@ fn write_options(out: &mut String, tcp: &Tcp<'_>, sack_base: u32) -> Option<&'st
             TcpOption::Opt { kind, data } => (kind, data),
         };
         let _ = match (kind, d.len()) {
-            (2, 2) => write!(out, " MSS={}", u16::from_be_bytes([d[0], d[1]])),
-            (3, 1) => write!(out, " WS={}", 1u32 << d[0].min(14)),
+            // The common options skip core::fmt (see render/push.rs); rare ones keep write!.
+            (2, 2) => {
+                out.push_str(" MSS=");
+                push::int(out, u16::from_be_bytes([d[0], d[1]]));
+                Ok(())
+            }
+            (3, 1) => {
+                out.push_str(" WS=");
+                push::int(out, 1u32 << d[0].min(14));
+                Ok(())
+            }
             // SACK_PERM and MD5 print before Wireshark checks their length.
-            (4, _) => write!(out, " SACK_PERM"),
+            (4, _) => {
+                out.push_str(" SACK_PERM");
+                Ok(())
+            }
             (5, len) => {
                 // The D-SACK check reads a whole first block: shorter is malformed.
                 if len < 8 {
                     return Some(Cut::Malformed.marker());
                 }
                 for block in d.chunks_exact(8) {
-                    let _ = write!(
-                        out,
-                        " SLE={} SRE={}",
-                        be32(block, 0).wrapping_sub(sack_base),
-                        be32(block, 4).wrapping_sub(sack_base)
-                    );
+                    out.push_str(" SLE=");
+                    push::int(out, be32(block, 0).wrapping_sub(sack_base));
+                    out.push_str(" SRE=");
+                    push::int(out, be32(block, 4).wrapping_sub(sack_base));
                 }
                 Ok(())
             }
             (6 | 7, 4) => write!(out, " ECHO={}", be32(d, 0)),
-            (8, 8) => write!(out, " TSval={} TSecr={}", be32(d, 0), be32(d, 4)),
+            (8, 8) => {
+                out.push_str(" TSval=");
+                push::int(out, be32(d, 0));
+                out.push_str(" TSecr=");
+                push::int(out, be32(d, 4));
+                Ok(())
+            }
             (11..=13, 4) => write!(out, " CC={}", be32(d, 0)),
             (19, _) => write!(out, " MD5"),
             (27, 6) => write!(out, " QSresp={}", quick_start_rate(d[0] & 0x0f)),

@@ -4,92 +4,107 @@
 use std::fmt::Write;
 
 use super::info::flag_names;
+use super::push;
 use super::{RelTime, Row};
 use crate::decode::{Payload, flags};
 use crate::flow::Summary;
 use crate::source::Timestamp;
 
 pub fn packet(out: &mut String, row: &Row<'_>) {
-    let _ = write!(
-        out,
-        "{{\"type\":\"packet\",\"frame\":{},\"time\":{}",
-        row.frame.number, row.time
-    );
+    // Pushes rather than write!: core::fmt dominated the profile (render/push.rs).
+    out.push_str("{\"type\":\"packet\",\"frame\":");
+    push::int(out, row.frame.number);
+    out.push_str(",\"time\":");
+    push::time(out, row.time);
     let addr = |out: &mut String, key: &str, a: Option<std::net::IpAddr>| {
-        let _ = match a {
-            Some(a) => write!(out, ",\"{key}\":\"{a}\""),
-            None => write!(out, ",\"{key}\":null"),
-        };
+        out.push_str(",\"");
+        out.push_str(key);
+        match a {
+            Some(a) => {
+                out.push_str("\":\"");
+                push::ip(out, a);
+                out.push('"');
+            }
+            None => out.push_str("\":null"),
+        }
     };
     addr(out, "src", row.src());
     addr(out, "dst", row.dst());
-    let _ = write!(
-        out,
-        ",\"protocol\":\"{}\",\"length\":{}",
-        row.protocol, row.frame.origlen
-    );
+    out.push_str(",\"protocol\":\"");
+    out.push_str(row.protocol);
+    out.push_str("\",\"length\":");
+    push::int(out, row.frame.origlen);
     if let Some((t, i)) = row.seg {
         let n = super::info::Numbers::new(t, i, crate::cli::SeqMode::Relative);
-        let _ = write!(
-            out,
-            ",\"srcport\":{},\"dstport\":{},\"stream\":{},\"flags\":[",
-            t.sport, t.dport, i.stream
-        );
+        out.push_str(",\"srcport\":");
+        push::int(out, t.sport);
+        out.push_str(",\"dstport\":");
+        push::int(out, t.dport);
+        out.push_str(",\"stream\":");
+        push::int(out, i.stream);
+        out.push_str(",\"flags\":[");
         for (k, name) in flag_names(t.flags).enumerate() {
-            let _ = write!(out, "{}\"{name}\"", if k > 0 { "," } else { "" });
+            list_item(out, k, name);
         }
         if t.flags & flags::RESERVED != 0 {
-            let _ = write!(
-                out,
-                "{}\"Reserved\"",
-                if t.flags & 0x1ff != 0 { "," } else { "" }
-            );
+            if t.flags & 0x1ff != 0 {
+                out.push(',');
+            }
+            out.push_str("\"Reserved\"");
         }
-        let _ = write!(out, "],\"seq\":{},\"seq_raw\":{}", n.seq, t.seq);
+        out.push_str("],\"seq\":");
+        push::int(out, n.seq);
+        out.push_str(",\"seq_raw\":");
+        push::int(out, t.seq);
         if t.has(flags::ACK) {
-            let _ = write!(out, ",\"ack\":{},\"ack_raw\":{}", n.ack, t.ack);
+            out.push_str(",\"ack\":");
+            push::int(out, n.ack);
+            out.push_str(",\"ack_raw\":");
+            push::int(out, t.ack);
         } else {
             out.push_str(",\"ack\":null,\"ack_raw\":null");
         }
-        let _ = write!(out, ",\"win\":{}", i.win);
+        out.push_str(",\"win\":");
+        push::int(out, i.win);
         if t.short {
             out.push_str(",\"len\":null");
         } else {
-            let _ = write!(out, ",\"len\":{}", t.len);
+            out.push_str(",\"len\":");
+            push::int(out, t.len);
         }
         out.push_str(",\"analysis\":[");
         for (k, name) in i.analysis.names().enumerate() {
-            let _ = write!(out, "{}\"{name}\"", if k > 0 { "," } else { "" });
+            list_item(out, k, name);
         }
         out.push(']');
         if let Some(step) = &i.step {
-            let _ = write!(
-                out,
-                ",\"phase\":\"{}\",\"step\":{},\"transitions\":[",
-                step.phase.name(),
-                step.step
-            );
+            out.push_str(",\"phase\":\"");
+            out.push_str(step.phase.name());
+            out.push_str("\",\"step\":");
+            push::int(out, step.step);
+            out.push_str(",\"transitions\":[");
             // A side that moved twice (through `via`) gets two entries.
             let hops = step.transitions.iter().flat_map(|t| match t.via {
                 Some(via) => [Some((t.side, t.from, via)), Some((t.side, via, t.to))],
                 None => [Some((t.side, t.from, t.to)), None],
             });
             for (k, (side, from, to)) in hops.flatten().enumerate() {
-                let _ = write!(
-                    out,
-                    "{}{{\"side\":\"{}\",\"from\":\"{}\",\"to\":\"{}\"}}",
-                    if k > 0 { "," } else { "" },
-                    side.name(),
-                    from.name(),
-                    to.name()
-                );
+                if k > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"side\":\"");
+                out.push_str(side.name());
+                out.push_str("\",\"from\":\"");
+                out.push_str(from.name());
+                out.push_str("\",\"to\":\"");
+                out.push_str(to.name());
+                out.push_str("\"}");
             }
-            let _ = write!(
-                out,
-                "],\"states\":{{\"client\":\"{}\",\"server\":\"{}\"}}",
-                step.client.name(),
-                step.server.name()
-            );
+            out.push_str("],\"states\":{\"client\":\"");
+            out.push_str(step.client.name());
+            out.push_str("\",\"server\":\"");
+            out.push_str(step.server.name());
+            out.push_str("\"}");
             if let Some(event) = step.event {
                 let _ = write!(out, ",\"event\":\"{event}\"");
             }
@@ -121,67 +136,93 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
     out.push('}');
 }
 
-/// A `{"type":"connection"}` record (design.md).
+/// A `{"type":"connection"}` record (design.md), pushed field by field like packets.
 pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     let (start, duration) = super::span(s, first);
     let l = &s.life;
-    let _ = write!(
-        out,
-        "{{\"type\":\"connection\",\"stream\":{},\"client\":\"{}\",\"server\":\"{}\",\"start\":{},\"duration\":{},\"initial_rtt\":",
-        s.stream, s.client, s.server, start, duration
-    );
+    out.push_str("{\"type\":\"connection\",\"stream\":");
+    push::int(out, s.stream);
+    out.push_str(",\"client\":\"");
+    push::endpoint(out, s.client);
+    out.push_str("\",\"server\":\"");
+    push::endpoint(out, s.server);
+    out.push_str("\",\"start\":");
+    push::time(out, start);
+    out.push_str(",\"duration\":");
+    push::time(out, duration);
+    out.push_str(",\"initial_rtt\":");
     match s.initial_rtt {
-        Some(rtt) => {
-            let _ = write!(
-                out,
-                "{}",
-                RelTime {
-                    nanos: rtt,
-                    digits: 9
-                }
-            );
-        }
+        Some(rtt) => push::time(
+            out,
+            RelTime {
+                nanos: rtt,
+                digits: 9,
+            },
+        ),
         None => out.push_str("null"),
     }
-    let _ = write!(
-        out,
-        ",\"packets\":{{\"client\":{},\"server\":{}}},\"bytes\":{{\"client\":{},\"server\":{}}},\"retransmissions\":{},\"open\":\"{}\",\"close\":\"{}\",\"closed_by\":",
-        l.packets[0],
-        l.packets[1],
-        l.bytes[0],
-        l.bytes[1],
-        l.retransmissions,
-        l.open.name(),
-        l.close.name()
-    );
+    for (label, n) in [
+        (",\"packets\":{\"client\":", l.packets[0]),
+        (",\"server\":", l.packets[1]),
+        ("},\"bytes\":{\"client\":", l.bytes[0]),
+        (",\"server\":", l.bytes[1]),
+        ("},\"retransmissions\":", l.retransmissions),
+    ] {
+        out.push_str(label);
+        push::int(out, n);
+    }
+    out.push_str(",\"open\":\"");
+    out.push_str(l.open.name());
+    out.push_str("\",\"close\":\"");
+    out.push_str(l.close.name());
+    out.push_str("\",\"closed_by\":");
     match l.closed_by {
         Some(side) => {
-            let _ = write!(out, "\"{}\"", side.name());
+            out.push('"');
+            out.push_str(side.name());
+            out.push('"');
         }
         None => out.push_str("null"),
     }
     if let Some((side, state)) = l.abort {
-        let _ = write!(
-            out,
-            ",\"abort\":{{\"by\":\"{}\",\"state\":\"{}\"}}",
-            side.name(),
-            state.name()
-        );
+        out.push_str(",\"abort\":{\"by\":\"");
+        out.push_str(side.name());
+        out.push_str("\",\"state\":\"");
+        out.push_str(state.name());
+        out.push_str("\"}");
     }
-    let _ = write!(
-        out,
-        ",\"half_closed\":{},\"states\":{{\"client\":\"{}\",\"server\":\"{}\"}},\"history\":",
-        l.half_closed,
-        l.client.name(),
-        l.server.name()
-    );
+    out.push_str(",\"half_closed\":");
+    out.push_str(if l.half_closed { "true" } else { "false" });
+    out.push_str(",\"states\":{\"client\":\"");
+    out.push_str(l.client.name());
+    out.push_str("\",\"server\":\"");
+    out.push_str(l.server.name());
+    out.push_str("\"},\"history\":");
     string(out, &l.history);
-    let _ = write!(out, ",\"conn_state\":\"{}\"}}", l.conn_state);
+    out.push_str(",\"conn_state\":\"");
+    out.push_str(l.conn_state);
+    out.push_str("\"}");
+}
+
+/// `"name"` as the `k`-th item of a list of plain names (no escaping needed).
+fn list_item(out: &mut String, k: usize, name: &str) {
+    if k > 0 {
+        out.push(',');
+    }
+    out.push('"');
+    out.push_str(name);
+    out.push('"');
 }
 
 /// A JSON string literal (RFC 8259 §7).
 pub fn string(out: &mut String, s: &str) {
     out.push('"');
+    // Info texts almost never need escaping: copy them whole when so.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

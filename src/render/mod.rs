@@ -7,6 +7,7 @@ pub mod info;
 pub mod json;
 pub mod ladder;
 pub mod progress;
+pub mod push;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -21,19 +22,22 @@ use ladder::Ladder;
 
 /// Summaries kept for the text table at the end; beyond, they are counted, not listed.
 const MAX_LISTED: usize = 100_000;
+/// Summaries are kept in chunks of this many rather than one Vec: doubling a Vec of 32k
+/// summaries (200 bytes each) left the smaller copies behind in the heap, ~7 MiB more peak
+/// memory on a capture of many short connections.
+const CHUNK: usize = 1024;
 
 pub struct Renderer<W: Write> {
     out: W,
     opts: Output,
     first: Option<Timestamp>,
-    /// Text mode: connection summaries waiting for the end of the read.
-    summaries: Vec<Summary>,
+    /// Text mode: connection summaries waiting for the end of the read, in chunks of CHUNK.
+    summaries: Vec<Vec<Summary>>,
+    listed: usize,
     unlisted: u64,
     /// Reused per row: no allocation per packet once warmed up.
     line: String,
     info: String,
-    /// Live capture: every row reaches stdout (a pipe too) the moment its packet arrived.
-    flush_each_row: bool,
     ladder: Option<Ladder>,
     explainer: Option<Explainer>,
     /// Reused per row: the `--explain` sentence.
@@ -49,10 +53,10 @@ impl<W: Write> Renderer<W> {
             opts,
             first: None,
             summaries: Vec::new(),
+            listed: 0,
             unlisted: 0,
             line: String::new(),
             info: String::new(),
-            flush_each_row: false,
             ladder: opts
                 .ladder
                 .map(|l| Ladder::new(l, opts.ascii, opts.color, opts.seq)),
@@ -68,18 +72,13 @@ impl<W: Write> Renderer<W> {
         self
     }
 
-    /// Flush after every row and JSON record (live capture); a file is read block-buffered.
-    pub fn flush_each_row(mut self, on: bool) -> Renderer<W> {
-        self.flush_each_row = on;
-        self
+    /// Hands everything written so far to the output (live capture, when no packet waits).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     fn write_line(&mut self) -> io::Result<()> {
-        self.out.write_all(self.line.as_bytes())?;
-        if self.flush_each_row {
-            self.out.flush()?;
-        }
-        Ok(())
+        self.out.write_all(self.line.as_bytes())
     }
 
     pub fn packet(
@@ -182,8 +181,16 @@ impl<W: Write> Renderer<W> {
             self.line.push('\n');
             return self.write_line();
         }
-        if self.summaries.len() < MAX_LISTED {
-            self.summaries.push(summary);
+        if self.listed < MAX_LISTED {
+            match self.summaries.last_mut() {
+                Some(chunk) if chunk.len() < CHUNK => chunk.push(summary),
+                _ => {
+                    let mut chunk = Vec::with_capacity(CHUNK);
+                    chunk.push(summary);
+                    self.summaries.push(chunk);
+                }
+            }
+            self.listed += 1;
         } else {
             self.unlisted += 1;
         }
@@ -194,9 +201,10 @@ impl<W: Write> Renderer<W> {
     pub fn finish(&mut self, evicted: u64) -> io::Result<()> {
         self.progress = None;
         if self.opts.summary != SummaryMode::Off && !self.opts.json {
-            self.summaries.sort_by_key(|s| s.stream);
+            let mut sorted: Vec<&Summary> = self.summaries.iter().flatten().collect();
+            sorted.sort_by_key(|s| s.stream);
             self.line.clear();
-            if !self.summaries.is_empty() {
+            if !sorted.is_empty() {
                 // Diagrams end with a blank line of their own.
                 if self.opts.rows && self.ladder.is_none() {
                     self.line.push('\n');
@@ -204,11 +212,15 @@ impl<W: Write> Renderer<W> {
                 let _ = writeln!(
                     self.line,
                     "Connections: {}",
-                    self.summaries.len() as u64 + self.unlisted
+                    sorted.len() as u64 + self.unlisted
                 );
             }
-            for s in &self.summaries {
+            // Line by line into the BufWriter: the whole table in one String was as big
+            // again as the summaries.
+            for s in sorted {
                 summary_line(&mut self.line, s, self.first);
+                self.out.write_all(self.line.as_bytes())?;
+                self.line.clear();
             }
             if self.unlisted > 0 {
                 let _ = writeln!(self.line, "  … {} more not listed", self.unlisted);
@@ -228,52 +240,65 @@ impl<W: Write> Renderer<W> {
 }
 
 /// One summary line: who talked to whom, how it opened and closed, and the final states.
+/// Pushed field by field (render/push.rs): a capture of 32k short connections spent 18% of
+/// --summary's time formatting these lines through core::fmt.
 fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     let (start, duration) = span(s, first);
     let l = &s.life;
-    let _ = write!(
-        out,
-        "  #{} {} → {} · start {start} · duration {duration}",
-        s.stream, s.client, s.server,
-    );
+    out.push_str("  #");
+    push::int(out, s.stream);
+    out.push(' ');
+    push::endpoint(out, s.client);
+    out.push_str(" → ");
+    push::endpoint(out, s.server);
+    out.push_str(" · start ");
+    push::time(out, start);
+    out.push_str(" · duration ");
+    push::time(out, duration);
     if let Some(rtt) = s.initial_rtt {
-        let _ = write!(
+        out.push_str(" · rtt ");
+        push::time(
             out,
-            " · rtt {}",
             RelTime {
                 nanos: rtt,
-                digits: start.digits
-            }
+                digits: start.digits,
+            },
         );
     }
-    let _ = write!(
-        out,
-        " · client {} pkts {} B · server {} pkts {} B · retrans {} · open {} · close {}",
-        l.packets[0],
-        l.bytes[0],
-        l.packets[1],
-        l.bytes[1],
-        l.retransmissions,
-        l.open.name(),
-        l.close.name()
-    );
+    for (label, n) in [
+        (" · client ", l.packets[0]),
+        (" pkts ", l.bytes[0]),
+        (" B · server ", l.packets[1]),
+        (" pkts ", l.bytes[1]),
+        (" B · retrans ", l.retransmissions),
+    ] {
+        out.push_str(label);
+        push::int(out, n);
+    }
+    out.push_str(" · open ");
+    out.push_str(l.open.name());
+    out.push_str(" · close ");
+    out.push_str(l.close.name());
     if let Some(side) = l.closed_by {
-        let _ = write!(out, " by {}", side.name());
+        out.push_str(" by ");
+        out.push_str(side.name());
     }
     if let Some((_, state)) = l.abort {
-        let _ = write!(out, " in {}", state.name());
+        out.push_str(" in ");
+        out.push_str(state.name());
     }
     if l.half_closed {
         out.push_str(" (half-closed)");
     }
-    let _ = writeln!(
-        out,
-        " · client {} · server {} · {} {}",
-        l.client.name(),
-        l.server.name(),
-        l.history,
-        l.conn_state
-    );
+    out.push_str(" · client ");
+    out.push_str(l.client.name());
+    out.push_str(" · server ");
+    out.push_str(l.server.name());
+    out.push_str(" · ");
+    out.push_str(&l.history);
+    out.push(' ');
+    out.push_str(l.conn_state);
+    out.push('\n');
 }
 
 /// Everything a renderer needs about one frame.
@@ -385,18 +410,20 @@ impl std::fmt::Display for RelTime {
 /// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
 /// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
 fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
-    let addr = |a: Option<std::net::IpAddr>| a.map(|a| a.to_string()).unwrap_or_default();
-    let _ = write!(
-        out,
-        "{:>5} {:>10} {:>12} → {:<12} {} {} {}",
-        row.frame.number,
-        row.time,
-        addr(row.src()),
-        addr(row.dst()),
-        row.protocol,
-        row.frame.origlen,
-        row.info
-    );
+    // Field by field rather than one `write!`: core::fmt was the top of the profile (push.rs).
+    push::int_right(out, row.frame.number, 5);
+    out.push(' ');
+    push::time_right(out, row.time, 10);
+    out.push(' ');
+    push::ip_right(out, row.src(), 12);
+    out.push_str(" → ");
+    push::ip_left(out, row.dst(), 12);
+    out.push(' ');
+    out.push_str(row.protocol);
+    out.push(' ');
+    push::int(out, row.frame.origlen);
+    out.push(' ');
+    out.push_str(row.info);
     annotation(out, row, seq);
 }
 
@@ -407,13 +434,22 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
     let sep = |out: &mut String| out.push_str(if out.len() == start { " │ " } else { " · " });
     if let Some((t, i)) = row.seg {
         sep(out);
-        let _ = write!(out, "#{}", i.stream);
+        out.push('#');
+        push::int(out, i.stream);
         if let Some(step) = &i.step {
-            let _ = write!(out, " {} {}", step.phase.name(), step.step);
+            out.push(' ');
+            out.push_str(step.phase.name());
+            out.push(' ');
+            push::int(out, step.step);
             for tr in step.transitions.iter() {
-                let _ = write!(out, " · {} {}→", tr.side.name(), tr.from.name());
+                out.push_str(" · ");
+                out.push_str(tr.side.name());
+                out.push(' ');
+                out.push_str(tr.from.name());
+                out.push('→');
                 if let Some(via) = tr.via {
-                    let _ = write!(out, "{}→", via.name());
+                    out.push_str(via.name());
+                    out.push('→');
                 }
                 out.push_str(tr.to.name());
             }
@@ -422,12 +458,15 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
             }
         }
         if t.has(flags::SYN) {
-            let _ = write!(out, " · ISN {}", t.seq);
+            out.push_str(" · ISN ");
+            push::int(out, t.seq);
         }
         if seq == SeqMode::Both {
-            let _ = write!(out, " · seq {}", t.seq);
+            out.push_str(" · seq ");
+            push::int(out, t.seq);
             if t.has(flags::ACK) {
-                let _ = write!(out, " ack {}", t.ack);
+                out.push_str(" ack ");
+                push::int(out, t.ack);
             }
         }
     }

@@ -16,7 +16,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 
 use super::filter::{CompiledFilter, Filter};
-use super::{BATCH, Frame, SourceMsg, Timestamp, linktype_name};
+use super::{Batcher, SourceMsg, Timestamp, linktype_name};
 
 /// Initial read buffer; grown for larger records up to [`MAX_RECORD`].
 const BUFFER: usize = 1 << 20;
@@ -84,7 +84,7 @@ fn start<R: Read + Send + 'static>(
                 path,
                 filter,
                 tx,
-                batch: Vec::with_capacity(BATCH),
+                batcher: Batcher::default(),
             };
             if let Err(e) = reader.run(input) {
                 let _ = reader.flush();
@@ -111,7 +111,7 @@ struct Reader {
     path: PathBuf,
     filter: Option<CompiledFilter>,
     tx: Sender<SourceMsg>,
-    batch: Vec<Frame>,
+    batcher: Batcher,
 }
 
 impl Reader {
@@ -257,24 +257,17 @@ impl Reader {
         {
             return Ok(());
         }
-        self.batch.push(Frame {
-            number,
-            ts,
-            linktype: iface.linktype,
-            origlen,
-            data: data.to_vec(),
-        });
-        if self.batch.len() >= BATCH {
+        if self.batcher.push(number, ts, iface.linktype, origlen, data) {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.batch.is_empty() {
+        if self.batcher.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        let batch = self.batcher.take();
         // A closed channel means the consumer stopped (e.g. `| head`): a clean shutdown.
         self.tx
             .send(SourceMsg::Frames(batch))

@@ -1,7 +1,6 @@
 //! Live capture through libpcap, as tcpdump captures: `pcap_create` on the interface (libpcap's
-//! first device when none is named), immediate mode so each packet is delivered the moment it
-//! arrives, the BPF filter compiled by libpcap for the interface's link type and run in the
-//! kernel. The capture thread numbers the packets 1.. in capture order, writes them to the `-w`
+//! first device when none is named), packets delivered at most 10 ms after they arrive, the BPF
+//! filter compiled by libpcap for the interface's link type and run in the kernel. The capture thread numbers the packets 1.. in capture order, writes them to the `-w`
 //! file (flushed before their rows are sent, so a killed process leaves a valid file), and sends
 //! whatever has arrived through the same bounded channel as the file reader: a full channel
 //! blocks the capture, and the kernel's drop counters tell the truth.
@@ -15,16 +14,21 @@ use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::Sender;
 use pcap::{Active, Capture, Device, Linktype, Precision, Savefile};
 
-use super::{Frame, SourceMsg, Timestamp, linktype_name};
+use super::{Batcher, SourceMsg, Timestamp, linktype_name};
 
 /// tcpdump's default snapshot length (`-s 0` means this too).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
-/// Default kernel buffer (`-B`), KiB: libpcap's immediate mode (TPACKET_V2 on Linux) gives every
-/// packet a slot of the snapshot length, so libpcap's default 2 MiB holds 7 packets on `any`
-/// (and a burst of loopback traffic is dropped); 32 MiB holds 127 there, ~500 on `lo`.
+/// Default kernel buffer (`-B`), KiB: 32 MiB rather than libpcap's 2 MiB, so that a burst
+/// while the machine is busy elsewhere is absorbed (~300k small packets, see LATENCY_MS).
 pub const DEFAULT_BUFFER_KIB: u32 = 32 * 1024;
-/// Read timeout: how long the capture thread waits for a packet before looking at the stop flag.
-const POLL_MS: i32 = 100;
+/// libpcap's read timeout, which on Linux is TPACKET_V3's block timeout: the kernel hands over
+/// a block of packets when it is full or this old, so a row appears at most this late.
+/// libpcap's immediate mode (no wait at all) was used before, but on Linux it switches to
+/// TPACKET_V2, where every packet takes a ring slot of the snapshot length (the interface's
+/// MTU at most): 32 MiB held ~500 packets on `lo`, which sees each packet twice, and at 80k
+/// packets/s on a busy 2-core machine the kernel dropped more than half of them. V3 packs
+/// packets densely into blocks, and the same capture dropped none (docs/performance.md).
+const LATENCY_MS: i32 = 10;
 const LINKTYPE_LINUX_SLL2: i32 = 276;
 
 /// What to capture and where to write it; validated by the CLI.
@@ -86,8 +90,8 @@ impl Stats {
 }
 
 /// Stops a running capture from any thread: sets the flag the capture loop checks, and wakes
-/// libpcap out of its wait with `pcap_breakloop` (libpcap 1.10 on Linux keeps waiting across
-/// read timeouts in immediate mode, so the flag alone would not be seen until the next packet).
+/// libpcap out of its wait with `pcap_breakloop` (libpcap 1.10 on Linux can keep waiting across
+/// read timeouts, so the flag alone might not be seen until the next packet).
 #[derive(Clone)]
 pub struct Stopper {
     flag: Arc<AtomicBool>,
@@ -142,8 +146,7 @@ pub fn open(opts: Options) -> Result<Live> {
     let name = choose_interface(opts.interface.as_deref(), known.as_deref())?;
     let mut inactive = Capture::from_device(name.as_str())
         .map_err(|e| anyhow!("cannot capture on {name}: {}", pcap_message(&e)))?
-        .immediate_mode(true)
-        .timeout(POLL_MS)
+        .timeout(LATENCY_MS)
         .snaplen(opts.snaplen as i32)
         .promisc(opts.promisc)
         .buffer_size(opts.buffer_bytes);
@@ -227,15 +230,15 @@ impl Live {
         let digits = if self.opts.nanos { 9 } else { 6 };
         let write = self.opts.write.clone();
         let mut failure = None;
+        let mut batcher = Batcher::default();
         while !self.stopper.stopped() {
             let left = self.opts.count.map(|c| c.saturating_sub(captured));
             if left == Some(0) {
                 break;
             }
-            let mut batch = Vec::new();
             let save = &mut self.save;
-            // Everything that has arrived, without waiting for more (immediate mode); after
-            // the read timeout with nothing, an empty batch.
+            // Everything the kernel has handed over (a full block, or one LATENCY_MS old);
+            // after the timeout with nothing, an empty batch.
             let got = self
                 .cap
                 .dispatch(left.map(|l| l.min(i32::MAX as u64) as usize), |packet| {
@@ -243,22 +246,18 @@ impl Live {
                         save.write(&packet);
                     }
                     captured += 1;
-                    batch.push(Frame {
-                        number: captured,
-                        ts: Timestamp {
-                            secs: packet.header.ts.tv_sec,
-                            // tv_usec holds nanoseconds when opened with nanosecond precision.
-                            nanos: packet.header.ts.tv_usec as u32
-                                * if digits == 9 { 1 } else { 1000 },
-                            digits,
-                        },
-                        linktype,
-                        origlen: packet.header.len,
-                        data: packet.data.to_vec(),
-                    });
+                    let ts = Timestamp {
+                        secs: packet.header.ts.tv_sec,
+                        // tv_usec holds nanoseconds when opened with nanosecond precision.
+                        nanos: packet.header.ts.tv_usec as u32 * if digits == 9 { 1 } else { 1000 },
+                        digits,
+                    };
+                    // One batch per dispatch, whatever its size: the -w file is flushed
+                    // before the batch is sent, once per dispatch, not once per 64 packets.
+                    batcher.push(captured, ts, linktype, packet.header.len, packet.data);
                 });
             // The file holds a packet before its row is printed.
-            if let (Some(save), false) = (self.save.as_mut(), batch.is_empty())
+            if let (Some(save), false) = (self.save.as_mut(), batcher.is_empty())
                 && let Err(e) = save.flush()
             {
                 let what = format!("cannot write {}", shown(write.as_deref()));
@@ -271,7 +270,7 @@ impl Live {
                 });
             }
             // A closed channel: the consumer stopped (e.g. `| head`), a clean end.
-            if !batch.is_empty() && tx.send(SourceMsg::Frames(batch)).is_err() {
+            if !batcher.is_empty() && tx.send(SourceMsg::Frames(batcher.take())).is_err() {
                 break;
             }
             match got {

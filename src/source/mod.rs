@@ -14,8 +14,18 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 /// Frames per channel message: amortizes channel synchronization over many packets.
 pub const BATCH: usize = 64;
+/// Captured bytes after which a file batch is sent even if it holds fewer than [`BATCH`]
+/// frames: with 64 KiB loopback frames, 64 frames × 16 batches in flight would be 64 MiB.
+/// With this cap the channel holds at most ~4 MiB of frame data, whatever the file.
+pub const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight: bounds memory while letting the reader run ahead of the renderer.
 pub const CHANNEL_DEPTH: usize = 16;
+/// Recycled frame buffers up to this capacity are always reused. Ethernet frames and
+/// loopback frames of small writes fit, so the common case never allocates. A bigger buffer
+/// is reused only for a frame at least as big (a run of 64 KiB loopback frames), and freed
+/// when a smaller frame takes its slot, so the pool does not keep what one burst of big
+/// frames left behind: small slots hold ≤ 4 KiB each, big ones ≤ BATCH_BYTES per batch.
+const KEEP_CAPACITY: usize = 4 << 10;
 
 /// Capture time of a frame, as the file or libpcap recorded it (never the wall clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -48,13 +58,137 @@ pub struct Frame {
 
 /// What travels from a source thread to the tracker.
 pub enum SourceMsg {
-    Frames(Vec<Frame>),
+    Frames(Batch),
     /// The source stopped early; every frame before this message was delivered.
     Failed(anyhow::Error),
 }
 
 pub fn channel() -> (Sender<SourceMsg>, Receiver<SourceMsg>) {
     bounded(CHANNEL_DEPTH)
+}
+
+/// Frames sent together. Dropping a batch (once the consumer has rendered it) hands its
+/// frames, buffers included, back to the source that sent it, so that after warm-up reading
+/// a frame is one copy into a buffer that already exists: no allocation per packet.
+pub struct Batch {
+    frames: Vec<Frame>,
+    recycle: Option<Sender<Vec<Frame>>>,
+}
+
+impl Batch {
+    /// A batch that is not returned to any source when dropped.
+    pub fn new(frames: Vec<Frame>) -> Batch {
+        Batch {
+            frames,
+            recycle: None,
+        }
+    }
+}
+
+impl std::ops::Deref for Batch {
+    type Target = [Frame];
+    fn deref(&self) -> &[Frame] {
+        &self.frames
+    }
+}
+
+impl<'a> IntoIterator for &'a Batch {
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.frames.iter()
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        if let Some(recycle) = self.recycle.take() {
+            // A full pool or a source that has ended: the frames are simply freed.
+            let _ = recycle.try_send(std::mem::take(&mut self.frames));
+        }
+    }
+}
+
+/// Builds batches on a source thread, reusing the frames of batches the consumer dropped.
+pub struct Batcher {
+    batch: Vec<Frame>,
+    /// Slots of `batch` holding this batch's frames; the rest are recycled spares.
+    filled: usize,
+    bytes: usize,
+    pool_tx: Sender<Vec<Frame>>,
+    pool_rx: Receiver<Vec<Frame>>,
+}
+
+impl Default for Batcher {
+    fn default() -> Batcher {
+        // Every batch in the channel, one being rendered, one being filled, and slack.
+        let (pool_tx, pool_rx) = bounded(CHANNEL_DEPTH + 4);
+        Batcher {
+            batch: Vec::with_capacity(BATCH),
+            filled: 0,
+            bytes: 0,
+            pool_tx,
+            pool_rx,
+        }
+    }
+}
+
+impl Batcher {
+    /// Adds a copy of one frame; true when the batch has reached [`BATCH`] frames or
+    /// [`BATCH_BYTES`] bytes and should be sent.
+    pub fn push(
+        &mut self,
+        number: u64,
+        ts: Timestamp,
+        linktype: u32,
+        origlen: u32,
+        data: &[u8],
+    ) -> bool {
+        match self.batch.get_mut(self.filled) {
+            Some(slot) => {
+                slot.number = number;
+                slot.ts = ts;
+                slot.linktype = linktype;
+                slot.origlen = origlen;
+                if slot.data.capacity() > KEEP_CAPACITY.max(data.len()) {
+                    // Keep the pool small: a big buffer goes when a smaller frame comes.
+                    slot.data = Vec::new();
+                }
+                slot.data.clear();
+                slot.data.extend_from_slice(data);
+            }
+            None => self.batch.push(Frame {
+                number,
+                ts,
+                linktype,
+                origlen,
+                data: data.to_vec(),
+            }),
+        }
+        self.filled += 1;
+        self.bytes += data.len();
+        self.filled >= BATCH || self.bytes >= BATCH_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.filled == 0
+    }
+
+    /// The frames pushed since the last call, as a batch that returns here when dropped.
+    pub fn take(&mut self) -> Batch {
+        let next = self
+            .pool_rx
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let mut frames = std::mem::replace(&mut self.batch, next);
+        frames.truncate(self.filled);
+        self.filled = 0;
+        self.bytes = 0;
+        Batch {
+            frames,
+            recycle: Some(self.pool_tx.clone()),
+        }
+    }
 }
 
 /// Link types the decoder understands, with the names libpcap gives them.
@@ -70,4 +204,62 @@ pub fn linktype_name(lt: u32) -> Option<&'static str> {
         276 => "LINUX_SLL2",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_ptrs(b: &Batch) -> Vec<*const u8> {
+        b.iter().map(|f| f.data.as_ptr()).collect()
+    }
+
+    #[test]
+    fn dropped_batches_come_back_with_their_buffers() {
+        let mut batcher = Batcher::default();
+        let ts = Timestamp::default();
+        for n in 1..=3 {
+            batcher.push(n, ts, 1, 60, &[n as u8; 60]);
+        }
+        let first = batcher.take();
+        let ptrs = frame_ptrs(&first);
+        drop(first);
+        // Filling the next batch after the first was dropped leaves its buffers spare...
+        let second = batcher.take();
+        assert!(second.is_empty());
+        drop(second);
+        // ...and the one after reuses them, with the new contents.
+        for n in 4..=6 {
+            batcher.push(n, ts, 1, 60, &[n as u8; 60]);
+        }
+        let third = batcher.take();
+        assert_eq!(frame_ptrs(&third), ptrs);
+        assert_eq!(third[2].number, 6);
+        assert_eq!(third[2].data, vec![6u8; 60]);
+    }
+
+    #[test]
+    fn batch_is_sent_at_64_frames_or_256_kib() {
+        let mut batcher = Batcher::default();
+        let ts = Timestamp::default();
+        assert!((1..BATCH as u64).all(|n| !batcher.push(n, ts, 1, 60, &[0; 60])));
+        assert!(batcher.push(64, ts, 1, 60, &[0; 60]));
+        assert_eq!(batcher.take().len(), BATCH);
+        let big = vec![0u8; 65_536];
+        assert!(!(1..4).any(|n| batcher.push(n, ts, 1, 65_536, &big)));
+        assert!(batcher.push(4, ts, 1, 65_536, &big));
+    }
+
+    #[test]
+    fn big_buffers_are_not_kept_for_small_frames() {
+        let mut batcher = Batcher::default();
+        let ts = Timestamp::default();
+        batcher.push(1, ts, 1, 65_536, &vec![0u8; 65_536]);
+        drop(batcher.take());
+        drop(batcher.take());
+        batcher.push(2, ts, 1, 60, &[1; 60]);
+        let b = batcher.take();
+        assert!(b[0].data.capacity() <= KEEP_CAPACITY);
+        assert_eq!(b[0].data, vec![1u8; 60]);
+    }
 }

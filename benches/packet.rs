@@ -1,0 +1,106 @@
+//! Micro-benchmarks of one packet's trip through decode, track and render (issue 6), on the
+//! real frames of fixtures/learn_tcp.pcap. `cargo bench`; results in target/criterion.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use tcplens::cli::{Output, SeqMode, SummaryMode};
+use tcplens::decode::decode;
+use tcplens::flow::Tracker;
+use tcplens::render::Renderer;
+use tcplens::render::color::ColorMode;
+use tcplens::source::{Frame, Timestamp};
+
+/// The frames of learn_tcp.pcap (a little-endian microsecond pcap, Ethernet), read by hand so
+/// that the benchmark measures nothing of the file reader.
+fn learn_tcp() -> Vec<Frame> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/learn_tcp.pcap");
+    let bytes = std::fs::read(path).expect("fixtures/learn_tcp.pcap");
+    let le32 = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!(le32(0), 0xa1b2_c3d4, "little-endian µs pcap");
+    let linktype = le32(20);
+    let (mut at, mut frames) = (24, Vec::new());
+    while at + 16 <= bytes.len() {
+        let caplen = le32(at + 8) as usize;
+        frames.push(Frame {
+            number: frames.len() as u64 + 1,
+            ts: Timestamp {
+                secs: le32(at) as i64,
+                nanos: le32(at + 4) * 1000,
+                digits: 6,
+            },
+            linktype,
+            origlen: le32(at + 12),
+            data: bytes[at + 16..at + 16 + caplen].to_vec(),
+        });
+        at += 16 + caplen;
+    }
+    frames
+}
+
+fn output(json: bool, summary: SummaryMode) -> Output {
+    Output {
+        json,
+        color: ColorMode::Off,
+        seq: SeqMode::Relative,
+        summary,
+        rows: summary != SummaryMode::Only,
+        ladder: None,
+        explain: false,
+        ascii: false,
+        stream: None,
+        msl: 120,
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let frames = learn_tcp();
+    // Frame 1 is the SYN (four options), frame 6 a data segment with timestamps.
+    let syn = &frames[0];
+    let data = &frames[5];
+
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("syn", |b| {
+        b.iter(|| decode(syn.linktype, black_box(&syn.data)).ip)
+    });
+    g.bench_function("data", |b| {
+        b.iter(|| decode(data.linktype, black_box(&data.data)).ip)
+    });
+    g.finish();
+
+    // Tracking needs a connection's history: each iteration tracks the whole connection (20
+    // segments) from an empty table, reported per segment.
+    let decoded: Vec<_> = frames.iter().map(|f| decode(f.linktype, &f.data)).collect();
+    let mut g = c.benchmark_group("track");
+    g.throughput(Throughput::Elements(frames.len() as u64));
+    g.bench_function("learn_tcp_connection", |b| {
+        b.iter(|| {
+            let mut t = Tracker::default();
+            for (f, d) in frames.iter().zip(&decoded) {
+                black_box(t.track(f, d));
+            }
+        })
+    });
+    g.finish();
+
+    // Rendering one row: the data segment, with the tracker's view of it.
+    let mut t = Tracker::default();
+    let infos: Vec<_> = frames
+        .iter()
+        .zip(&decoded)
+        .map(|(f, d)| t.track(f, d))
+        .collect();
+    let mut g = c.benchmark_group("render");
+    g.throughput(Throughput::Elements(1));
+    for (name, json) in [("text_row", false), ("json_line", true)] {
+        let mut r = Renderer::new(output(json, SummaryMode::Off), std::io::sink());
+        g.bench_function(name, |b| {
+            b.iter(|| r.packet(data, &decoded[5], infos[5].as_ref()).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(packet, benches);
+criterion_main!(packet);
