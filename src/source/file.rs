@@ -20,6 +20,14 @@ const BUFFER: usize = 1 << 20;
 /// Largest record accepted: libpcap's own limit for a packet is 256 KiB; anything claiming
 /// more than this is damage, and must be an error, not an allocation.
 const MAX_RECORD: usize = 16 << 20;
+/// pcap and pcapng magic numbers in file order, to tell a cut header from a foreign file.
+const MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x0a, 0x0d, 0x0d, 0x0a],
+];
 
 #[derive(Clone, Copy)]
 struct Interface {
@@ -79,8 +87,16 @@ struct Reader {
 impl Reader {
     fn run(&mut self, file: File) -> Result<()> {
         let shown = self.path.display().to_string();
+        let mut magic = [0u8; 4];
+        let known_magic = matches!(
+            std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0),
+            Ok(4) if MAGICS.contains(&magic)
+        );
         let mut reader = create_reader(BUFFER, file).map_err(|e| match e {
             PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof if known_magic => {
+                anyhow!("{shown} is cut short inside its file header: it holds no frame")
+            }
             PcapError::HeaderNotRecognized | PcapError::Incomplete(_) => anyhow!(
                 "{shown} is not a pcap or pcapng file (unknown magic number): \
                  give a capture written by tcpdump, Wireshark or tcplens -w"
@@ -89,6 +105,10 @@ impl Reader {
         })?;
         let mut interfaces: Vec<Interface> = Vec::new();
         let mut legacy = None;
+        // Byte order of the file (pcap) or of the current section (pcapng), to read the length
+        // a record claims when it does not fit the buffer.
+        let mut big_endian = false;
+        let mut capacity = BUFFER;
         let mut number = 0u64;
         let mut offset = 0usize;
         loop {
@@ -96,7 +116,8 @@ impl Reader {
                 Ok((len, block)) => {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(h) => {
-                            let nanos = matches!(h.magic_number, 0xa1b2_3c4d | 0x4d3c_b2a1);
+                            let nanos = h.is_nanosecond_precision();
+                            big_endian = h.is_bigendian();
                             legacy = Some(Interface {
                                 linktype: h.network.0 as u32 & 0xffff,
                                 resolution: if nanos { 1_000_000_000 } else { 1_000_000 },
@@ -115,9 +136,10 @@ impl Reader {
                             };
                             Some((iface, ts, b.origlen, b.data))
                         }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                             // Interface ids are per section (pcapng §4.1).
                             interfaces.clear();
+                            big_endian = shb.big_endian();
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -134,15 +156,18 @@ impl Reader {
                             number += 1;
                             let iface = *interfaces.get(epb.if_id as usize).ok_or_else(|| {
                                 anyhow!(
-                                    "frame {number} names interface {} but the section \
-                                     describes only {}: the file is damaged",
+                                    "{shown}: frame {number} (the block at byte {offset}) names \
+                                     interface {} but the section describes only {}: the file \
+                                     is damaged; every whole frame before it was read",
                                     epb.if_id,
                                     interfaces.len()
                                 )
                             })?;
                             let ticks = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                             let ts = Timestamp {
-                                secs: (ticks / iface.resolution) as i64 + iface.offset_secs,
+                                // Wrapping: a damaged if_tsoffset is shown, not a panic.
+                                secs: ((ticks / iface.resolution) as i64)
+                                    .wrapping_add(iface.offset_secs),
                                 nanos: scale_fraction(ticks % iface.resolution, iface.resolution),
                                 digits: iface.digits,
                             };
@@ -152,7 +177,10 @@ impl Reader {
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             number += 1;
                             let iface = *interfaces.first().ok_or_else(|| {
-                                anyhow!("simple packet block before any interface")
+                                anyhow!(
+                                    "{shown}: the simple packet block at byte {offset} comes \
+                                     before any interface description: the file is damaged"
+                                )
                             })?;
                             // A simple packet block has no timestamp (pcapng §4.4).
                             let ts = Timestamp {
@@ -177,14 +205,26 @@ impl Reader {
                         .map_err(|_| anyhow!("read error in {shown}"))?;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    let size = reader.data().len().max(BUFFER) * 2;
-                    if size > MAX_RECORD || !reader.grow(size) {
+                    // Grow to what the record claims (at least double, so this ends), never
+                    // past MAX_RECORD: a damaged length is an error, not an allocation.
+                    let claimed = claimed_len(reader.data(), legacy.is_some(), big_endian)
+                        .unwrap_or(2 * capacity as u64);
+                    if claimed > MAX_RECORD as u64 || capacity >= MAX_RECORD {
                         bail!(
-                            "{shown}: the record at byte {offset} claims more than {} MiB: \
-                             the file is damaged",
+                            "{shown}: the record at byte {offset} (after frame {number}) claims \
+                             {claimed} bytes, more than the {} MiB a record may have: the file \
+                             is damaged; every whole frame before it was read",
                             MAX_RECORD >> 20
                         );
                     }
+                    capacity = (claimed as usize)
+                        .next_power_of_two()
+                        .max(2 * capacity)
+                        .min(MAX_RECORD);
+                    reader.grow(capacity);
+                    reader
+                        .refill()
+                        .map_err(|_| anyhow!("read error in {shown}"))?;
                 }
                 Err(PcapError::UnexpectedEof) => bail!(
                     "{shown} is cut short: the record at byte {offset} (after frame {number}) \
@@ -209,8 +249,9 @@ impl Reader {
     ) -> Result<()> {
         if linktype_name(iface.linktype).is_none() {
             bail!(
-                "frame {number} has link type {}, which tcplens does not decode \
+                "{}: frame {number} has link type {}, which tcplens does not decode \
                  (it reads Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IP)",
+                self.path.display(),
                 iface.linktype
             );
         }
@@ -257,11 +298,29 @@ impl std::fmt::Display for Stopped {
 impl std::error::Error for Stopped {}
 
 fn describe(e: &PcapError<&[u8]>) -> String {
+    use pcap_parser::nom::error::ErrorKind;
     match e {
+        PcapError::NomError(_, ErrorKind::Verify)
+        | PcapError::OwnedNomError(_, ErrorKind::Verify) => {
+            "malformed block (a length field disagrees with the block)".to_string()
+        }
         PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
         PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
         other => format!("{other:?}"),
     }
+}
+
+/// The total length a record claims, read from its unparsed bytes: a pcap record header's
+/// captured length (at offset 8) plus the header, or a pcapng block's total length (offset 4).
+fn claimed_len(data: &[u8], legacy: bool, big_endian: bool) -> Option<u64> {
+    let at = if legacy { 8 } else { 4 };
+    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    let n = if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    } as u64;
+    Some(if legacy { n + 16 } else { n })
 }
 
 /// Fractional ticks at `resolution` per second → nanoseconds.
