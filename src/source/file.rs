@@ -88,10 +88,11 @@ impl Reader {
     fn run(&mut self, file: File) -> Result<()> {
         let shown = self.path.display().to_string();
         let mut magic = [0u8; 4];
-        let known_magic = matches!(
-            std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0),
-            Ok(4) if MAGICS.contains(&magic)
-        );
+        // A file shorter than a magic number counts when it is the start of one.
+        let known_magic = match std::os::unix::fs::FileExt::read_at(&file, &mut magic, 0) {
+            Ok(n @ 1..=4) => MAGICS.iter().any(|m| m.starts_with(&magic[..n])),
+            _ => false,
+        };
         let mut reader = create_reader(BUFFER, file).map_err(|e| match e {
             PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
             PcapError::Incomplete(_) | PcapError::UnexpectedEof if known_magic => {
