@@ -111,8 +111,11 @@ impl Default for Limits {
 const NS: i128 = 1_000_000_000;
 
 pub struct Tracker {
-    /// The newest connection for each 4-tuple.
-    by_key: HashMap<FlowKey, Conn>,
+    /// The newest connection for each 4-tuple. Boxed so the table's slots are small: under
+    /// constant eviction (a SYN flood) deletions leave tombstones and hashbrown doubles the
+    /// slot array rather than reuse them, and with 600-byte inline connections that doubling
+    /// (old and new array alive at once) took 1M SYNs at the default cap to 290 MiB.
+    by_key: HashMap<FlowKey, Box<Conn>>,
     next_stream: u32,
     limits: Limits,
     last_sweep: i128,
@@ -234,7 +237,7 @@ impl Tracker {
             self.finished.push(old.summary());
         }
         let next_stream = &mut self.next_stream;
-        let conn = self.by_key.entry(key).or_insert_with(|| {
+        let conn = &mut **self.by_key.entry(key).or_insert_with(|| {
             let stream = *next_stream;
             *next_stream += 1;
             // A SYN/ACK's sender is the server; any other first segment's sender is the client.
@@ -244,7 +247,7 @@ impl Tracker {
             } else {
                 Side::Server
             };
-            Conn {
+            Box::new(Conn {
                 key,
                 life: Life::new(tcp, first_sender, key.lo == key.hi),
                 first_seen: now,
@@ -256,7 +259,7 @@ impl Tracker {
                 acc_ecn_synack: false,
                 flows: [FlowAnalysis::default(); 2],
                 analysis: ConnAnalysis::default(),
-            }
+            })
         });
 
         let syn = tcp.has(flags::SYN);
