@@ -556,3 +556,27 @@ fn sigterm_and_sigint_during_read_end_it_without_a_panic() {
         );
     }
 }
+
+#[test]
+fn a_closed_stderr_is_no_panic() {
+    // The error line goes to a pipe whose reader is already gone: exit 2 all the same (the
+    // line is lost), never Rust's "failed printing to stderr" panic (exit 101).
+    let dir = temp_dir("stderr");
+    for args in [
+        vec![
+            "read".to_string(),
+            dir.join("missing.pcap").to_string_lossy().into_owned(),
+        ],
+        vec!["read".to_string(), write(&dir, "junk.pcap", &[0x5a; 64])],
+    ] {
+        let mut child = common::tcplens()
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tcplens");
+        drop(child.stderr.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(2), "{args:?}");
+    }
+}
