@@ -4,6 +4,7 @@
 //! by `scripts/fuzz-seeds` from real captures, and so that a crash input can be read by eye:
 //!
 //! - decode: `[link][frame bytes…]`
+//! - file: the bytes of a pcap or pcapng file (seeds: the fixtures, and pcapng copies)
 //! - pipeline: `[link][limits]` then frames, each `[len lo][len hi][time step][len bytes…]`
 //!   (the last frame takes whatever is left when fewer than `len` bytes remain).
 //!
