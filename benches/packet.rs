@@ -39,18 +39,7 @@ fn learn_tcp() -> Vec<Frame> {
 }
 
 fn output(json: bool, summary: SummaryMode) -> Output {
-    Output {
-        json,
-        color: ColorMode::Off,
-        seq: SeqMode::Relative,
-        summary,
-        rows: summary != SummaryMode::Only,
-        ladder: None,
-        explain: false,
-        ascii: false,
-        stream: None,
-        msl: 120,
-    }
+    Output::rows(json, ColorMode::Off, SeqMode::Relative, summary)
 }
 
 fn benches(c: &mut Criterion) {

@@ -306,6 +306,25 @@ pub struct Output {
     pub msl: u64,
 }
 
+impl Output {
+    /// Rows (or JSON records) and the summary as given: no ladder, no explanations, every
+    /// stream.
+    pub fn rows(json: bool, color: ColorMode, seq: SeqMode, summary: SummaryMode) -> Output {
+        Output {
+            json,
+            color,
+            seq,
+            summary,
+            rows: summary != SummaryMode::Only,
+            ladder: None,
+            explain: false,
+            ascii: false,
+            stream: None,
+            msl: DEFAULT_MSL,
+        }
+    }
+}
+
 /// How ladders are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LadderOpts {

@@ -1,3 +1,4 @@
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -22,7 +23,8 @@ fn main() -> ExitCode {
         // `| head` closed our stdout: the reader got what it wanted (ripgrep does the same).
         Err(e) if tcplens::pipeline::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tcplens: {e:#}");
+            // Not eprintln!: it panics when stderr is a closed pipe (`2>&1 | head`).
+            let _ = writeln!(std::io::stderr(), "tcplens: {e:#}");
             ExitCode::from(2)
         }
     }

@@ -39,7 +39,8 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let live = source::live::open(cfg.live.clone())?;
     let stopper = live.stopper();
     source::live::stop_on_signals(&stopper)?;
-    eprintln!("{}", live.listening());
+    // Not eprintln!/eprint!: they panic when stderr is a closed pipe (`2>&1 | head -1`).
+    let _ = writeln!(std::io::stderr(), "{}", live.listening());
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
     let result = if cfg.print {
@@ -59,7 +60,7 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
         .join()
         .map_err(|_| anyhow::anyhow!("the capture thread panicked"))?;
     if !result.as_ref().is_err_and(is_broken_pipe) {
-        eprint!("{}", stats.lines());
+        let _ = write!(std::io::stderr(), "{}", stats.lines());
     }
     result
 }

@@ -711,3 +711,68 @@ fn live_ladder_draws_each_arrow_as_it_happens() {
         f.stdout
     );
 }
+
+#[test]
+fn sigterm_while_rows_are_piped_leaves_a_complete_file() {
+    if !privileged("sigterm_while_rows_are_piped_leaves_a_complete_file") {
+        return;
+    }
+    // Rows go to a pipe (the test reads them) while -w writes the file; SIGTERM as a service
+    // manager sends it must leave the file complete, reading back to the rows printed.
+    let (live, file_arg) = conversation_written_to("sigterm-w");
+    live.signal("TERM");
+    let f = live.finish();
+    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
+    let read = run(&["read", &file_arg, "--color", "never"]);
+    assert!(read.status.success(), "{}", read.stderr);
+    assert_eq!(read.stdout, f.stdout, "the -w file reads back to the rows");
+}
+
+#[test]
+fn capture_piped_to_head_ends_quietly_in_text_and_json() {
+    if !privileged("capture_piped_to_head_ends_quietly_in_text_and_json") {
+        return;
+    }
+    for mode in ["--color=never", "--json"] {
+        let (l, port) = listener();
+        let mut child = common::tcplens()
+            .args(["capture", "-i", "lo", mode, "tcp", "port", &port])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tcplens");
+        let started = Instant::now();
+        let (err, reader) = lines_of(child.stderr.take().expect("stderr"));
+        let listening = err.recv_timeout(DEADLINE).unwrap_or_default();
+        assert!(
+            listening.starts_with("listening on "),
+            "{mode}: {listening}"
+        );
+        // As `| head -1`: read one row, then close the pipe.
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        converse(&l);
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("first row");
+        assert!(first.contains(&port), "{mode}: {first}");
+        drop(stdout);
+        // tcplens notices the closed pipe at its next row: keep conversations coming.
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                break status;
+            }
+            if started.elapsed() > DEADLINE {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("{mode}: tcplens still running after its stdout closed");
+            }
+            converse(&l);
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let _ = reader.join();
+        let rest: Vec<String> = err.try_iter().collect();
+        assert!(status.success(), "{mode}: {status:?}: {rest:?}");
+        // No statistics, no error, no panic after a closed pipe.
+        assert!(rest.is_empty(), "{mode}: {rest:?}");
+    }
+}

@@ -23,6 +23,14 @@ const BUFFER: usize = 1 << 20;
 /// Largest record accepted: libpcap's own limit for a packet is 256 KiB; anything claiming
 /// more than this is damage, and must be an error, not an allocation.
 const MAX_RECORD: usize = 16 << 20;
+/// pcap and pcapng magic numbers in file order, to tell a cut header from a foreign file.
+const MAGICS: [[u8; 4]; 5] = [
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+    [0x0a, 0x0d, 0x0d, 0x0a],
+];
 
 #[derive(Clone, Copy)]
 struct Interface {
@@ -44,6 +52,32 @@ pub fn spawn(
     // Open on the caller's thread so a missing file fails before any output starts.
     let file = open(&path)?;
     start(path, Counting { inner: file, read }, filter, tx)
+}
+
+/// Bytes already taken from the front of `inner`, handed back on the first read together with
+/// as much of `inner` as fits: pcap-parser judges the file header from its first read alone,
+/// so a plain `chain` (4 bytes, then the rest) would look like a cut header.
+struct Prefixed<R> {
+    head: [u8; 4],
+    len: usize,
+    inner: R,
+}
+
+impl<R: Read> Read for Prefixed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.len == 0 {
+            return self.inner.read(buf);
+        }
+        let n = self.len.min(buf.len());
+        buf[..n].copy_from_slice(&self.head[..n]);
+        self.head.copy_within(n..self.len, 0);
+        self.len -= n;
+        if self.len > 0 || n == buf.len() {
+            return Ok(n);
+        }
+        // An error here resurfaces on the next call; these n bytes are not lost.
+        Ok(n + self.inner.read(&mut buf[n..]).unwrap_or(0))
+    }
 }
 
 /// Counts the bytes that pass, once per read call (the parser reads ~1 MiB at a time).
@@ -117,8 +151,30 @@ struct Reader {
 impl Reader {
     fn run(&mut self, input: impl Read + Send) -> Result<()> {
         let shown = self.path.display().to_string();
+        // Peek at the magic number (then hand it back in front of the rest): a file shorter
+        // than a magic number counts as cut when it is the start of one.
+        let mut magic = [0u8; 4];
+        let mut input = input;
+        let mut got = 0;
+        while got < magic.len() {
+            match input.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(anyhow!("cannot read {shown}: {e}")),
+            }
+        }
+        let known_magic = got > 0 && MAGICS.iter().any(|m| m.starts_with(&magic[..got]));
+        let input = Prefixed {
+            head: magic,
+            len: got,
+            inner: input,
+        };
         let mut reader = create_reader(BUFFER, input).map_err(|e| match e {
             PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof if known_magic => {
+                anyhow!("{shown} is cut short inside its file header: it holds no frame")
+            }
             PcapError::HeaderNotRecognized | PcapError::Incomplete(_) => anyhow!(
                 "{shown} is not a pcap or pcapng file (unknown magic number): \
                  give a capture written by tcpdump, Wireshark or tcplens -w"
@@ -127,6 +183,10 @@ impl Reader {
         })?;
         let mut interfaces: Vec<Interface> = Vec::new();
         let mut legacy = None;
+        // Byte order of the file (pcap) or of the current section (pcapng), to read the length
+        // a record claims when it does not fit the buffer.
+        let mut big_endian = false;
+        let mut capacity = BUFFER;
         let mut number = 0u64;
         let mut offset = 0usize;
         loop {
@@ -134,7 +194,8 @@ impl Reader {
                 Ok((len, block)) => {
                     let frame = match block {
                         PcapBlockOwned::LegacyHeader(h) => {
-                            let nanos = matches!(h.magic_number, 0xa1b2_3c4d | 0x4d3c_b2a1);
+                            let nanos = h.is_nanosecond_precision();
+                            big_endian = h.is_bigendian();
                             legacy = Some(Interface {
                                 linktype: h.network.0 as u32 & 0xffff,
                                 resolution: if nanos { 1_000_000_000 } else { 1_000_000 },
@@ -153,9 +214,10 @@ impl Reader {
                             };
                             Some((iface, ts, b.origlen, b.data))
                         }
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                             // Interface ids are per section (pcapng §4.1).
                             interfaces.clear();
+                            big_endian = shb.big_endian();
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -172,15 +234,18 @@ impl Reader {
                             number += 1;
                             let iface = *interfaces.get(epb.if_id as usize).ok_or_else(|| {
                                 anyhow!(
-                                    "frame {number} names interface {} but the section \
-                                     describes only {}: the file is damaged",
+                                    "{shown}: frame {number} (the block at byte {offset}) names \
+                                     interface {} but the section describes only {}: the file \
+                                     is damaged; every whole frame before it was read",
                                     epb.if_id,
                                     interfaces.len()
                                 )
                             })?;
                             let ticks = ((epb.ts_high as u64) << 32) | epb.ts_low as u64;
                             let ts = Timestamp {
-                                secs: (ticks / iface.resolution) as i64 + iface.offset_secs,
+                                // Wrapping: a damaged if_tsoffset is shown, not a panic.
+                                secs: ((ticks / iface.resolution) as i64)
+                                    .wrapping_add(iface.offset_secs),
                                 nanos: scale_fraction(ticks % iface.resolution, iface.resolution),
                                 digits: iface.digits,
                             };
@@ -190,7 +255,10 @@ impl Reader {
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             number += 1;
                             let iface = *interfaces.first().ok_or_else(|| {
-                                anyhow!("simple packet block before any interface")
+                                anyhow!(
+                                    "{shown}: the simple packet block at byte {offset} comes \
+                                     before any interface description: the file is damaged"
+                                )
                             })?;
                             // A simple packet block has no timestamp (pcapng §4.4).
                             let ts = Timestamp {
@@ -215,14 +283,26 @@ impl Reader {
                         .map_err(|_| anyhow!("read error in {shown}"))?;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    let size = reader.data().len().max(BUFFER) * 2;
-                    if size > MAX_RECORD || !reader.grow(size) {
+                    // Grow to what the record claims (at least double, so this ends), never
+                    // past MAX_RECORD: a damaged length is an error, not an allocation.
+                    let claimed = claimed_len(reader.data(), legacy.is_some(), big_endian)
+                        .unwrap_or(2 * capacity as u64);
+                    if claimed > MAX_RECORD as u64 || capacity >= MAX_RECORD {
                         bail!(
-                            "{shown}: the record at byte {offset} claims more than {} MiB: \
-                             the file is damaged",
+                            "{shown}: the record at byte {offset} (after frame {number}) claims \
+                             {claimed} bytes, more than the {} MiB a record may have: the file \
+                             is damaged; every whole frame before it was read",
                             MAX_RECORD >> 20
                         );
                     }
+                    capacity = (claimed as usize)
+                        .next_power_of_two()
+                        .max(2 * capacity)
+                        .min(MAX_RECORD);
+                    reader.grow(capacity);
+                    reader
+                        .refill()
+                        .map_err(|_| anyhow!("read error in {shown}"))?;
                 }
                 Err(PcapError::UnexpectedEof) => bail!(
                     "{shown} is cut short: the record at byte {offset} (after frame {number}) \
@@ -247,8 +327,9 @@ impl Reader {
     ) -> Result<()> {
         if linktype_name(iface.linktype).is_none() {
             bail!(
-                "frame {number} has link type {}, which tcplens does not decode \
+                "{}: frame {number} has link type {}, which tcplens does not decode \
                  (it reads Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IP)",
+                self.path.display(),
                 iface.linktype
             );
         }
@@ -288,11 +369,29 @@ impl std::fmt::Display for Stopped {
 impl std::error::Error for Stopped {}
 
 fn describe(e: &PcapError<&[u8]>) -> String {
+    use pcap_parser::nom::error::ErrorKind;
     match e {
+        PcapError::NomError(_, ErrorKind::Verify)
+        | PcapError::OwnedNomError(_, ErrorKind::Verify) => {
+            "malformed block (a length field disagrees with the block)".to_string()
+        }
         PcapError::NomError(_, kind) => format!("malformed block ({kind:?})"),
         PcapError::OwnedNomError(_, kind) => format!("malformed block ({kind:?})"),
         other => format!("{other:?}"),
     }
+}
+
+/// The total length a record claims, read from its unparsed bytes: a pcap record header's
+/// captured length (at offset 8) plus the header, or a pcapng block's total length (offset 4).
+fn claimed_len(data: &[u8], legacy: bool, big_endian: bool) -> Option<u64> {
+    let at = if legacy { 8 } else { 4 };
+    let b: [u8; 4] = data.get(at..at + 4)?.try_into().ok()?;
+    let n = if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    } as u64;
+    Some(if legacy { n + 16 } else { n })
 }
 
 /// Fractional ticks at `resolution` per second → nanoseconds.

@@ -1,0 +1,229 @@
+//! Property: any frames of any supported link type go through decode → Tracker → Renderer
+//! without a panic and come out as one row per frame, in every output mode. Frames are random
+//! bytes, or real fixture packets (IPv4 and IPv6) framed for each link type, then cut short
+//! and byte-flipped. The case count is modest so `cargo test` stays quick; the fuzz targets
+//! (fuzz/, docs/reliability.md) run the same pipeline for minutes.
+
+mod common;
+#[path = "common/pcapgen.rs"]
+mod pcapgen;
+
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
+use tcplens::decode::decode;
+use tcplens::flow::{Limits, Tracker};
+use tcplens::render::Renderer;
+use tcplens::render::color::ColorMode;
+use tcplens::source::{Frame, Timestamp};
+
+/// EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW (both numbers), IPV4, IPV6.
+const LINKTYPES: [u32; 9] = [1, 113, 276, 0, 108, 12, 101, 228, 229];
+
+/// IP packets of the IPv4 and IPv6 fixtures, their Ethernet headers removed.
+fn ip_packets() -> &'static [Vec<u8>] {
+    static PACKETS: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
+    PACKETS.get_or_init(|| {
+        let mut all = Vec::new();
+        for name in ["learn_tcp.pcap", "ipv6.pcap", "zero_window.pcap"] {
+            let file = std::fs::read(common::root().join("fixtures").join(name)).expect("fixture");
+            for r in pcapgen::layout(&file).packets {
+                all.extend(file.get(r.start + 14..r.end).map(<[u8]>::to_vec));
+            }
+        }
+        all
+    })
+}
+
+/// An IP packet under link type `lt`'s header.
+fn framed(lt: u32, ip: &[u8]) -> Vec<u8> {
+    let v6 = ip.first().is_some_and(|b| b >> 4 == 6);
+    let ether: [u8; 2] = if v6 { [0x86, 0xdd] } else { [0x08, 0x00] };
+    let mut f = match lt {
+        1 => [&[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1][..], &ether].concat(),
+        113 => [&[0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0][..], &ether].concat(),
+        276 => [
+            &ether[..],
+            &[0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 6, 2, 0, 0, 0, 0, 1, 0],
+        ]
+        .concat(),
+        0 => (if v6 { 24u32 } else { 2 }).to_le_bytes().to_vec(),
+        108 => (if v6 { 30u32 } else { 2 }).to_be_bytes().to_vec(),
+        _ => Vec::new(),
+    };
+    f.extend_from_slice(ip);
+    f
+}
+
+/// One frame's bytes: random, or a real packet framed for `lt`, cut and flipped.
+fn frame_bytes(lt: u32) -> impl Strategy<Value = Vec<u8>> {
+    let n = ip_packets().len();
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..160),
+        (
+            0..n,
+            any::<prop::sample::Index>(),
+            prop::collection::vec((any::<prop::sample::Index>(), 1..=255u8), 0..6),
+        )
+            .prop_map(move |(i, cut, flips)| {
+                let mut f = framed(lt, &ip_packets()[i]);
+                // Cut anywhere, whole frame included.
+                f.truncate(cut.index(f.len() + 1));
+                for (at, x) in flips {
+                    if !f.is_empty() {
+                        let at = at.index(f.len());
+                        f[at] ^= x;
+                    }
+                }
+                f
+            }),
+    ]
+}
+
+/// A capture: one link type, 1..24 frames with time steps (some backwards), and a table that
+/// is either the default or tiny with short timeouts, so eviction and expiry happen.
+fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
+    (0..LINKTYPES.len(), any::<bool>()).prop_flat_map(|(i, tiny)| {
+        let lt = LINKTYPES[i];
+        let frames = prop::collection::vec((frame_bytes(lt), -2i64..2_000_000), 1..24);
+        frames.prop_map(move |fs| {
+            let mut usec: i64 = 1_700_000_000_000_000;
+            let frames = fs
+                .into_iter()
+                .enumerate()
+                .map(|(n, (data, step))| {
+                    usec += step;
+                    Frame {
+                        number: n as u64 + 1,
+                        ts: Timestamp {
+                            secs: usec.div_euclid(1_000_000),
+                            nanos: usec.rem_euclid(1_000_000) as u32 * 1000,
+                            digits: 6,
+                        },
+                        linktype: lt,
+                        origlen: data.len() as u32,
+                        data,
+                    }
+                })
+                .collect();
+            let limits = if tiny {
+                Limits {
+                    max_flows: 2,
+                    idle_timeout: 1_000_000_000,
+                    msl: 100_000_000,
+                }
+            } else {
+                Limits::default()
+            };
+            (frames, limits)
+        })
+    })
+}
+
+fn outputs() -> Vec<Output> {
+    let o = Output::rows;
+    let ladder = |ascii, explain| Output {
+        rows: false,
+        ladder: Some(LadderOpts {
+            width: 100,
+            streaming: false,
+        }),
+        ascii,
+        explain,
+        ..Output::rows(
+            false,
+            ColorMode::Ansi256,
+            SeqMode::Relative,
+            SummaryMode::Rows,
+        )
+    };
+    let explained = |json| Output {
+        explain: true,
+        ..Output::rows(json, ColorMode::Off, SeqMode::Relative, SummaryMode::Off)
+    };
+    vec![
+        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
+        o(false, ColorMode::Truecolor, SeqMode::Raw, SummaryMode::Rows),
+        o(false, ColorMode::Ansi256, SeqMode::Both, SummaryMode::Rows),
+        o(true, ColorMode::Off, SeqMode::Both, SummaryMode::Rows),
+        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Only),
+        ladder(false, false),
+        ladder(true, true),
+        explained(false),
+        explained(true),
+    ]
+}
+
+/// The consumer of `pipeline::read`, over every output mode at once (one tracker).
+fn render_all(frames: &[Frame], limits: Limits) -> Vec<(Output, String)> {
+    let outputs = outputs();
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); outputs.len()];
+    {
+        let mut rs: Vec<Renderer<&mut Vec<u8>>> = outputs
+            .iter()
+            .zip(bufs.iter_mut())
+            .map(|(o, b)| Renderer::new(*o, b))
+            .collect();
+        let mut tracker = Tracker::new(limits);
+        for frame in frames {
+            let d = decode(frame.linktype, &frame.data);
+            let tcp = tracker.track(frame, &d);
+            for r in &mut rs {
+                r.packet(frame, &d, tcp.as_ref()).expect("write to a Vec");
+            }
+            for s in tracker.take_finished() {
+                for r in &mut rs {
+                    r.connection(s.clone()).expect("write to a Vec");
+                }
+            }
+        }
+        for s in tracker.finish() {
+            for r in &mut rs {
+                r.connection(s.clone()).expect("write to a Vec");
+            }
+        }
+        for r in &mut rs {
+            r.finish(tracker.evicted).expect("write to a Vec");
+        }
+    }
+    outputs
+        .into_iter()
+        .zip(bufs)
+        .map(|(o, b)| (o, String::from_utf8(b).expect("UTF-8 output")))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_frame_is_one_row_in_every_mode((frames, limits) in capture()) {
+        for (o, out) in render_all(&frames, limits) {
+            if o.ladder.is_some() {
+                // Arrows only for tracked TCP segments: no count to hold, only no panic and
+                // a diagram per tracked connection.
+                continue;
+            } else if o.json {
+                let mut packets = 0;
+                for line in out.lines() {
+                    let v: serde_json::Value = serde_json::from_str(line)
+                        .map_err(|e| TestCaseError::fail(format!("{e}: {line}")))?;
+                    packets += usize::from(v["type"] == "packet");
+                    if o.explain && v["type"] == "packet" {
+                        prop_assert!(v["explain"].as_str().is_some_and(|e| e.ends_with('.')));
+                    }
+                }
+                prop_assert_eq!(packets, frames.len());
+            } else if o.summary == SummaryMode::Off {
+                // With --explain each row has its sentence on the next line.
+                let per_frame = if o.explain { 2 } else { 1 };
+                prop_assert_eq!(out.lines().count(), per_frame * frames.len(), "{}", out);
+            } else if o.summary == SummaryMode::Rows {
+                // The rows, then the connection table after a blank line.
+                let rows = out.lines().take_while(|l| !l.is_empty()).count();
+                prop_assert_eq!(rows, frames.len(), "{}", out);
+            }
+        }
+    }
+}
