@@ -477,7 +477,11 @@ mod tests {
     /// lines. Not a timing: a guard against a field quietly doubling it (an i128, a copy).
     #[test]
     fn connection_state_fits_eight_cache_lines() {
-        assert!(std::mem::size_of::<Conn>() <= 512, "{}", std::mem::size_of::<Conn>());
+        assert!(
+            std::mem::size_of::<Conn>() <= 512,
+            "{}",
+            std::mem::size_of::<Conn>()
+        );
     }
 
     #[test]
