@@ -396,13 +396,13 @@ fn count_stops_after_count_packets() {
     assert_statistics(&f.stderr, 3);
 }
 
-#[test]
-fn sigint_writes_a_complete_file_that_reads_back_to_the_same_rows() {
-    if !privileged("sigint_writes_a_complete_file_that_reads_back_to_the_same_rows") {
-        return;
-    }
-    let (live, file_arg) = conversation_written_to("sigint");
-    let f = live.interrupt();
+/// A capture writing `-w` while its rows go to a pipe (the test reads them), stopped by `sig`
+/// once a whole conversation printed: exit 0, the statistics, and a file that reads back to
+/// exactly the rows printed.
+fn stopped_by_signal_leaves_a_complete_file(sig: &str) {
+    let (live, file_arg) = conversation_written_to(&format!("sig{sig}"));
+    live.signal(sig);
+    let f = live.finish();
     assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
     let n = rows(&f.stdout).len();
     assert!(n >= 9, "{}", f.stdout);
@@ -413,6 +413,14 @@ fn sigint_writes_a_complete_file_that_reads_back_to_the_same_rows() {
         read.stdout, f.stdout,
         "the -w file reads back to the live rows"
     );
+}
+
+#[test]
+fn sigint_writes_a_complete_file_that_reads_back_to_the_same_rows() {
+    if !privileged("sigint_writes_a_complete_file_that_reads_back_to_the_same_rows") {
+        return;
+    }
+    stopped_by_signal_leaves_a_complete_file("INT");
 }
 
 #[test]
@@ -717,15 +725,8 @@ fn sigterm_while_rows_are_piped_leaves_a_complete_file() {
     if !privileged("sigterm_while_rows_are_piped_leaves_a_complete_file") {
         return;
     }
-    // Rows go to a pipe (the test reads them) while -w writes the file; SIGTERM as a service
-    // manager sends it must leave the file complete, reading back to the rows printed.
-    let (live, file_arg) = conversation_written_to("sigterm-w");
-    live.signal("TERM");
-    let f = live.finish();
-    assert!(f.status.success(), "{:?}: {}", f.status, f.stderr);
-    let read = run(&["read", &file_arg, "--color", "never"]);
-    assert!(read.status.success(), "{}", read.stderr);
-    assert_eq!(read.stdout, f.stdout, "the -w file reads back to the rows");
+    // As a service manager stops it.
+    stopped_by_signal_leaves_a_complete_file("TERM");
 }
 
 #[test]

@@ -1,21 +1,20 @@
 //! Property: any frames of any supported link type go through decode → Tracker → Renderer
 //! without a panic and come out as one row per frame, in every output mode. Frames are random
 //! bytes, or real fixture packets (IPv4 and IPv6) framed for each link type, then cut short
-//! and byte-flipped. The case count is modest so `cargo test` stays quick; the fuzz targets
-//! (fuzz/, docs/reliability.md) run the same pipeline for minutes.
+//! and byte-flipped. The pipeline and its checks are the fuzz targets' own (fuzz/src/driver.rs),
+//! so this test and the fuzzers hold tcplens to the same things; the case count is modest so
+//! `cargo test` stays quick, the fuzzers (docs/reliability.md) run for minutes.
 
 mod common;
+#[path = "../fuzz/src/driver.rs"]
+mod driver;
 #[path = "common/pcapgen.rs"]
 mod pcapgen;
 
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
-use tcplens::decode::decode;
-use tcplens::flow::{Limits, Tracker};
-use tcplens::render::Renderer;
-use tcplens::render::color::ColorMode;
+use tcplens::flow::Limits;
 use tcplens::source::{Frame, Timestamp};
 
 /// EN10MB, LINUX_SLL, LINUX_SLL2, NULL, LOOP, RAW (both numbers), IPV4, IPV6.
@@ -121,109 +120,12 @@ fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
     })
 }
 
-fn outputs() -> Vec<Output> {
-    let o = Output::rows;
-    let ladder = |ascii, explain| Output {
-        rows: false,
-        ladder: Some(LadderOpts {
-            width: 100,
-            streaming: false,
-        }),
-        ascii,
-        explain,
-        ..Output::rows(
-            false,
-            ColorMode::Ansi256,
-            SeqMode::Relative,
-            SummaryMode::Rows,
-        )
-    };
-    let explained = |json| Output {
-        explain: true,
-        ..Output::rows(json, ColorMode::Off, SeqMode::Relative, SummaryMode::Off)
-    };
-    vec![
-        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
-        o(false, ColorMode::Truecolor, SeqMode::Raw, SummaryMode::Rows),
-        o(false, ColorMode::Ansi256, SeqMode::Both, SummaryMode::Rows),
-        o(true, ColorMode::Off, SeqMode::Both, SummaryMode::Rows),
-        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Only),
-        ladder(false, false),
-        ladder(true, true),
-        explained(false),
-        explained(true),
-    ]
-}
-
-/// The consumer of `pipeline::read`, over every output mode at once (one tracker).
-fn render_all(frames: &[Frame], limits: Limits) -> Vec<(Output, String)> {
-    let outputs = outputs();
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); outputs.len()];
-    {
-        let mut rs: Vec<Renderer<&mut Vec<u8>>> = outputs
-            .iter()
-            .zip(bufs.iter_mut())
-            .map(|(o, b)| Renderer::new(*o, b))
-            .collect();
-        let mut tracker = Tracker::new(limits);
-        for frame in frames {
-            let d = decode(frame.linktype, &frame.data);
-            let tcp = tracker.track(frame, &d);
-            for r in &mut rs {
-                r.packet(frame, &d, tcp.as_ref()).expect("write to a Vec");
-            }
-            for s in tracker.take_finished() {
-                for r in &mut rs {
-                    r.connection(s.clone()).expect("write to a Vec");
-                }
-            }
-        }
-        for s in tracker.finish() {
-            for r in &mut rs {
-                r.connection(s.clone()).expect("write to a Vec");
-            }
-        }
-        for r in &mut rs {
-            r.finish(tracker.evicted).expect("write to a Vec");
-        }
-    }
-    outputs
-        .into_iter()
-        .zip(bufs)
-        .map(|(o, b)| (o, String::from_utf8(b).expect("UTF-8 output")))
-        .collect()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn every_frame_is_one_row_in_every_mode((frames, limits) in capture()) {
-        for (o, out) in render_all(&frames, limits) {
-            if o.ladder.is_some() {
-                // Arrows only for tracked TCP segments: no count to hold, only no panic and
-                // a diagram per tracked connection.
-                continue;
-            } else if o.json {
-                let mut packets = 0;
-                for line in out.lines() {
-                    let v: serde_json::Value = serde_json::from_str(line)
-                        .map_err(|e| TestCaseError::fail(format!("{e}: {line}")))?;
-                    packets += usize::from(v["type"] == "packet");
-                    if o.explain && v["type"] == "packet" {
-                        prop_assert!(v["explain"].as_str().is_some_and(|e| e.ends_with('.')));
-                    }
-                }
-                prop_assert_eq!(packets, frames.len());
-            } else if o.summary == SummaryMode::Off {
-                // With --explain each row has its sentence on the next line.
-                let per_frame = if o.explain { 2 } else { 1 };
-                prop_assert_eq!(out.lines().count(), per_frame * frames.len(), "{}", out);
-            } else if o.summary == SummaryMode::Rows {
-                // The rows, then the connection table after a blank line.
-                let rows = out.lines().take_while(|l| !l.is_empty()).count();
-                prop_assert_eq!(rows, frames.len(), "{}", out);
-            }
-        }
+        // Panics on a violation; proptest reports and shrinks it like a failed assertion.
+        driver::run(&driver::Capture { limits, frames });
     }
 }

@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(path(), data).expect("write the input file");
     let (tx, rx) = source::channel();
     // spawn fails only for a missing file or a directory: not reachable here.
-    let reader = source::file::spawn(path().clone(), None, tx, Default::default()).expect("start the reader");
+    let reader = source::file::spawn(path().clone(), None, tx, Default::default())
+        .expect("start the reader");
     let mut frames = Vec::new();
     for msg in rx {
         if let SourceMsg::Frames(batch) = msg {

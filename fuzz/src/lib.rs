@@ -11,11 +11,10 @@
 //! `link` picks from [`LINKTYPES`] (modulo its length + 1; the extra slot is a link type
 //! tcplens does not decode, which must still give a row).
 
-use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
-use tcplens::decode::decode;
-use tcplens::flow::{Limits, Tracker};
-use tcplens::render::Renderer;
-use tcplens::render::color::ColorMode;
+mod driver;
+
+pub use driver::{Capture, outputs, run};
+use tcplens::flow::Limits;
 use tcplens::source::{Frame, Timestamp};
 
 /// Every link type tcplens decodes, then one it does not (LINKTYPE_IEEE802_11_RADIOTAP).
@@ -26,12 +25,6 @@ pub fn linktype(selector: u8) -> u32 {
 }
 
 const NS: i128 = 1_000_000_000;
-
-/// A pipeline input: link type, table limits and frames.
-pub struct Capture {
-    pub limits: Limits,
-    pub frames: Vec<Frame>,
-}
 
 /// Parses the pipeline layout above. Small tables and short timeouts (chosen by the limits
 /// byte) make eviction, idle expiry and 2×MSL expiry happen within a few frames.
@@ -82,94 +75,4 @@ pub fn capture(data: &[u8]) -> Capture {
         rest = tail;
     }
     Capture { limits, frames }
-}
-
-/// Every output mode `tcplens read` has; a new renderer mode is one more entry here.
-pub fn outputs() -> Vec<Output> {
-    let o = Output::rows;
-    let ladder = |ascii, explain| Output {
-        rows: false,
-        ladder: Some(LadderOpts {
-            width: 100,
-            streaming: false,
-        }),
-        ascii,
-        explain,
-        ..Output::rows(false, ColorMode::Ansi256, SeqMode::Relative, SummaryMode::Rows)
-    };
-    let explained = |json| Output {
-        explain: true,
-        ..Output::rows(json, ColorMode::Off, SeqMode::Relative, SummaryMode::Off)
-    };
-    vec![
-        // First: plain rows without summary, the one whose line count is checked.
-        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
-        o(false, ColorMode::Ansi256, SeqMode::Raw, SummaryMode::Rows),
-        o(
-            false,
-            ColorMode::Truecolor,
-            SeqMode::Both,
-            SummaryMode::Rows,
-        ),
-        o(true, ColorMode::Off, SeqMode::Relative, SummaryMode::Rows),
-        o(true, ColorMode::Off, SeqMode::Both, SummaryMode::Off),
-        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Only),
-        ladder(false, false),
-        ladder(true, true),
-        explained(false),
-        explained(true),
-    ]
-}
-
-/// decode → Tracker → every renderer, as `pipeline::consume` does, then checks what came out:
-/// one text row per frame, valid UTF-8 everywhere, and every JSON line a JSON object.
-pub fn run(cap: &Capture) {
-    let outputs = outputs();
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); outputs.len()];
-    let mut renderers: Vec<Renderer<&mut Vec<u8>>> = outputs
-        .iter()
-        .zip(bufs.iter_mut())
-        .map(|(o, b)| Renderer::new(*o, b))
-        .collect();
-    let mut tracker = Tracker::new(cap.limits);
-    for frame in &cap.frames {
-        let decoded = decode(frame.linktype, &frame.data);
-        let tcp = tracker.track(frame, &decoded);
-        for r in &mut renderers {
-            r.packet(frame, &decoded, tcp.as_ref())
-                .expect("a Vec never fails");
-        }
-        for summary in tracker.take_finished() {
-            for r in &mut renderers {
-                r.connection(summary.clone()).expect("a Vec never fails");
-            }
-        }
-    }
-    for summary in tracker.finish() {
-        for r in &mut renderers {
-            r.connection(summary.clone()).expect("a Vec never fails");
-        }
-    }
-    for r in &mut renderers {
-        r.finish(tracker.evicted).expect("a Vec never fails");
-    }
-    drop(renderers);
-    for (o, buf) in outputs.iter().zip(bufs) {
-        let text = String::from_utf8(buf).expect("output is UTF-8");
-        check(o, &text, cap.frames.len());
-    }
-}
-
-fn check(o: &Output, text: &str, frames: usize) {
-    if o.json {
-        let mut packets = 0;
-        for line in text.lines() {
-            let v: serde_json::Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("invalid JSON line ({e}): {line}"));
-            packets += (v["type"] == "packet") as usize;
-        }
-        assert_eq!(packets, frames, "one JSON packet record per frame");
-    } else if o.summary == SummaryMode::Off {
-        assert_eq!(text.lines().count(), frames, "one row per frame:\n{text}");
-    }
 }

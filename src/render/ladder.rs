@@ -34,6 +34,8 @@ struct Glyphs {
     left: char,
     /// Marks an explanation under an arrow.
     note: &'static str,
+    /// Between the two addresses of a heading.
+    to: &'static str,
 }
 
 const UNICODE: Glyphs = Glyphs {
@@ -44,6 +46,7 @@ const UNICODE: Glyphs = Glyphs {
     right: '▶',
     left: '◀',
     note: "↳ ",
+    to: "→",
 };
 
 const ASCII: Glyphs = Glyphs {
@@ -54,6 +57,7 @@ const ASCII: Glyphs = Glyphs {
     right: '>',
     left: '<',
     note: "-> ",
+    to: "->",
 };
 
 /// Frame number and time, as the rows' first two columns: `{:>5} {:>10} `. With the states
@@ -311,7 +315,11 @@ impl Ladder {
             let _ = writeln!(out, "tcp.stream {stream}");
             (client, server)
         } else {
-            let _ = writeln!(out, "tcp.stream {stream}: {client} → {server}");
+            let _ = writeln!(
+                out,
+                "tcp.stream {stream}: {client} {} {server}",
+                self.glyphs.to
+            );
             ("client".into(), "server".into())
         };
         let _ = writeln!(

@@ -1,0 +1,135 @@
+//! The whole pipeline over every output mode, and what its output must satisfy. Shared by the
+//! fuzz targets (through this crate) and by `tests/proptest_pipeline.rs` (through `#[path]`),
+//! so the property test and the fuzzers check exactly the same things.
+
+use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
+use tcplens::decode::decode;
+use tcplens::flow::{Limits, Tracker};
+use tcplens::render::Renderer;
+use tcplens::render::color::ColorMode;
+use tcplens::source::Frame;
+
+/// Frames (each with its link type) and the flow table's limits.
+pub struct Capture {
+    pub limits: Limits,
+    pub frames: Vec<Frame>,
+}
+
+/// Every output mode `tcplens read` has; a new renderer mode is one more entry here.
+pub fn outputs() -> Vec<Output> {
+    let o = Output::rows;
+    let ladder = |ascii, explain, summary| Output {
+        rows: false,
+        ladder: Some(LadderOpts {
+            width: 100,
+            streaming: false,
+        }),
+        ascii,
+        explain,
+        ..Output::rows(false, ColorMode::Ansi256, SeqMode::Relative, summary)
+    };
+    let explained = |json| Output {
+        explain: true,
+        ..Output::rows(json, ColorMode::Off, SeqMode::Relative, SummaryMode::Off)
+    };
+    vec![
+        // First: plain rows without summary, the one whose line count is checked.
+        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
+        o(false, ColorMode::Ansi256, SeqMode::Raw, SummaryMode::Rows),
+        o(
+            false,
+            ColorMode::Truecolor,
+            SeqMode::Both,
+            SummaryMode::Rows,
+        ),
+        o(true, ColorMode::Off, SeqMode::Relative, SummaryMode::Rows),
+        o(true, ColorMode::Off, SeqMode::Both, SummaryMode::Off),
+        o(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Only),
+        ladder(false, false, SummaryMode::Rows),
+        // Without the summary, whose table keeps its → and · under --ascii.
+        ladder(true, true, SummaryMode::Off),
+        explained(false),
+        explained(true),
+    ]
+}
+
+/// decode → Tracker → every renderer, as `pipeline::consume` does, then checks what came out
+/// (panicking on a violation, which libFuzzer and proptest both report): one text row per
+/// frame, valid UTF-8 everywhere, and every JSON line valid JSON, one packet record per frame.
+pub fn run(cap: &Capture) {
+    let outputs = outputs();
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); outputs.len()];
+    let mut renderers: Vec<Renderer<&mut Vec<u8>>> = outputs
+        .iter()
+        .zip(bufs.iter_mut())
+        .map(|(o, b)| Renderer::new(*o, b))
+        .collect();
+    let mut tracker = Tracker::new(cap.limits);
+    for frame in &cap.frames {
+        let decoded = decode(frame.linktype, &frame.data);
+        let tcp = tracker.track(frame, &decoded);
+        for r in &mut renderers {
+            r.packet(frame, &decoded, tcp.as_ref())
+                .expect("a Vec never fails");
+        }
+        for summary in tracker.take_finished() {
+            for r in &mut renderers {
+                r.connection(summary.clone()).expect("a Vec never fails");
+            }
+        }
+    }
+    for summary in tracker.finish() {
+        for r in &mut renderers {
+            r.connection(summary.clone()).expect("a Vec never fails");
+        }
+    }
+    for r in &mut renderers {
+        r.finish(tracker.evicted).expect("a Vec never fails");
+    }
+    drop(renderers);
+    for (o, buf) in outputs.iter().zip(bufs) {
+        let text = String::from_utf8(buf).expect("output is UTF-8");
+        check(o, &text, cap.frames.len());
+    }
+}
+
+fn check(o: &Output, text: &str, frames: usize) {
+    if o.ladder.is_some() {
+        // Arrows only for tracked TCP segments: nothing to count, only no panic, UTF-8, and
+        // pure ASCII when asked.
+        assert!(
+            !o.ascii || text.is_ascii(),
+            "--ascii output is ASCII: {:?}",
+            text.lines().filter(|l| !l.is_ascii()).collect::<Vec<_>>()
+        );
+    } else if o.json {
+        let mut packets = 0;
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("invalid JSON line ({e}): {line}"));
+            packets += (v["type"] == "packet") as usize;
+            if o.explain && v["type"] == "packet" {
+                assert!(
+                    v["explain"].as_str().is_some_and(|e| e.ends_with('.')),
+                    "a sentence in every packet record: {line}"
+                );
+            }
+        }
+        assert_eq!(packets, frames, "one JSON packet record per frame");
+    } else if o.summary == SummaryMode::Off {
+        // With --explain each row has its sentence on the next line.
+        let per_frame = if o.explain { 2 } else { 1 };
+        assert_eq!(
+            text.lines().count(),
+            per_frame * frames,
+            "one row (and sentence) per frame:\n{text}"
+        );
+    } else if o.summary == SummaryMode::Rows {
+        // The rows, then the connection table after a blank line.
+        let rows = text.lines().take_while(|l| !l.is_empty()).count();
+        assert_eq!(
+            rows, frames,
+            "one row per frame before the summary:\n{text}"
+        );
+    }
+}
