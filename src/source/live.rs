@@ -19,7 +19,8 @@ use super::{Batcher, SourceMsg, Timestamp, linktype_name};
 /// tcpdump's default snapshot length (`-s 0` means this too).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
 /// Default kernel buffer (`-B`), KiB: 32 MiB rather than libpcap's 2 MiB, so that a burst
-/// while the machine is busy elsewhere is absorbed (~300k small packets, see LATENCY_MS).
+/// while the machine is busy elsewhere is absorbed: TPACKET_V3 packs small frames densely,
+/// ~200k of them (see LATENCY_MS; `lo` stores each packet twice).
 pub const DEFAULT_BUFFER_KIB: u32 = 32 * 1024;
 /// libpcap's read timeout, which on Linux is TPACKET_V3's block timeout: the kernel hands over
 /// a block of packets when it is full or this old, so a row appears at most this late.
