@@ -29,7 +29,14 @@ pub fn read(cfg: &Config) -> Result<()> {
     let result = consume(&rx, &mut renderer, cfg.limits, false);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
-    let _ = reader.join();
+    // A reader that died without reporting (a panic inside the pcap parser) must not pass for
+    // the end of the file: the rows stop there, so the exit code says so.
+    if reader.join().is_err() && result.is_ok() {
+        anyhow::bail!(
+            "reading {} stopped at an internal error after the rows above; the file is damaged",
+            cfg.file.display()
+        );
+    }
     result
 }
 

@@ -208,9 +208,16 @@ fn damaged_blocks_say_what_and_where() {
     // Third frame's EPB claims a block length of 8 (less than any block can be).
     let mut short = ng.clone();
     short[b[4] + 4..b[4] + 8].copy_from_slice(&8u32.to_le_bytes());
+    // After the frames, a process information block (type 0x80000001) claiming 9 bytes:
+    // pcap-parser 0.17 subtracted 12 from that length unchecked (found by the file fuzzer).
+    let mut pib = ng[..b[4]].to_vec();
+    pib.extend_from_slice(&0x8000_0001u32.to_le_bytes());
+    pib.extend_from_slice(&9u32.to_le_bytes());
+    pib.extend_from_slice(&[0; 16]);
     for (name, bytes, needles) in [
         ("bad_if.pcapng", bad_if, ["names interface 7", "damaged"]),
         ("short.pcapng", short, ["malformed block", "byte "]),
+        ("pib.pcapng", pib, ["malformed block", "claims 9 bytes"]),
     ] {
         let out = read(&write(&dir, name, &bytes), &["--no-summary"]);
         assert_one_line_error(&out, &needles, name);

@@ -170,6 +170,7 @@ impl Reader {
             len: got,
             inner: input,
         };
+        let pcapng = got == 4 && magic == [0x0a, 0x0d, 0x0d, 0x0a];
         let mut reader = create_reader(BUFFER, input).map_err(|e| match e {
             PcapError::Eof => anyhow!("{shown} is empty: it holds no capture header"),
             PcapError::Incomplete(_) | PcapError::UnexpectedEof if known_magic => {
@@ -190,6 +191,20 @@ impl Reader {
         let mut number = 0u64;
         let mut offset = 0usize;
         loop {
+            // pcap-parser 0.17 subtracts 12 from a block's length before checking it for some
+            // block types (a process information block claiming 9 bytes panics in a debug
+            // build, and asks for 4 GB in release): no pcapng block is shorter than 12 bytes
+            // (type, two lengths), so say so before handing it over. Found by the file fuzzer.
+            if pcapng
+                && let Some(n) = claimed_len(reader.data(), false, big_endian)
+                && n < 12
+                && reader.data().get(..4) != Some(&[0x0a, 0x0d, 0x0d, 0x0a])
+            {
+                bail!(
+                    "{shown}: unreadable record at byte {offset} (after frame {number}): \
+                     malformed block (it claims {n} bytes, less than any block has)"
+                );
+            }
             match reader.next() {
                 Ok((len, block)) => {
                     let frame = match block {
