@@ -300,13 +300,13 @@ impl Reader {
                 Err(PcapError::BufferTooSmall) => {
                     // Grow to what the record claims (at least double, so this ends), never
                     // past MAX_RECORD: a damaged length is an error, not an allocation.
-                    let claimed = claimed_len(reader.data(), legacy.is_some(), big_endian)
+                    let claimed = claimed_len(reader.data(), !pcapng, big_endian)
                         .unwrap_or(2 * capacity as u64);
                     if claimed > MAX_RECORD as u64 || capacity >= MAX_RECORD {
                         bail!(
                             "{shown}: the record at byte {offset} (after frame {number}) claims \
-                             {claimed} bytes, more than the {} MiB a record may have: the file \
-                             is damaged; every whole frame before it was read",
+                             {claimed} bytes, beyond the {} MiB a record may have: the file is \
+                             damaged; every whole frame before it was read",
                             MAX_RECORD >> 20
                         );
                     }
