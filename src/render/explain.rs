@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::Row;
-use super::info::Numbers;
+use super::info::{Numbers, write_label};
 use crate::cli::SeqMode;
 use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::conn::{Event, Phase};
@@ -199,9 +199,9 @@ impl Explainer {
             mem.last_ack[me] = Some(n.ack);
         }
 
-        for (label, _, prefix) in Label::DISPLAY_ORDER {
+        for (label, _, _) in Label::DISPLAY_ORDER {
             if info.analysis.has(label) {
-                clauses.push(analysis(label, prefix, tcp, info, &n, who, peer));
+                clauses.push(analysis(label, tcp, info, &n, who, peer));
             }
         }
         match step.event {
@@ -313,14 +313,15 @@ fn syn_options(out: &mut String, tcp: &Tcp<'_>) {
 
 fn analysis(
     label: Label,
-    prefix: &str,
     tcp: &Tcp<'_>,
     info: &TcpInfo,
     n: &Numbers,
     who: &str,
     peer: &str,
 ) -> String {
-    let name = prefix.trim_end();
+    let mut shown = String::new();
+    write_label(&mut shown, label, &info.analysis);
+    let name = shown.trim_end();
     match label {
         Label::Retransmission => format!(
             "{name}: the {who} sends Seq={} again, it was sent before and not acknowledged in \
@@ -367,9 +368,9 @@ fn analysis(
             format!("{name}: the {who} answers a keep-alive, so it is still there")
         }
         Label::DuplicateAck => {
-            let (frame, count) = info.analysis.dup_ack.unwrap_or((0, 0));
+            let (frame, _) = info.analysis.dup_ack.unwrap_or((0, 0));
             format!(
-                "{name} {frame}#{count}]: the same Ack={} as frame {frame} again, so the {who} \
+                "{name}: the same Ack={} as frame {frame} again, so the {who} \
                  still waits for that byte, a sign a segment was lost (three duplicates \
                  trigger a fast retransmission)",
                 n.ack

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::push;
 use crate::cli::SeqMode;
 use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
-use crate::flow::{Label, SeqNum, TcpInfo};
+use crate::flow::{Analysis, Label, SeqNum, TcpInfo};
 
 /// Wireshark's names for the 9 flag bits, low bit first (4.0 calls the NS bit "AE").
 const FLAG_NAMES: [&str; 9] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
@@ -90,18 +90,31 @@ pub fn tcp_info(out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) 
         return;
     }
     if !info.analysis.is_empty() {
-        // Wireshark prepends each label in turn; DISPLAY_ORDER is the resulting order.
         let mut prefixes = String::new();
-        for (label, _, prefix) in Label::DISPLAY_ORDER {
-            if !info.analysis.has(label) {
-                continue;
-            }
-            prefixes.push_str(prefix);
-            if let (Label::DuplicateAck, Some((frame, n))) = (label, info.analysis.dup_ack) {
-                let _ = write!(prefixes, "{frame}#{n}] ");
-            }
-        }
+        write_labels(&mut prefixes, &info.analysis);
         out.insert_str(start, &prefixes);
+    }
+}
+
+/// A segment's analysis labels as Info prefixes them: Wireshark prepends each label in turn,
+/// and DISPLAY_ORDER is the resulting order. Each ends with a space.
+pub fn write_labels(out: &mut String, analysis: &Analysis) {
+    for (label, _, _) in Label::DISPLAY_ORDER {
+        if analysis.has(label) {
+            write_label(out, label, analysis);
+        }
+    }
+}
+
+/// One label as Info shows it, with its trailing space: `[TCP Retransmission] `, or with the
+/// frame and count of a duplicate ACK, `[TCP Dup ACK 31#2] `.
+pub fn write_label(out: &mut String, label: Label, analysis: &Analysis) {
+    let Some((_, _, prefix)) = Label::DISPLAY_ORDER.iter().find(|(l, _, _)| *l == label) else {
+        return;
+    };
+    out.push_str(prefix);
+    if let (Label::DuplicateAck, Some((frame, n))) = (label, analysis.dup_ack) {
+        let _ = write!(out, "{frame}#{n}] ");
     }
 }
 

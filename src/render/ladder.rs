@@ -18,11 +18,11 @@ use std::fmt::Write as _;
 
 use super::Row;
 use super::color::ColorMode;
-use super::info::{Numbers, flag_names};
+use super::info::{Numbers, flag_names, write_labels};
 use crate::cli::{LadderOpts, SeqMode};
 use crate::decode::flags;
 use crate::flow::endpoint::{EndpointState, Side};
-use crate::flow::{Endpoint, Label, Summary};
+use crate::flow::{Endpoint, Summary};
 
 /// The characters a diagram is drawn with.
 struct Glyphs {
@@ -181,14 +181,7 @@ impl Ladder {
         // relative numbers, length), then the named moment.
         let n = Numbers::new(tcp, info, self.seq);
         let mut tags = String::new();
-        for (l, _, prefix) in Label::DISPLAY_ORDER {
-            if info.analysis.has(l) {
-                tags.push_str(prefix);
-                if let (Label::DuplicateAck, Some((frame, k))) = (l, info.analysis.dup_ack) {
-                    let _ = write!(tags, "{frame}#{k}] ");
-                }
-            }
-        }
+        write_labels(&mut tags, &info.analysis);
         let mut core = String::from("[");
         let names: Vec<&str> = flag_names(tcp.flags).collect();
         core.push_str(if names.is_empty() { "<None>" } else { "" });
