@@ -2,23 +2,7 @@
 
 mod common;
 
-fn fixture(name: &str) -> String {
-    common::root()
-        .join("fixtures")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-fn stdout_of(args: &[&str]) -> String {
-    let out = common::run(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+use common::{fixture, stdout_of};
 
 #[test]
 fn piped_output_has_no_escape_codes() {

@@ -5,21 +5,7 @@ mod common;
 use std::io::Write as _;
 use std::process::Output;
 
-use common::{root, run};
-
-fn fixture(name: &str) -> String {
-    root().join("fixtures").join(name).display().to_string()
-}
-
-fn stdout_of(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "tcplens {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
+use common::{fixture, run, stdout_of};
 
 const FULL_LIFE: [&str; 10] = [
     "CLOSED",

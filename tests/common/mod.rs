@@ -15,6 +15,26 @@ pub fn run(args: &[&str]) -> Output {
     tcplens().args(args).output().expect("run tcplens")
 }
 
+/// The path of `fixtures/NAME`, as an argument.
+pub fn fixture(name: &str) -> String {
+    root()
+        .join("fixtures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// stdout of a tcplens run that must succeed.
+pub fn stdout_of(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
