@@ -26,15 +26,32 @@ pub fn read(cfg: &Config) -> Result<()> {
         std::io::BufWriter::with_capacity(1 << 16, stdout),
     )
     .progress(progress);
-    let result = consume(&rx, &mut renderer, cfg.limits, false);
+    consume_file(
+        &cfg.file.display().to_string(),
+        reader,
+        rx,
+        &mut renderer,
+        cfg.limits,
+    )
+}
+
+/// The consumer over a file's reader thread, then the reader's fate.
+fn consume_file<W: Write>(
+    shown: &str,
+    reader: std::thread::JoinHandle<()>,
+    rx: crossbeam_channel::Receiver<SourceMsg>,
+    renderer: &mut Renderer<W>,
+    limits: Limits,
+) -> Result<()> {
+    let result = consume(&rx, renderer, limits, false);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
     // the end of the file: the rows stop there, so the exit code says so.
     if reader.join().is_err() && result.is_ok() {
         anyhow::bail!(
-            "reading {} stopped at an internal error after the rows above; the file is damaged",
-            cfg.file.display()
+            "reading {shown} stopped at an internal error after the rows above; the file is \
+             damaged"
         );
     }
     result
@@ -77,11 +94,8 @@ pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
     let reader = source::file::spawn_bytes(name, bytes, tx)?;
     let stdout = std::io::stdout().lock();
-    let mut renderer = Renderer::new(output, std::io::BufWriter::new(stdout));
-    let result = consume(&rx, &mut renderer, Limits::default(), false);
-    drop(rx);
-    let _ = reader.join();
-    result
+    let mut renderer = Renderer::new(output, std::io::BufWriter::with_capacity(1 << 16, stdout));
+    consume_file(name, reader, rx, &mut renderer, Limits::default())
 }
 
 /// `tcplens demo`: captures (rows as packets arrive) while `work` runs on its own thread, and
