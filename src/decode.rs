@@ -28,9 +28,9 @@ pub mod flags {
 
 /// A decoded frame: what each layer said, and where decoding stopped if it did.
 #[derive(Debug, Clone)]
-pub struct Decoded<'a> {
+pub struct Decoded {
     pub ip: Option<Ip>,
-    pub payload: Payload<'a>,
+    pub payload: Payload,
     /// Set when decoding could not go as far as the frame claims (cut or malformed).
     pub stop: Option<Stop>,
 }
@@ -53,8 +53,8 @@ pub struct Fragment {
 }
 
 #[derive(Debug, Clone)]
-pub enum Payload<'a> {
-    Tcp(Tcp<'a>),
+pub enum Payload {
+    Tcp(Tcp),
     /// The TCP header is cut short; only what the bytes held.
     TcpPartial {
         sport: Option<u16>,
@@ -90,7 +90,7 @@ pub enum Payload<'a> {
 
 /// A TCP header: fixed part complete, options as far as the capture and IP length allow.
 #[derive(Debug, Clone, Copy)]
-pub struct Tcp<'a> {
+pub struct Tcp {
     pub sport: u16,
     pub dport: u16,
     pub seq: u32,
@@ -101,7 +101,7 @@ pub struct Tcp<'a> {
     pub window: u16,
     pub urgent: u16,
     /// Option bytes present in the frame (captured, and inside the IP length).
-    pub options: &'a [u8],
+    pub options: OptionBytes,
     /// Option bytes the header declares (`hdr_len - 20`).
     pub options_len: usize,
     /// Payload length by the IP header (Wireshark's `tcp.len`), even when the capture cut it.
@@ -130,7 +130,7 @@ impl Cut {
     }
 }
 
-impl Tcp<'_> {
+impl Tcp {
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
@@ -139,7 +139,7 @@ impl Tcp<'_> {
 /// A well-formed 20-byte header with no flags, for tests to override (`..TCP_TEMPLATE`), as
 /// smoltcp's tests build segments from `SEND_TEMPL`.
 #[cfg(test)]
-pub const TCP_TEMPLATE: Tcp<'static> = Tcp {
+pub const TCP_TEMPLATE: Tcp = Tcp {
     sport: 5201,
     dport: 5200,
     seq: 0,
@@ -148,12 +148,50 @@ pub const TCP_TEMPLATE: Tcp<'static> = Tcp {
     flags: 0,
     window: 65535,
     urgent: 0,
-    options: &[],
+    options: OptionBytes::EMPTY,
     options_len: 0,
     len: 0,
     short: false,
     cut: None,
 };
+
+/// A TCP header's option bytes, copied out of the frame: at most 40, the most a header's data
+/// offset allows. A copy rather than a slice of the frame so that a [`Decoded`] frame borrows
+/// nothing and can be decoded on the source's thread (see `source::Frame::decoded`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptionBytes {
+    len: u8,
+    bytes: [u8; 40],
+}
+
+impl OptionBytes {
+    pub const EMPTY: OptionBytes = OptionBytes {
+        len: 0,
+        bytes: [0; 40],
+    };
+
+    /// The first 40 of `b` (a header never has more).
+    pub fn new(b: &[u8]) -> OptionBytes {
+        let mut o = OptionBytes::EMPTY;
+        let n = b.len().min(o.bytes.len());
+        o.bytes[..n].copy_from_slice(&b[..n]);
+        o.len = n as u8;
+        o
+    }
+}
+
+impl std::ops::Deref for OptionBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+}
+
+impl std::fmt::Debug for OptionBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
 
 /// Where decoding stopped and why, for the row's marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,8 +200,8 @@ pub struct Stop {
     pub reason: String,
 }
 
-impl<'a> Decoded<'a> {
-    fn undecoded(layer: &'static str, reason: String) -> Decoded<'a> {
+impl Decoded {
+    fn undecoded(layer: &'static str, reason: String) -> Decoded {
         Decoded {
             ip: None,
             payload: Payload::Undecoded,
@@ -173,7 +211,7 @@ impl<'a> Decoded<'a> {
 }
 
 /// Decodes one frame of link type `linktype` (LINKTYPE_*), `origlen` bytes on the wire.
-pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
+pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
     // Most captured frames are TCP in plain IPv4 behind Ethernet or Linux cooked headers.
     let ipv4 = match linktype {
         1 if data.get(12..14) == Some(&[0x08, 0x00]) => data.get(14..),
@@ -192,7 +230,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded<'_> {
 /// `plain_ipv4_tcp_matches_etherparse` compares the two on every fixture frame cut at every
 /// length). etherparse's general slicer moves large structs around for every layer and was
 /// half of decode's cost in the profile. Anything else returns None for the general path.
-fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded<'_>> {
+fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded> {
     let h = ip.get(..20)?;
     let total = u16::from_be_bytes([h[2], h[3]]) as usize;
     let fragmenting = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
@@ -216,7 +254,7 @@ fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded<'_>> {
 }
 
 /// The general path: etherparse's lax slicer for every link type and layer.
-fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded<'_> {
+fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded {
     let sliced = match linktype {
         1 => match LaxSlicedPacket::from_ethernet(data) {
             Ok(p) => p,
@@ -274,7 +312,7 @@ fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded<'_> {
     from_sliced(&sliced, data)
 }
 
-fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded<'a> {
+fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
     let stop = p.stop_err.as_ref().map(|(err, layer)| Stop {
         layer: layer_name(*layer),
         reason: err.to_string(),
@@ -440,7 +478,7 @@ fn reported_len(pl: &etherparse::LaxIpPayloadSlice<'_>, ip_start: usize, ip_tota
 }
 
 /// Reads a TCP header from the IP payload; `reported` is the payload length by the IP header.
-fn tcp(b: &[u8], reported: usize) -> (Payload<'_>, Option<Stop>) {
+fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
     let cut_at = |need: usize| {
         if reported < need {
             Cut::Malformed
@@ -465,7 +503,7 @@ fn tcp(b: &[u8], reported: usize) -> (Payload<'_>, Option<Stop>) {
     let hdr_len = (b[12] >> 4) * 4;
     let declared = (hdr_len as usize).max(20);
     let available = b.len().min(reported.max(20));
-    let options = &b[20..declared.min(available)];
+    let options = OptionBytes::new(&b[20..declared.min(available)]);
     let cut = (available < declared).then(|| cut_at(declared));
     let stop = if hdr_len < 20 {
         Some(Stop {
@@ -513,9 +551,9 @@ pub enum TcpOption<'a> {
 
 /// Walks options in wire order as Wireshark does: after EOL only zero padding; a missing,
 /// too small or overlong length byte ends the walk silently.
-pub fn options<'a>(tcp: &Tcp<'a>) -> TcpOptions<'a> {
+pub fn options(tcp: &Tcp) -> TcpOptions<'_> {
     TcpOptions {
-        bytes: tcp.options,
+        bytes: &tcp.options,
         declared: tcp.options_len,
         pos: 0,
         eol: false,
@@ -579,7 +617,7 @@ impl<'a> Iterator for TcpOptions<'a> {
 }
 
 /// The shift of a well-formed window scale option (kind 3, length 3), if present.
-pub fn window_scale(tcp: &Tcp<'_>) -> Option<u8> {
+pub fn window_scale(tcp: &Tcp) -> Option<u8> {
     options(tcp).find_map(|o| match o {
         TcpOption::Opt {
             kind: 3,
@@ -693,11 +731,12 @@ mod tests {
     }
 
     fn walk(options_bytes: &[u8]) -> Vec<TcpOption<'static>> {
-        let bytes: &'static [u8] = Box::leak(header_with(options_bytes).into_boxed_slice());
-        let (Payload::Tcp(t), _) = tcp(bytes, bytes.len()) else {
+        let bytes = header_with(options_bytes);
+        let (Payload::Tcp(t), _) = tcp(&bytes, bytes.len()) else {
             panic!("not TCP")
         };
-        options(&t).collect()
+        let t: &'static Tcp = Box::leak(Box::new(t));
+        options(t).collect()
     }
 
     #[test]

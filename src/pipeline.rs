@@ -7,7 +7,6 @@ use std::sync::atomic::AtomicU64;
 use anyhow::Result;
 
 use crate::cli::{CaptureConfig, Config, Output};
-use crate::decode::decode;
 use crate::flow::{Limits, Tracker};
 use crate::render::Renderer;
 use crate::render::progress::Progress;
@@ -220,12 +219,11 @@ fn consume<W: Write>(
         match msg {
             SourceMsg::Frames(batch) => {
                 for frame in &batch {
-                    let decoded = decode(frame.linktype, &frame.data);
-                    let tcp = tracker.track(frame, &decoded);
-                    renderer.packet(frame, &decoded, tcp.as_ref())?;
-                }
-                for summary in tracker.take_finished() {
-                    renderer.connection(summary)?;
+                    let tcp = tracker.track(frame);
+                    for summary in tracker.take_finished() {
+                        renderer.connection(summary)?;
+                    }
+                    renderer.packet(frame, tcp.as_ref())?;
                 }
                 if flush_idle && rx.is_empty() {
                     renderer.flush()?;

@@ -93,17 +93,17 @@ fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
                 .enumerate()
                 .map(|(n, (data, step))| {
                     usec += step;
-                    Frame {
-                        number: n as u64 + 1,
-                        ts: Timestamp {
+                    Frame::new(
+                        n as u64 + 1,
+                        Timestamp {
                             secs: usec.div_euclid(1_000_000),
                             nanos: usec.rem_euclid(1_000_000) as u32 * 1000,
                             digits: 6,
                         },
-                        linktype: lt,
-                        origlen: data.len() as u32,
+                        lt,
+                        data.len() as u32,
                         data,
-                    }
+                    )
                 })
                 .collect();
             let limits = if tiny {

@@ -3,7 +3,6 @@
 //! so the property test and the fuzzers check exactly the same things.
 
 use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
-use tcplens::decode::decode;
 use tcplens::flow::{Limits, Tracker};
 use tcplens::render::Renderer;
 use tcplens::render::color::ColorMode;
@@ -66,16 +65,14 @@ pub fn run(cap: &Capture) {
         .collect();
     let mut tracker = Tracker::new(cap.limits);
     for frame in &cap.frames {
-        let decoded = decode(frame.linktype, &frame.data);
-        let tcp = tracker.track(frame, &decoded);
-        for r in &mut renderers {
-            r.packet(frame, &decoded, tcp.as_ref())
-                .expect("a Vec never fails");
-        }
+        let tcp = tracker.track(frame);
         for summary in tracker.take_finished() {
             for r in &mut renderers {
                 r.connection(summary.clone()).expect("a Vec never fails");
             }
+        }
+        for r in &mut renderers {
+            r.packet(frame, tcp.as_ref()).expect("a Vec never fails");
         }
     }
     for summary in tracker.finish() {

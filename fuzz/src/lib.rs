@@ -57,9 +57,7 @@ pub fn capture(data: &[u8]) -> Capture {
         };
         let secs = now.div_euclid(NS) as i64;
         let nanos = now.rem_euclid(NS) as u32;
-        frames.push(Frame {
-            number: frames.len() as u64 + 1,
-            ts: Timestamp {
+        frames.push(Frame::new(frames.len() as u64 + 1, Timestamp {
                 secs,
                 nanos: if digits == 6 {
                     nanos / 1000 * 1000
@@ -67,11 +65,7 @@ pub fn capture(data: &[u8]) -> Capture {
                     nanos
                 },
                 digits,
-            },
-            linktype: lt,
-            origlen: bytes.len() as u32,
-            data: bytes.to_vec(),
-        });
+            }, lt, bytes.len() as u32, bytes.to_vec()));
         rest = tail;
     }
     Capture { limits, frames }

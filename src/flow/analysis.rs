@@ -187,8 +187,8 @@ impl ConnAnalysis {
 }
 
 /// What the analysis needs to know about the segment besides its header.
-pub struct Segment<'a, 'b> {
-    pub tcp: &'a Tcp<'b>,
+pub struct Segment<'a> {
+    pub tcp: &'a Tcp,
     pub frame: u64,
     pub now: i128,
     /// Receiver's window scale, for "window full".
@@ -203,7 +203,7 @@ pub fn syn_again(fwd: &mut FlowAnalysis) {
 
 /// The labels of one segment; updates both directions' state.
 pub fn analyze(
-    seg: &Segment<'_, '_>,
+    seg: &Segment<'_>,
     fwd: &mut FlowAnalysis,
     rev: &mut FlowAnalysis,
     conn: &mut ConnAnalysis,

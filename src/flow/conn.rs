@@ -157,7 +157,7 @@ impl std::fmt::Display for Event {
 }
 
 impl Life {
-    pub fn new(first: &Tcp<'_>, first_sender: Side, self_connect: bool) -> Life {
+    pub fn new(first: &Tcp, first_sender: Side, self_connect: bool) -> Life {
         Life {
             endpoints: Endpoints::new(first, self_connect),
             sides: [SideLog::default(); 2],
@@ -173,7 +173,7 @@ impl Life {
     }
 
     /// Applies one segment sent by `sender` with its analysis labels.
-    pub fn segment(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) -> Step {
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) -> Step {
         let peer_fin_before = self.sides[sender.peer() as usize].fin;
         let receiver_fin_acked_before = self.fin_acked(sender.peer());
         let first_segment = self.sides.iter().all(|s| s.packets == 0);
@@ -266,7 +266,7 @@ impl Life {
     }
 
     /// A pure ACK once both FINs are out: the last segments of a close.
-    fn closing_ack(&self, tcp: &Tcp<'_>) -> bool {
+    fn closing_ack(&self, tcp: &Tcp) -> bool {
         tcp.len == 0 && self.log(Side::Client).fin && self.log(Side::Server).fin
     }
 
@@ -291,7 +291,7 @@ impl Life {
     /// when its sequence number differs from the last such packet's; two of them add `q` (`i`
     /// for FIN+RST); a packet with none adds `d` for payload, else `a` for an ACK, once each.
     /// Retransmissions (`t`) and zero windows (`w`) repeat at 1, 10, 100… occurrences.
-    fn history(&mut self, sender: Side, tcp: &Tcp<'_>, analysis: &Analysis) {
+    fn history(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) {
         if self.flipped && self.history.is_empty() {
             self.history.push('^');
         }

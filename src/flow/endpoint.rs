@@ -138,7 +138,7 @@ pub struct Endpoints {
 impl Endpoints {
     /// The states before the first segment: a connection opened by a SYN starts CLOSED/LISTEN,
     /// one first seen with a SYN/ACK SYN_SENT/LISTEN, one picked up mid-stream ESTABLISHED.
-    pub fn new(first: &Tcp<'_>, self_connect: bool) -> Endpoints {
+    pub fn new(first: &Tcp, self_connect: bool) -> Endpoints {
         use EndpointState::*;
         let state = match (first.has(flags::SYN), first.has(flags::ACK)) {
             (true, false) => [Closed, Listen],
@@ -160,11 +160,11 @@ impl Endpoints {
     }
 
     /// Whether `side`'s FIN has been acknowledged by `ack` from its peer.
-    fn acks_fin_of(&self, side: Side, tcp: &Tcp<'_>) -> bool {
+    fn acks_fin_of(&self, side: Side, tcp: &Tcp) -> bool {
         tcp.has(flags::ACK) && self.fin[side.index()].is_some_and(|f| SeqNum(tcp.ack) > f)
     }
 
-    fn acks_syn_of(&self, side: Side, tcp: &Tcp<'_>) -> bool {
+    fn acks_syn_of(&self, side: Side, tcp: &Tcp) -> bool {
         tcp.has(flags::ACK) && self.syn[side.index()].is_some_and(|s| SeqNum(tcp.ack) > s)
     }
 
@@ -175,7 +175,7 @@ impl Endpoints {
     }
 
     /// Applies one segment sent by `sender`; returns the states that changed.
-    pub fn segment(&mut self, sender: Side, tcp: &Tcp<'_>) -> Transitions {
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp) -> Transitions {
         use EndpointState::*;
         let mut out = Transitions::default();
         let receiver = sender.peer();
@@ -277,11 +277,11 @@ mod tests {
     use super::*;
 
     /// A segment template, as smoltcp's tests build them.
-    const TEMPL: Tcp<'static> = crate::decode::TCP_TEMPLATE;
+    const TEMPL: Tcp = crate::decode::TCP_TEMPLATE;
     const C_ISN: u32 = 1000;
     const S_ISN: u32 = u32::MAX - 1;
 
-    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp<'static> {
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp {
         Tcp {
             flags,
             seq,
@@ -291,11 +291,7 @@ mod tests {
         }
     }
 
-    fn send(
-        ep: &mut Endpoints,
-        side: Side,
-        t: Tcp<'static>,
-    ) -> Vec<(Side, &'static str, &'static str)> {
+    fn send(ep: &mut Endpoints, side: Side, t: Tcp) -> Vec<(Side, &'static str, &'static str)> {
         ep.segment(side, &t)
             .iter()
             .map(|t| (t.side, t.from.name(), t.to.name()))
@@ -307,12 +303,12 @@ mod tests {
     }
 
     /// The client's SYN; `Endpoints::new` takes the connection's first segment.
-    fn client_syn() -> Tcp<'static> {
+    fn client_syn() -> Tcp {
         seg(flags::SYN, C_ISN, 0, 0)
     }
 
     /// The client's FIN once established.
-    fn client_fin() -> Tcp<'static> {
+    fn client_fin() -> Tcp {
         seg(flags::FIN | flags::ACK, C_NEXT, S_NEXT, 0)
     }
 

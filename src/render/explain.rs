@@ -73,7 +73,7 @@ impl Explainer {
         }
     }
 
-    fn segment(&mut self, out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, step: &Step) {
+    fn segment(&mut self, out: &mut String, tcp: &Tcp, info: &TcpInfo, step: &Step) {
         let who = step.sender.name();
         let peer = step.sender.peer().name();
         let n = Numbers::new(tcp, info, SeqMode::Relative);
@@ -286,7 +286,7 @@ impl Explainer {
 
 /// The options a SYN offers, in words (RFC 9293 §3.7.1 MSS, RFC 7323 window scale and
 /// timestamps, RFC 2018 SACK, RFC 7413 Fast Open).
-fn syn_options(out: &mut String, tcp: &Tcp<'_>) {
+fn syn_options(out: &mut String, tcp: &Tcp) {
     let mut offers: Vec<String> = Vec::new();
     for o in options(tcp) {
         let TcpOption::Opt { kind, data } = o else {
@@ -311,14 +311,7 @@ fn syn_options(out: &mut String, tcp: &Tcp<'_>) {
     }
 }
 
-fn analysis(
-    label: Label,
-    tcp: &Tcp<'_>,
-    info: &TcpInfo,
-    n: &Numbers,
-    who: &str,
-    peer: &str,
-) -> String {
+fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, peer: &str) -> String {
     let mut shown = String::new();
     write_label(&mut shown, label, &info.analysis);
     let name = shown.trim_end();

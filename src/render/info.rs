@@ -30,7 +30,7 @@ pub struct Numbers {
 }
 
 impl Numbers {
-    pub fn new(tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) -> Numbers {
+    pub fn new(tcp: &Tcp, info: &TcpInfo, mode: SeqMode) -> Numbers {
         let rel = |raw: u32, base: Option<SeqNum>| match (mode, base) {
             (SeqMode::Raw, _) | (_, None) => raw,
             (_, Some(b)) => SeqNum(raw).relative_to(b),
@@ -52,7 +52,7 @@ impl Numbers {
 }
 
 /// Writes the Info column for a complete TCP header.
-pub fn tcp_info(out: &mut String, tcp: &Tcp<'_>, info: &TcpInfo, mode: SeqMode) {
+pub fn tcp_info(out: &mut String, tcp: &Tcp, info: &TcpInfo, mode: SeqMode) {
     let n = Numbers::new(tcp, info, mode);
     let start = out.len();
     push::int(out, tcp.sport);
@@ -148,7 +148,7 @@ fn write_flags(out: &mut String, bits: u16, ace: bool) {
 
 /// Appends the options' Info text in wire order; returns the marker when dissection of the
 /// options would end in an exception (cut by the capture, or a SACK too short to read).
-fn write_options(out: &mut String, tcp: &Tcp<'_>, sack_base: u32) -> Option<&'static str> {
+fn write_options(out: &mut String, tcp: &Tcp, sack_base: u32) -> Option<&'static str> {
     let be32 = |d: &[u8], i: usize| u32::from_be_bytes([d[i], d[i + 1], d[i + 2], d[i + 3]]);
     for opt in options(tcp) {
         let (kind, d) = match opt {
@@ -242,7 +242,7 @@ fn quick_start_rate(code: u8) -> &'static str {
 }
 
 /// Protocol column and Info for a frame that is not a complete TCP header.
-pub fn other_info(out: &mut String, d: &Decoded<'_>) -> &'static str {
+pub fn other_info(out: &mut String, d: &Decoded) -> &'static str {
     let ip_name = |ip: &Ip| if ip.src.is_ipv4() { "IPv4" } else { "IPv6" };
     match (&d.payload, &d.ip) {
         (Payload::Tcp(_), _) => "TCP",

@@ -81,12 +81,7 @@ impl<W: Write> Renderer<W> {
         self.out.write_all(self.line.as_bytes())
     }
 
-    pub fn packet(
-        &mut self,
-        frame: &Frame,
-        decoded: &Decoded<'_>,
-        tcp: Option<&TcpInfo>,
-    ) -> io::Result<()> {
+    pub fn packet(&mut self, frame: &Frame, tcp: Option<&TcpInfo>) -> io::Result<()> {
         let first = *self.first.get_or_insert(frame.ts);
         if !self.opts.rows && self.ladder.is_none() {
             return Ok(());
@@ -96,6 +91,7 @@ impl<W: Write> Renderer<W> {
         {
             return Ok(());
         }
+        let decoded = frame.decoded();
         self.info.clear();
         let seg = match (&decoded.payload, tcp) {
             (Payload::Tcp(t), Some(i)) => Some((t, i)),
@@ -304,8 +300,8 @@ fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
 /// Everything a renderer needs about one frame.
 pub struct Row<'a> {
     pub frame: &'a Frame,
-    pub decoded: &'a Decoded<'a>,
-    pub seg: Option<(&'a Tcp<'a>, &'a TcpInfo)>,
+    pub decoded: &'a Decoded,
+    pub seg: Option<(&'a Tcp, &'a TcpInfo)>,
     pub protocol: &'static str,
     pub info: &'a str,
     /// Seconds since the first frame, at the file's precision.

@@ -12,10 +12,15 @@ pub mod live;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-/// Frames per channel message: amortizes channel synchronization over many packets.
-pub const BATCH: usize = 64;
+use crate::decode::{Decoded, decode};
+
+/// Frames per channel message: amortizes channel synchronization over many packets. When the
+/// consumer is the slower side the channel is full, and every batch it takes wakes the
+/// source (a futex wake, a context switch): at 64 frames that was ~8,000 wake-ups for half a
+/// million packets and ~10% of the consumer's time; at 512, one eighth of that.
+pub const BATCH: usize = 512;
 /// Captured bytes after which a file batch is sent even if it holds fewer than [`BATCH`]
-/// frames: with 64 KiB loopback frames, 64 frames × 16 batches in flight would be 64 MiB.
+/// frames: with 64 KiB loopback frames, 512 frames × 16 batches in flight would be 512 MiB.
 /// With this cap the channel holds at most ~4 MiB of frame data, whatever the file.
 pub const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight: bounds memory while letting the reader run ahead of the renderer.
@@ -43,7 +48,8 @@ impl Timestamp {
     }
 }
 
-/// One captured frame, owned, with the link type of the interface it came from.
+/// One captured frame, owned, with the link type of the interface it came from, and its
+/// layers decoded.
 #[derive(Clone, Debug)]
 pub struct Frame {
     /// 1-based position in the file, counting frames a filter rejected (as Wireshark does).
@@ -54,6 +60,30 @@ pub struct Frame {
     /// Length on the wire; `data.len()` is the captured length.
     pub origlen: u32,
     pub data: Vec<u8>,
+    /// `decode(linktype, &data)`, made where the frame is made: on the source's thread, so
+    /// that decoding runs beside tracking and rendering rather than before them on the
+    /// consumer's thread. With two cores the consumer was the bottleneck and the source
+    /// thread idle most of the time (docs/performance.md).
+    decoded: Decoded,
+}
+
+impl Frame {
+    pub fn new(number: u64, ts: Timestamp, linktype: u32, origlen: u32, data: Vec<u8>) -> Frame {
+        let decoded = decode(linktype, &data);
+        Frame {
+            number,
+            ts,
+            linktype,
+            origlen,
+            data,
+            decoded,
+        }
+    }
+
+    /// What each layer of the frame said.
+    pub fn decoded(&self) -> &Decoded {
+        &self.decoded
+    }
 }
 
 /// What travels from a source thread to the tracker.
@@ -134,8 +164,10 @@ impl Default for Batcher {
 }
 
 impl Batcher {
-    /// Adds a copy of one frame; true when the batch has reached [`BATCH`] frames or
-    /// [`BATCH_BYTES`] bytes and should be sent.
+    /// Adds a copy of one frame; true when the batch has reached [`BATCH`] frames or holds
+    /// [`BATCH_BYTES`] of buffers and should be sent. Counting the buffers' capacity rather
+    /// than the frames' lengths bounds what the batches in flight and in the pool hold even
+    /// when recycled slots kept bigger buffers (1514-byte Ethernet frames, then small ACKs).
     pub fn push(
         &mut self,
         number: u64,
@@ -144,7 +176,7 @@ impl Batcher {
         origlen: u32,
         data: &[u8],
     ) -> bool {
-        match self.batch.get_mut(self.filled) {
+        let held = match self.batch.get_mut(self.filled) {
             Some(slot) => {
                 slot.number = number;
                 slot.ts = ts;
@@ -156,17 +188,18 @@ impl Batcher {
                 }
                 slot.data.clear();
                 slot.data.extend_from_slice(data);
+                slot.decoded = decode(linktype, data);
+                slot.data.capacity()
             }
-            None => self.batch.push(Frame {
-                number,
-                ts,
-                linktype,
-                origlen,
-                data: data.to_vec(),
-            }),
-        }
+            None => {
+                let frame = Frame::new(number, ts, linktype, origlen, data.to_vec());
+                let held = frame.data.capacity();
+                self.batch.push(frame);
+                held
+            }
+        };
         self.filled += 1;
-        self.bytes += data.len();
+        self.bytes += held;
         self.filled >= BATCH || self.bytes >= BATCH_BYTES
     }
 
@@ -239,11 +272,11 @@ mod tests {
     }
 
     #[test]
-    fn batch_is_sent_at_64_frames_or_256_kib() {
+    fn batch_is_sent_at_512_frames_or_256_kib() {
         let mut batcher = Batcher::default();
         let ts = Timestamp::default();
         assert!((1..BATCH as u64).all(|n| !batcher.push(n, ts, 1, 60, &[0; 60])));
-        assert!(batcher.push(64, ts, 1, 60, &[0; 60]));
+        assert!(batcher.push(BATCH as u64, ts, 1, 60, &[0; 60]));
         assert_eq!(batcher.take().len(), BATCH);
         let big = vec![0u8; 65_536];
         assert!(!(1..4).any(|n| batcher.push(n, ts, 1, 65_536, &big)));
