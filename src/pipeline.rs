@@ -232,10 +232,8 @@ fn consume<W: Write>(
             SourceMsg::Failed(e) => failure = Some(e),
         }
     }
-    for summary in tracker.finish() {
-        renderer.connection(summary)?;
-    }
-    renderer.finish(tracker.evicted)?;
+    let evicted = tracker.evicted;
+    renderer.finish(tracker.finish(), evicted)?;
     match failure {
         Some(e) => Err(e),
         None => Ok(()),

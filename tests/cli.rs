@@ -216,3 +216,46 @@ fn cut_file_prints_whole_frames_then_the_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cut short"), "{err}");
 }
+
+/// Connections that leave the table mid-capture (2×MSL after they close) and those still in
+/// it at the end make one table in stream order, the same as when none leaves early.
+#[test]
+fn summary_table_is_in_stream_order_whoever_left_first() {
+    // interleaved_40's frames one second apart: with --msl 1 connections close and leave the
+    // table along the way, while the next ones are still open.
+    let mut file = std::fs::read(fixture("interleaved_40.pcap")).unwrap();
+    assert_eq!(file[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian µs pcap");
+    let (mut at, mut n) = (24, 0u32);
+    while at + 16 <= file.len() {
+        file[at..at + 4].copy_from_slice(&(1_700_000_000 + n).to_le_bytes());
+        at += 16 + u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+        n += 1;
+    }
+    let path = common::temp_dir("stretched").join("stretched.pcap");
+    std::fs::write(&path, &file).unwrap();
+    let path = path.to_str().unwrap();
+
+    let early = stdout_of(&["read", path, "--summary", "--msl", "1"]);
+    assert_eq!(early, stdout_of(&["read", path, "--summary"]));
+    assert!(early.starts_with("Connections: 40\n"), "{early}");
+    let streams: Vec<u32> = early
+        .lines()
+        .skip(1)
+        .map(|l| l.trim_start().trim_start_matches('#'))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(streams, (0..40).collect::<Vec<u32>>());
+
+    // They did leave early: connection records come before the last packets.
+    let json = stdout_of(&["read", path, "--json", "--msl", "1"]);
+    let kinds: Vec<bool> = json
+        .lines()
+        .map(|l| l.contains(r#""type":"connection""#))
+        .collect();
+    let first_record = kinds.iter().position(|&c| c).unwrap();
+    assert!(
+        kinds[first_record..].contains(&false),
+        "no record before a packet"
+    );
+    assert_eq!(kinds.iter().filter(|&&c| c).count(), 40);
+}

@@ -3,7 +3,7 @@
 //! so the property test and the fuzzers check exactly the same things.
 
 use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
-use tcplens::flow::{Limits, Tracker};
+use tcplens::flow::{Limits, Summary, Tracker};
 use tcplens::render::Renderer;
 use tcplens::render::color::ColorMode;
 use tcplens::source::Frame;
@@ -75,13 +75,10 @@ pub fn run(cap: &Capture) {
             r.packet(frame, tcp.as_ref()).expect("a Vec never fails");
         }
     }
-    for summary in tracker.finish() {
-        for r in &mut renderers {
-            r.connection(summary.clone()).expect("a Vec never fails");
-        }
-    }
+    let left: Vec<Summary> = tracker.finish().collect();
     for r in &mut renderers {
-        r.finish(tracker.evicted).expect("a Vec never fails");
+        r.finish(left.iter().cloned(), tracker.evicted)
+            .expect("a Vec never fails");
     }
     drop(renderers);
     for (o, buf) in outputs.iter().zip(bufs) {

@@ -20,20 +20,29 @@ use color::Rule;
 use explain::Explainer;
 use ladder::Ladder;
 
-/// Summaries kept for the text table at the end; beyond, they are counted, not listed.
+/// Connections listed in the text table at the end; beyond, they are counted, not listed.
 const MAX_LISTED: usize = 100_000;
-/// Summaries are kept in chunks of this many rather than one Vec: doubling a Vec of 32k
-/// summaries (200 bytes each) left the smaller copies behind in the heap, ~7 MiB more peak
-/// memory on a capture of many short connections.
-const CHUNK: usize = 1024;
+/// The table's lines are kept in text chunks of this size rather than one String: doubling
+/// one buffer of 32k lines left the smaller copies behind in the heap.
+const CHUNK: usize = 256 << 10;
+
+/// Where one connection's line of the text table is kept.
+struct TableLine {
+    stream: u32,
+    chunk: u32,
+    start: u32,
+    end: u32,
+}
 
 pub struct Renderer<W: Write> {
     out: W,
     opts: Output,
     first: Option<Timestamp>,
-    /// Text mode: connection summaries waiting for the end of the read, in chunks of CHUNK.
-    summaries: Vec<Vec<Summary>>,
-    listed: usize,
+    /// Text mode: the table's lines, written as each connection leaves the tracker (its summary
+    /// is then still in cache; formatting them all at the end read 32k cold summaries back),
+    /// printed in stream order at the end of the read.
+    table: Vec<String>,
+    lines: Vec<TableLine>,
     unlisted: u64,
     /// Reused per row: no allocation per packet once warmed up.
     line: String,
@@ -52,8 +61,8 @@ impl<W: Write> Renderer<W> {
             out,
             opts,
             first: None,
-            summaries: Vec::new(),
-            listed: 0,
+            table: Vec::new(),
+            lines: Vec::new(),
             unlisted: 0,
             line: String::new(),
             info: String::new(),
@@ -177,30 +186,58 @@ impl<W: Write> Renderer<W> {
             self.line.push('\n');
             return self.write_line();
         }
-        if self.listed < MAX_LISTED {
-            match self.summaries.last_mut() {
-                Some(chunk) if chunk.len() < CHUNK => chunk.push(summary),
-                _ => {
-                    let mut chunk = Vec::with_capacity(CHUNK);
-                    chunk.push(summary);
-                    self.summaries.push(chunk);
-                }
+        if self.lines.len() < MAX_LISTED {
+            self.line.clear();
+            summary_line(&mut self.line, &summary, self.first);
+            let fits = (self.table.last())
+                .is_some_and(|chunk| chunk.len() + self.line.len() <= chunk.capacity());
+            if !fits {
+                (self.table).push(String::with_capacity(CHUNK.max(self.line.len())));
             }
-            self.listed += 1;
+            let index = self.table.len() - 1;
+            let chunk = &mut self.table[index];
+            let start = chunk.len();
+            chunk.push_str(&self.line);
+            self.lines.push(TableLine {
+                stream: summary.stream,
+                chunk: index as u32,
+                start: start as u32,
+                end: chunk.len() as u32,
+            });
         } else {
             self.unlisted += 1;
         }
         Ok(())
     }
 
-    /// End of input: the connection table (text) and the eviction count, then flush.
-    pub fn finish(&mut self, evicted: u64) -> io::Result<()> {
+    /// End of input: `left` are the connections still in the tracker, by stream. JSON prints
+    /// their records; text prints the table, then the eviction count; then flush.
+    pub fn finish(
+        &mut self,
+        left: impl ExactSizeIterator<Item = Summary>,
+        evicted: u64,
+    ) -> io::Result<()> {
         self.progress = None;
-        if self.opts.summary != SummaryMode::Off && !self.opts.json {
-            let mut sorted: Vec<&Summary> = self.summaries.iter().flatten().collect();
-            sorted.sort_by_key(|s| s.stream);
+        let table = self.opts.summary != SummaryMode::Off && !self.opts.json;
+        let mut left = left;
+        let mut listed_left = 0;
+        if table && self.ladder.is_none() && self.opts.stream.is_none() {
+            // The common case: no diagram or filter needs each summary first, so the lines of
+            // the connections left are written as they are summarized, merged by stream with
+            // the lines kept, instead of being kept too (32k lines, 8 MiB, beside the
+            // connections they come from).
+            listed_left = left.len().min(MAX_LISTED.saturating_sub(self.lines.len()));
+            self.unlisted += (left.len() - listed_left) as u64;
+        } else {
+            for summary in left.by_ref() {
+                self.connection(summary)?;
+            }
+        }
+        if table {
+            // Nearly sorted already: connections left the table mostly in stream order.
+            self.lines.sort_unstable_by_key(|l| l.stream);
             self.line.clear();
-            if !sorted.is_empty() {
+            if !self.lines.is_empty() || listed_left > 0 {
                 // Diagrams end with a blank line of their own.
                 if self.opts.rows && self.ladder.is_none() {
                     self.line.push('\n');
@@ -208,16 +245,25 @@ impl<W: Write> Renderer<W> {
                 let _ = writeln!(
                     self.line,
                     "Connections: {}",
-                    sorted.len() as u64 + self.unlisted
+                    (self.lines.len() + listed_left) as u64 + self.unlisted
                 );
             }
-            // Line by line into the BufWriter: the whole table in one String was as big
-            // again as the summaries.
-            for s in sorted {
-                summary_line(&mut self.line, s, self.first);
-                self.out.write_all(self.line.as_bytes())?;
+            self.out.write_all(self.line.as_bytes())?;
+            let mut kept = self.lines.iter().peekable();
+            for summary in left.take(listed_left) {
+                while let Some(l) = kept.next_if(|l| l.stream < summary.stream) {
+                    let text = &self.table[l.chunk as usize][l.start as usize..l.end as usize];
+                    self.out.write_all(text.as_bytes())?;
+                }
                 self.line.clear();
+                summary_line(&mut self.line, &summary, self.first);
+                self.out.write_all(self.line.as_bytes())?;
             }
+            for l in kept {
+                let text = &self.table[l.chunk as usize][l.start as usize..l.end as usize];
+                self.out.write_all(text.as_bytes())?;
+            }
+            self.line.clear();
             if self.unlisted > 0 {
                 let _ = writeln!(self.line, "  … {} more not listed", self.unlisted);
             }

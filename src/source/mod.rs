@@ -20,11 +20,12 @@ use crate::decode::{Decoded, decode};
 /// million packets and ~10% of the consumer's time; at 512, one eighth of that.
 pub const BATCH: usize = 512;
 /// Captured bytes after which a file batch is sent even if it holds fewer than [`BATCH`]
-/// frames: with 64 KiB loopback frames, 512 frames × 16 batches in flight would be 512 MiB.
-/// With this cap the channel holds at most ~4 MiB of frame data, whatever the file.
+/// frames: with 64 KiB loopback frames, 512 frames × 8 batches in flight would be 256 MiB.
+/// With this cap the channel holds at most 2 MiB of frame data, whatever the file.
 pub const BATCH_BYTES: usize = 256 << 10;
-/// Batches in flight: bounds memory while letting the reader run ahead of the renderer.
-pub const CHANNEL_DEPTH: usize = 16;
+/// Batches in flight: bounds memory while letting the reader run ahead of the renderer
+/// (4,096 frames at 512 a batch).
+pub const CHANNEL_DEPTH: usize = 8;
 /// Recycled frame buffers up to this capacity are always reused. Ethernet frames and
 /// loopback frames of small writes fit, so the common case never allocates. A bigger buffer
 /// is reused only for a frame at least as big (a run of 64 KiB loopback frames), and freed
