@@ -120,7 +120,7 @@ pub fn write_label(out: &mut String, label: Label, analysis: &Analysis) {
 
 /// `tcp_flags_to_str`: names low bit first; after an AccECN handshake the ECE/CWR/AE bits
 /// print as one `ACE=` counter (RFC 9768 §3.2), always preceded by ", " as in 4.0.
-fn write_flags(out: &mut String, bits: u16, ace: bool) {
+pub fn write_flags(out: &mut String, bits: u16, ace: bool) {
     let start = out.len();
     let named = if ace { 6 } else { 9 };
     for (i, name) in FLAG_NAMES.iter().enumerate().take(named) {

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use super::Row;
 use super::color::ColorMode;
-use super::info::{Numbers, flag_names, write_labels};
+use super::info::{Numbers, write_flags, write_labels};
 use crate::cli::{LadderOpts, SeqMode};
 use crate::decode::flags;
 use crate::flow::endpoint::{EndpointState, Side};
@@ -182,10 +182,9 @@ impl Ladder {
         let n = Numbers::new(tcp, info, self.seq);
         let mut tags = String::new();
         write_labels(&mut tags, &info.analysis);
+        // Flags exactly as the row's Info spells them (ACE=n after AccECN, Reserved, <None>).
         let mut core = String::from("[");
-        let names: Vec<&str> = flag_names(tcp.flags).collect();
-        core.push_str(if names.is_empty() { "<None>" } else { "" });
-        core.push_str(&names.join(", "));
+        write_flags(&mut core, tcp.flags, info.ace);
         let _ = write!(core, "] Seq={}", n.seq);
         if tcp.has(flags::ACK) {
             let _ = write!(core, " Ack={}", n.ack);
