@@ -104,6 +104,9 @@ pub struct Tcp {
     pub options: OptionBytes,
     /// Option bytes the header declares (`hdr_len - 20`).
     pub options_len: usize,
+    /// The shift of a well-formed window scale option, if the header has one: found once
+    /// here, on the source's thread, because the tracker asks on every segment.
+    pub window_scale: Option<u8>,
     /// Payload length by the IP header (Wireshark's `tcp.len`), even when the capture cut it.
     pub len: u32,
     /// The IP length leaves less than the header: Wireshark then tracks nothing for it.
@@ -150,6 +153,7 @@ pub const TCP_TEMPLATE: Tcp = Tcp {
     urgent: 0,
     options: OptionBytes::EMPTY,
     options_len: 0,
+    window_scale: None,
     len: 0,
     short: false,
     cut: None,
@@ -517,7 +521,7 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         })
     };
     let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    let seg = Tcp {
+    let mut seg = Tcp {
         sport: u16::from_be_bytes([b[0], b[1]]),
         dport: u16::from_be_bytes([b[2], b[3]]),
         seq: word(4),
@@ -528,10 +532,12 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         urgent: u16::from_be_bytes([b[18], b[19]]),
         options,
         options_len: declared - 20,
+        window_scale: None,
         len: reported.saturating_sub(hdr_len as usize) as u32,
         short: reported < hdr_len as usize,
         cut,
     };
+    seg.window_scale = window_scale(&seg);
     (Payload::Tcp(seg), stop)
 }
 
@@ -617,7 +623,7 @@ impl<'a> Iterator for TcpOptions<'a> {
 }
 
 /// The shift of a well-formed window scale option (kind 3, length 3), if present.
-pub fn window_scale(tcp: &Tcp) -> Option<u8> {
+fn window_scale(tcp: &Tcp) -> Option<u8> {
     options(tcp).find_map(|o| match o {
         TcpOption::Opt {
             kind: 3,

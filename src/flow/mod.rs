@@ -413,7 +413,7 @@ impl Tracker {
 
         // Window scaling (RFC 7323 §2.2): the WS option on any segment sets the shift; at a
         // SYN without one, scaling is off for both directions.
-        if let Some(shift) = crate::decode::window_scale(tcp) {
+        if let Some(shift) = tcp.window_scale {
             conn.halves[fwd].win_scale = WinScale::Shift(shift.min(14));
         }
         if syn {
