@@ -335,7 +335,7 @@ impl Life {
         }
     }
 
-    pub fn summary(&self) -> LifeSummary {
+    pub fn into_summary(self) -> LifeSummary {
         let c = self.log(Side::Client);
         let s = self.log(Side::Server);
         let open = if self.endpoints.syns_crossed {
@@ -377,8 +377,8 @@ impl Life {
             retransmissions: self.retransmissions,
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
-            history: self.history.clone(),
             conn_state: self.conn_state(),
+            history: self.history,
         }
     }
 

@@ -498,8 +498,9 @@ impl Conn {
             && matches!(ep.state(Side::Server), Closed | TimeWait)
     }
 
-    /// The connection's summary; `key` is its key in the table (not kept in the Conn too).
-    fn summary(&self, key: FlowKey) -> Summary {
+    /// The connection's summary, made as it leaves the table (its history moves into the
+    /// summary); `key` is its key in the table (not kept in the Conn too).
+    fn summary(self: Box<Conn>, key: FlowKey) -> Summary {
         let (client, server) = if self.client_is_lo {
             (key.lo, key.hi)
         } else {
@@ -512,7 +513,7 @@ impl Conn {
             first: self.first_seen.get(),
             last: self.last_seen.get(),
             initial_rtt: self.analysis.initial_rtt(),
-            life: self.life.summary(),
+            life: self.life.into_summary(),
         }
     }
 
