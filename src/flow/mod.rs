@@ -555,8 +555,12 @@ mod tests {
         ..crate::decode::TCP_TEMPLATE
     };
 
-    fn ends(reverse: bool) -> (Endpoint, Endpoint) {
-        ends_on(40000, reverse)
+    /// A tracker whose table holds at most `max_flows` connections.
+    fn capped(max_flows: usize) -> Tracker {
+        Tracker::new(Limits {
+            max_flows,
+            ..Limits::default()
+        })
     }
 
     /// The client's end on `port`, the server's on 10.0.0.2:80.
@@ -730,10 +734,7 @@ mod tests {
 
     #[test]
     fn expiry_queue_stays_proportional_to_the_table() {
-        let mut t = Tracker::new(Limits {
-            max_flows: 100,
-            ..Limits::default()
-        });
+        let mut t = capped(100);
         // 5,000 closed connections against a table of 100: each queued its 2×MSL check, and
         // eviction leaves those entries behind; the queue must not keep them all.
         for i in 0..5_000u16 {
@@ -749,22 +750,9 @@ mod tests {
 
     #[test]
     fn table_over_cap_evicts_least_recently_seen_and_counts_them() {
-        let mut t = Tracker::new(Limits {
-            max_flows: 10,
-            ..Limits::default()
-        });
+        let mut t = capped(10);
         for i in 0..25u16 {
-            let src = Endpoint {
-                addr: "10.0.0.9".parse().unwrap(),
-                port: 1000 + i,
-            };
-            let tcp = Tcp {
-                flags: flags::SYN,
-                sport: src.port,
-                ..TEMPL
-            };
-            t.expire(i as i128);
-            t.segment(src, ends(false).1, &tcp, i as u64, i as i128);
+            send_on(&mut t, 1000 + i, false, flags::SYN, 0, 0, i as i128);
         }
         // The cap, plus the connection whose segment came after the last sweep.
         assert!(t.by_key.len() <= 11);
