@@ -51,10 +51,10 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(1));
     g.bench_function("syn", |b| {
-        b.iter(|| decode(syn.linktype, black_box(&syn.data)).ip)
+        b.iter(|| decode(syn.linktype(), black_box(syn.data())).ip)
     });
     g.bench_function("data", |b| {
-        b.iter(|| decode(data.linktype, black_box(&data.data)).ip)
+        b.iter(|| decode(data.linktype(), black_box(data.data())).ip)
     });
     g.finish();
 

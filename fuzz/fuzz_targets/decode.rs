@@ -1,9 +1,10 @@
-//! decode alone: any bytes of any link type decode to something, and the TCP option walk and
-//! window-scale lookup that the renderers and tracker use never panic on what decode kept.
+//! decode alone: any bytes of any link type decode to something, the TCP option walk that the
+//! renderers use never panics on what decode kept, and the window scale decode found for the
+//! tracker is the one that walk shows.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tcplens::decode::{Payload, decode, options, window_scale};
+use tcplens::decode::{Payload, TcpOption, decode, options};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&link, frame)) = data.split_first() else {
@@ -15,8 +16,14 @@ fuzz_target!(|data: &[u8]| {
             tcp.options.len() <= tcp.options_len,
             "options beyond the header"
         );
-        for _ in options(tcp) {}
-        let _ = window_scale(tcp);
+        let shown = options(tcp).find_map(|o| match o {
+            TcpOption::Opt {
+                kind: 3,
+                data: [shift],
+            } => Some(*shift),
+            _ => None,
+        });
+        assert_eq!(tcp.window_scale, shown, "window scale unlike the options shown");
     }
     if let Some(stop) = &d.stop {
         assert!(!stop.reason.contains('\n'), "a stop reason fits on its row");

@@ -56,11 +56,12 @@ pub struct Frame {
     /// 1-based position in the file, counting frames a filter rejected (as Wireshark does).
     pub number: u64,
     pub ts: Timestamp,
-    /// LINKTYPE_* value of the frame's interface.
-    pub linktype: u32,
-    /// Length on the wire; `data.len()` is the captured length.
+    /// Length on the wire; `data().len()` is the captured length.
     pub origlen: u32,
-    pub data: Vec<u8>,
+    /// LINKTYPE_* value of the frame's interface. This and the bytes are private, read through
+    /// accessors, so that `decoded` always says what they hold.
+    linktype: u32,
+    data: Vec<u8>,
     /// `decode(linktype, &data)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
@@ -84,6 +85,15 @@ impl Frame {
     /// What each layer of the frame said.
     pub fn decoded(&self) -> &Decoded {
         &self.decoded
+    }
+
+    pub fn linktype(&self) -> u32 {
+        self.linktype
+    }
+
+    /// The captured bytes.
+    pub fn data(&self) -> &[u8] {
+        &self.data
     }
 }
 
