@@ -102,7 +102,7 @@ fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
                         },
                         lt,
                         data.len() as u32,
-                        data,
+                        &data,
                     )
                 })
                 .collect();

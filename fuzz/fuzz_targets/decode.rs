@@ -23,7 +23,10 @@ fuzz_target!(|data: &[u8]| {
             } => Some(*shift),
             _ => None,
         });
-        assert_eq!(tcp.window_scale, shown, "window scale unlike the options shown");
+        assert_eq!(
+            tcp.window_scale, shown,
+            "window scale unlike the options shown"
+        );
     }
     if let Some(stop) = &d.stop {
         assert!(!stop.reason.contains('\n'), "a stop reason fits on its row");

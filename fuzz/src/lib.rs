@@ -57,7 +57,9 @@ pub fn capture(data: &[u8]) -> Capture {
         };
         let secs = now.div_euclid(NS) as i64;
         let nanos = now.rem_euclid(NS) as u32;
-        frames.push(Frame::new(frames.len() as u64 + 1, Timestamp {
+        frames.push(Frame::new(
+            frames.len() as u64 + 1,
+            Timestamp {
                 secs,
                 nanos: if digits == 6 {
                     nanos / 1000 * 1000
@@ -65,7 +67,11 @@ pub fn capture(data: &[u8]) -> Capture {
                     nanos
                 },
                 digits,
-            }, lt, bytes.len() as u32, bytes.to_vec()));
+            },
+            lt,
+            bytes.len() as u32,
+            bytes,
+        ));
         rest = tail;
     }
     Capture { limits, frames }

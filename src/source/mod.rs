@@ -2,9 +2,10 @@
 //!
 //! A source runs on its own thread and pushes batches of [`Frame`]s through a bounded
 //! crossbeam channel (design.md): a full channel blocks the source, so nothing is dropped
-//! silently. A source never decodes or prints; it only copies frames and their capture
-//! metadata. Errors travel down the same channel after every frame read before them, so the
-//! consumer prints all decoded rows first and the error last.
+//! silently. A source never prints; it hands each frame's bytes to `decode` on its own thread
+//! and sends the result with the capture metadata (the bytes themselves are not kept: nothing
+//! after decoding reads them). Errors travel down the same channel after every frame read
+//! before them, so the consumer prints all decoded rows first and the error last.
 
 pub mod file;
 pub mod filter;
@@ -19,19 +20,10 @@ use crate::decode::{Decoded, decode};
 /// source (a futex wake, a context switch): at 64 frames that was ~8,000 wake-ups for half a
 /// million packets and ~10% of the consumer's time; at 512, one eighth of that.
 pub const BATCH: usize = 512;
-/// Captured bytes after which a file batch is sent even if it holds fewer than [`BATCH`]
-/// frames: with 64 KiB loopback frames, 512 frames × 8 batches in flight would be 256 MiB.
-/// With this cap the channel holds at most 2 MiB of frame data, whatever the file.
-pub const BATCH_BYTES: usize = 256 << 10;
 /// Batches in flight: bounds memory while letting the reader run ahead of the renderer
-/// (4,096 frames at 512 a batch).
+/// (4,096 frames at 512 a batch, ~1 MiB whatever the frames' sizes, since a decoded frame
+/// keeps at most 40 bytes of the packet: its TCP options).
 pub const CHANNEL_DEPTH: usize = 8;
-/// Recycled frame buffers up to this capacity are always reused. Ethernet frames and
-/// loopback frames of small writes fit, so the common case never allocates. A bigger buffer
-/// is reused only for a frame at least as big (a run of 64 KiB loopback frames), and freed
-/// when a smaller frame takes its slot, so the pool does not keep what one burst of big
-/// frames left behind: small slots hold ≤ 4 KiB each, big ones ≤ BATCH_BYTES per batch.
-const KEEP_CAPACITY: usize = 4 << 10;
 
 /// Capture time of a frame, as the file or libpcap recorded it (never the wall clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -49,20 +41,18 @@ impl Timestamp {
     }
 }
 
-/// One captured frame, owned, with the link type of the interface it came from, and its
-/// layers decoded.
+/// One captured frame: its capture metadata and what its layers said.
 #[derive(Clone, Debug)]
 pub struct Frame {
     /// 1-based position in the file, counting frames a filter rejected (as Wireshark does).
     pub number: u64,
     pub ts: Timestamp,
-    /// Length on the wire; `data().len()` is the captured length.
+    /// Length on the wire.
     pub origlen: u32,
-    /// LINKTYPE_* value of the frame's interface. This and the bytes are private, read through
-    /// accessors, so that `decoded` always says what they hold.
+    /// LINKTYPE_* value of the frame's interface (read through an accessor, so that `decoded`
+    /// always says what the frame held).
     linktype: u32,
-    data: Vec<u8>,
-    /// `decode(linktype, &data)`, made where the frame is made: on the source's thread, so
+    /// `decode(linktype, bytes)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
     /// thread idle most of the time (docs/performance.md).
@@ -70,15 +60,14 @@ pub struct Frame {
 }
 
 impl Frame {
-    pub fn new(number: u64, ts: Timestamp, linktype: u32, origlen: u32, data: Vec<u8>) -> Frame {
-        let decoded = decode(linktype, &data);
+    /// Decodes `data`, the captured bytes of a frame of link type `linktype`.
+    pub fn new(number: u64, ts: Timestamp, linktype: u32, origlen: u32, data: &[u8]) -> Frame {
         Frame {
             number,
             ts,
             linktype,
             origlen,
-            data,
-            decoded,
+            decoded: decode(linktype, data),
         }
     }
 
@@ -89,11 +78,6 @@ impl Frame {
 
     pub fn linktype(&self) -> u32 {
         self.linktype
-    }
-
-    /// The captured bytes.
-    pub fn data(&self) -> &[u8] {
-        &self.data
     }
 }
 
@@ -109,8 +93,8 @@ pub fn channel() -> (Sender<SourceMsg>, Receiver<SourceMsg>) {
 }
 
 /// Frames sent together. Dropping a batch (once the consumer has rendered it) hands its
-/// frames, buffers included, back to the source that sent it, so that after warm-up reading
-/// a frame is one copy into a buffer that already exists: no allocation per packet.
+/// vector back to the source that sent it, so that after warm-up making a batch allocates
+/// nothing.
 pub struct Batch {
     frames: Vec<Frame>,
     recycle: Option<Sender<Vec<Frame>>>,
@@ -144,18 +128,15 @@ impl<'a> IntoIterator for &'a Batch {
 impl Drop for Batch {
     fn drop(&mut self) {
         if let Some(recycle) = self.recycle.take() {
-            // A full pool or a source that has ended: the frames are simply freed.
+            // A full pool or a source that has ended: the vector is simply freed.
             let _ = recycle.try_send(std::mem::take(&mut self.frames));
         }
     }
 }
 
-/// Builds batches on a source thread, reusing the frames of batches the consumer dropped.
+/// Builds batches on a source thread, reusing the vectors of batches the consumer dropped.
 pub struct Batcher {
     batch: Vec<Frame>,
-    /// Slots of `batch` holding this batch's frames; the rest are recycled spares.
-    filled: usize,
-    bytes: usize,
     pool_tx: Sender<Vec<Frame>>,
     pool_rx: Receiver<Vec<Frame>>,
 }
@@ -166,8 +147,6 @@ impl Default for Batcher {
         let (pool_tx, pool_rx) = bounded(CHANNEL_DEPTH + 4);
         Batcher {
             batch: Vec::with_capacity(BATCH),
-            filled: 0,
-            bytes: 0,
             pool_tx,
             pool_rx,
         }
@@ -175,10 +154,8 @@ impl Default for Batcher {
 }
 
 impl Batcher {
-    /// Adds a copy of one frame; true when the batch has reached [`BATCH`] frames or holds
-    /// [`BATCH_BYTES`] of buffers and should be sent. Counting the buffers' capacity rather
-    /// than the frames' lengths bounds what the batches in flight and in the pool hold even
-    /// when recycled slots kept bigger buffers (1514-byte Ethernet frames, then small ACKs).
+    /// Decodes one frame into the batch; true when the batch has reached [`BATCH`] frames and
+    /// should be sent.
     pub fn push(
         &mut self,
         number: u64,
@@ -187,49 +164,20 @@ impl Batcher {
         origlen: u32,
         data: &[u8],
     ) -> bool {
-        let held = match self.batch.get_mut(self.filled) {
-            Some(slot) => {
-                slot.number = number;
-                slot.ts = ts;
-                slot.linktype = linktype;
-                slot.origlen = origlen;
-                if slot.data.capacity() > KEEP_CAPACITY.max(data.len()) {
-                    // Keep the pool small: a big buffer goes when a smaller frame comes.
-                    slot.data = Vec::new();
-                }
-                slot.data.clear();
-                slot.data.extend_from_slice(data);
-                slot.decoded = decode(linktype, data);
-                slot.data.capacity()
-            }
-            None => {
-                let frame = Frame::new(number, ts, linktype, origlen, data.to_vec());
-                let held = frame.data.capacity();
-                self.batch.push(frame);
-                held
-            }
-        };
-        self.filled += 1;
-        self.bytes += held;
-        self.filled >= BATCH || self.bytes >= BATCH_BYTES
+        (self.batch).push(Frame::new(number, ts, linktype, origlen, data));
+        self.batch.len() >= BATCH
     }
 
     pub fn is_empty(&self) -> bool {
-        self.filled == 0
+        self.batch.is_empty()
     }
 
     /// The frames pushed since the last call, as a batch that returns here when dropped.
     pub fn take(&mut self) -> Batch {
-        let next = self
-            .pool_rx
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-        let mut frames = std::mem::replace(&mut self.batch, next);
-        frames.truncate(self.filled);
-        self.filled = 0;
-        self.bytes = 0;
+        let mut next = (self.pool_rx.try_recv()).unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        next.clear();
         Batch {
-            frames,
+            frames: std::mem::replace(&mut self.batch, next),
             recycle: Some(self.pool_tx.clone()),
         }
     }
@@ -254,56 +202,32 @@ pub fn linktype_name(lt: u32) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    fn frame_ptrs(b: &Batch) -> Vec<*const u8> {
-        b.iter().map(|f| f.data.as_ptr()).collect()
-    }
-
     #[test]
-    fn dropped_batches_come_back_with_their_buffers() {
+    fn dropped_batches_come_back_to_be_refilled() {
         let mut batcher = Batcher::default();
         let ts = Timestamp::default();
         for n in 1..=3 {
             batcher.push(n, ts, 1, 60, &[n as u8; 60]);
         }
         let first = batcher.take();
-        let ptrs = frame_ptrs(&first);
+        let vector = first.as_ptr();
         drop(first);
-        // Filling the next batch after the first was dropped leaves its buffers spare...
-        let second = batcher.take();
-        assert!(second.is_empty());
-        drop(second);
-        // ...and the one after reuses them, with the new contents.
-        for n in 4..=6 {
-            batcher.push(n, ts, 1, 60, &[n as u8; 60]);
-        }
+        // The next batch is filled into a fresh vector; the one after, into the first's.
+        drop(batcher.take());
+        batcher.push(4, ts, 1, 60, &[4; 60]);
         let third = batcher.take();
-        assert_eq!(frame_ptrs(&third), ptrs);
-        assert_eq!(third[2].number, 6);
-        assert_eq!(third[2].data, vec![6u8; 60]);
+        assert_eq!(third.as_ptr(), vector);
+        assert_eq!(third.len(), 1);
+        assert_eq!(third[0].number, 4);
     }
 
     #[test]
-    fn batch_is_sent_at_512_frames_or_256_kib() {
+    fn batch_is_sent_at_512_frames_whatever_their_size() {
         let mut batcher = Batcher::default();
         let ts = Timestamp::default();
-        assert!((1..BATCH as u64).all(|n| !batcher.push(n, ts, 1, 60, &[0; 60])));
+        let big = vec![0u8; 65_536];
+        assert!((1..BATCH as u64).all(|n| !batcher.push(n, ts, 1, 65_536, &big)));
         assert!(batcher.push(BATCH as u64, ts, 1, 60, &[0; 60]));
         assert_eq!(batcher.take().len(), BATCH);
-        let big = vec![0u8; 65_536];
-        assert!(!(1..4).any(|n| batcher.push(n, ts, 1, 65_536, &big)));
-        assert!(batcher.push(4, ts, 1, 65_536, &big));
-    }
-
-    #[test]
-    fn big_buffers_are_not_kept_for_small_frames() {
-        let mut batcher = Batcher::default();
-        let ts = Timestamp::default();
-        batcher.push(1, ts, 1, 65_536, &vec![0u8; 65_536]);
-        drop(batcher.take());
-        drop(batcher.take());
-        batcher.push(2, ts, 1, 60, &[1; 60]);
-        let b = batcher.take();
-        assert!(b[0].data.capacity() <= KEEP_CAPACITY);
-        assert_eq!(b[0].data, vec![1u8; 60]);
     }
 }
