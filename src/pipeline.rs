@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicU64;
 use anyhow::Result;
 
 use crate::cli::{CaptureConfig, Config, Output};
-use crate::flow::{Limits, Tracker};
+use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::Renderer;
 use crate::render::progress::Progress;
 use crate::source::{self, SourceMsg};
@@ -19,10 +19,11 @@ pub fn read(cfg: &Config) -> Result<()> {
     let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
     let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
-    let stdout = std::io::stdout().lock();
+    // Stdout rather than a lock held throughout: a lock cannot move to the render thread, and
+    // behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
     let mut renderer = Renderer::new(
         cfg.output,
-        std::io::BufWriter::with_capacity(1 << 16, stdout),
+        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
     )
     .progress(progress);
     consume_file(
@@ -35,7 +36,7 @@ pub fn read(cfg: &Config) -> Result<()> {
 }
 
 /// The consumer over a file's reader thread, then the reader's fate.
-fn consume_file<W: Write>(
+fn consume_file<W: Write + Send>(
     shown: &str,
     reader: std::thread::JoinHandle<()>,
     rx: crossbeam_channel::Receiver<SourceMsg>,
@@ -67,10 +68,9 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
     let result = if cfg.print {
-        let stdout = std::io::stdout().lock();
         let mut renderer = Renderer::new(
             cfg.output,
-            std::io::BufWriter::with_capacity(1 << 16, stdout),
+            std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
         );
         consume(&rx, &mut renderer, cfg.limits, true)
     } else {
@@ -92,8 +92,8 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
 pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
     let reader = source::file::spawn_bytes(name, bytes, tx)?;
-    let stdout = std::io::stdout().lock();
-    let mut renderer = Renderer::new(output, std::io::BufWriter::with_capacity(1 << 16, stdout));
+    let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let mut renderer = Renderer::new(output, stdout);
     consume_file(name, reader, rx, &mut renderer, Limits::default())
 }
 
@@ -117,8 +117,7 @@ where
             stop.stop();
             result
         })?;
-    let stdout = std::io::stdout().lock();
-    let mut renderer = Renderer::new(output, std::io::BufWriter::new(stdout));
+    let mut renderer = Renderer::new(output, std::io::BufWriter::new(std::io::stdout()));
     let result = consume(&rx, &mut renderer, Limits::default(), true);
     stopper.stop();
     drop(rx);
@@ -203,11 +202,111 @@ fn interface_lines(out: &mut String, n: usize, d: &pcap::Device) {
     }
 }
 
+/// What the tracker made of one batch, for the render thread: each frame's row and, just
+/// before it, the connections that left the table when it arrived.
+struct Tracked {
+    batch: source::Batch,
+    events: Vec<Event>,
+}
+
+enum Event {
+    /// Boxed: a summary is 200 bytes, a row's info 80, and there is one row per frame.
+    Left(Box<Summary>),
+    Row(Option<TcpInfo>),
+}
+
+enum ToRender {
+    Batch(Tracked),
+    /// End of input: the connections still in the table, and how many were evicted.
+    End(flow::Left, u64),
+}
+
 /// `flush_idle` (live capture): stdout is flushed whenever no packet is waiting, so every
 /// row reaches a pipe before tcplens waits for the next packet, as a flush per row would do,
 /// but with one write per burst instead of one per row: at 80k packets/s a write per row
 /// kept the consumer busy enough for the kernel's ring to overflow.
-fn consume<W: Write>(
+///
+/// When the output has a row per packet (rows, JSON records, ladders), rendering runs on a
+/// thread of its own behind the tracker: formatting a row costs twice what tracking its
+/// segment does, and the reader thread, which decodes, is idle half the time, so on two
+/// cores the three stages share the work (docs/performance.md). With only the summary to
+/// write, tracking and the summary stay on this thread.
+fn consume<W: Write + Send>(
+    rx: &crossbeam_channel::Receiver<SourceMsg>,
+    renderer: &mut Renderer<W>,
+    limits: Limits,
+    flush_idle: bool,
+) -> Result<()> {
+    if !renderer.renders_packets() {
+        return consume_here(rx, renderer, limits, flush_idle);
+    }
+    let mut tracker = Tracker::new(limits);
+    let mut failure = None;
+    let (to_render, rendering) = crossbeam_channel::bounded::<ToRender>(4);
+    let rendered = std::thread::scope(|scope| {
+        let render = std::thread::Builder::new()
+            .name("tcplens-render".into())
+            .spawn_scoped(scope, move || -> std::io::Result<()> {
+                for msg in &rendering {
+                    match msg {
+                        ToRender::Batch(Tracked { batch, events }) => {
+                            let mut frames = batch.iter();
+                            for event in events {
+                                match event {
+                                    Event::Left(summary) => renderer.connection(*summary)?,
+                                    Event::Row(tcp) => {
+                                        if let Some(frame) = frames.next() {
+                                            renderer.packet(frame, tcp.as_ref())?;
+                                        }
+                                    }
+                                }
+                            }
+                            if flush_idle && rendering.is_empty() {
+                                renderer.flush()?;
+                            }
+                        }
+                        ToRender::End(left, evicted) => renderer.finish(left, evicted)?,
+                    }
+                }
+                Ok(())
+            })?;
+        for msg in rx {
+            match msg {
+                SourceMsg::Frames(batch) => {
+                    let mut events = Vec::with_capacity(batch.len());
+                    for frame in &batch {
+                        let tcp = tracker.track(frame);
+                        events.extend(tracker.take_finished().map(|s| Event::Left(Box::new(s))));
+                        events.push(Event::Row(tcp));
+                    }
+                    // A closed channel: the render thread stopped on an error, returned below.
+                    if to_render
+                        .send(ToRender::Batch(Tracked { batch, events }))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+                SourceMsg::Failed(e) => failure = Some(e),
+            }
+        }
+        let evicted = tracker.evicted;
+        let _ = to_render.send(ToRender::End(tracker.finish(), evicted));
+        drop(to_render);
+        render
+            .join()
+            .map_err(|_| anyhow::anyhow!("the render thread panicked"))
+    });
+    rendered??;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Tracking and the summary on this thread (`--summary`: no rows to hand over; JSON still
+/// writes each connection's record as it leaves).
+fn consume_here<W: Write>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
     limits: Limits,

@@ -16,7 +16,7 @@ use crate::cli::{Output, SeqMode, SummaryMode};
 use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::flow::{Summary, TcpInfo};
 use crate::source::{Frame, Timestamp};
-use color::Rule;
+use color::{ColorMode, Rule};
 use explain::Explainer;
 use ladder::Ladder;
 
@@ -90,9 +90,15 @@ impl<W: Write> Renderer<W> {
         self.out.write_all(self.line.as_bytes())
     }
 
+    /// Whether [`Renderer::packet`] writes anything (rows, JSON records, ladder arrows) beyond
+    /// noting the first frame's time.
+    pub fn renders_packets(&self) -> bool {
+        self.opts.rows || self.ladder.is_some()
+    }
+
     pub fn packet(&mut self, frame: &Frame, tcp: Option<&TcpInfo>) -> io::Result<()> {
         let first = *self.first.get_or_insert(frame.ts);
-        if !self.opts.rows && self.ladder.is_none() {
+        if !self.renders_packets() {
             return Ok(());
         }
         if let Some(stream) = self.opts.stream
@@ -139,7 +145,11 @@ impl<W: Write> Renderer<W> {
                 }
             } else {
                 text_row(&mut self.line, &row, self.opts.seq);
-                if let Some(style) = row.rule().and_then(|r| r.style(self.opts.color)) {
+                // The rule is only worth finding when it will be painted.
+                let color = self.opts.color != ColorMode::Off;
+                if let Some(style) =
+                    (row.rule().filter(|_| color)).and_then(|r| r.style(self.opts.color))
+                {
                     let plain = std::mem::take(&mut self.line);
                     let _ = write!(self.line, "{}", style.style(&plain));
                 }
