@@ -270,6 +270,7 @@ fn consume<W: Write + Send>(
                 }
                 Ok(())
             })?;
+        let mut stopped = false;
         for msg in rx {
             match msg {
                 SourceMsg::Frames(batch) => {
@@ -280,18 +281,20 @@ fn consume<W: Write + Send>(
                         events.push(Event::Row(tcp));
                     }
                     // A closed channel: the render thread stopped on an error, returned below.
-                    if to_render
+                    stopped = (to_render)
                         .send(ToRender::Batch(Tracked { batch, events }))
-                        .is_err()
-                    {
+                        .is_err();
+                    if stopped {
                         break;
                     }
                 }
                 SourceMsg::Failed(e) => failure = Some(e),
             }
         }
-        let evicted = tracker.evicted;
-        let _ = to_render.send(ToRender::End(tracker.finish(), evicted));
+        if !stopped {
+            let evicted = tracker.evicted;
+            let _ = to_render.send(ToRender::End(tracker.finish(), evicted));
+        }
         drop(to_render);
         render
             .join()
