@@ -37,9 +37,14 @@ pub fn run(cfg: &DemoConfig) -> Result<()> {
     if !cfg.replay {
         match live_demo(cfg.output) {
             Ok(result) => return result,
-            Err(Fallback(why)) => eprintln!(
-                "tcplens: {why}; replaying the bundled recording of the same experiment instead"
-            ),
+            // Not eprintln!: it panics when stderr is a closed pipe (`2>&1 >/dev/null | true`).
+            Err(Fallback(why)) => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "tcplens: {why}; replaying the bundled recording of the same experiment \
+                     instead"
+                );
+            }
         }
     }
     pipeline::replay(RECORDING_NAME, RECORDING, cfg.output)
@@ -75,7 +80,8 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
     };
     let listener = TcpListener::bind(SERVER).map_err(|e| busy(SERVER, e))?;
     let client = client_socket().map_err(|e| busy(CLIENT, e))?;
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "tcplens demo: server {SERVER}, client {CLIENT}, capturing on lo ({FILTER}); about 4 s"
     );
     Ok(pipeline::capture_while(capture, output, move || {

@@ -586,4 +586,21 @@ fn a_closed_stderr_is_no_panic() {
         let status = child.wait().expect("wait");
         assert_eq!(status.code(), Some(2), "{args:?}");
     }
+    // `demo` without the right to capture says on stderr that it replays the recording, then
+    // replays it: exit 0 with that line lost.
+    let demo = if common::euid() == 0 {
+        common::unprivileged()
+    } else {
+        Some(common::tcplens())
+    };
+    if let Some(mut demo) = demo {
+        let mut child = demo
+            .args(["demo", "--color", "never"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tcplens demo");
+        drop(child.stderr.take());
+        assert_eq!(child.wait().expect("wait").code(), Some(0), "demo");
+    }
 }
