@@ -49,9 +49,6 @@ pub struct Frame {
     pub ts: Timestamp,
     /// Length on the wire.
     pub origlen: u32,
-    /// LINKTYPE_* value of the frame's interface (read through an accessor, so that `decoded`
-    /// always says what the frame held).
-    linktype: u32,
     /// `decode(linktype, bytes)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
@@ -65,7 +62,6 @@ impl Frame {
         Frame {
             number,
             ts,
-            linktype,
             origlen,
             decoded: decode(linktype, data),
         }
@@ -74,10 +70,6 @@ impl Frame {
     /// What each layer of the frame said.
     pub fn decoded(&self) -> &Decoded {
         &self.decoded
-    }
-
-    pub fn linktype(&self) -> u32 {
-        self.linktype
     }
 }
 
@@ -97,17 +89,7 @@ pub fn channel() -> (Sender<SourceMsg>, Receiver<SourceMsg>) {
 /// nothing.
 pub struct Batch {
     frames: Vec<Frame>,
-    recycle: Option<Sender<Vec<Frame>>>,
-}
-
-impl Batch {
-    /// A batch that is not returned to any source when dropped.
-    pub fn new(frames: Vec<Frame>) -> Batch {
-        Batch {
-            frames,
-            recycle: None,
-        }
-    }
+    recycle: Sender<Vec<Frame>>,
 }
 
 impl std::ops::Deref for Batch {
@@ -127,10 +109,8 @@ impl<'a> IntoIterator for &'a Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        if let Some(recycle) = self.recycle.take() {
-            // A full pool or a source that has ended: the vector is simply freed.
-            let _ = recycle.try_send(std::mem::take(&mut self.frames));
-        }
+        // A full pool or a source that has ended: the vector is simply freed.
+        let _ = self.recycle.try_send(std::mem::take(&mut self.frames));
     }
 }
 
@@ -178,7 +158,7 @@ impl Batcher {
         next.clear();
         Batch {
             frames: std::mem::replace(&mut self.batch, next),
-            recycle: Some(self.pool_tx.clone()),
+            recycle: self.pool_tx.clone(),
         }
     }
 }
