@@ -34,6 +34,12 @@ struct TableLine {
     end: u32,
 }
 
+impl TableLine {
+    fn text<'a>(&self, chunks: &'a [String]) -> &'a str {
+        &chunks[self.chunk as usize][self.start as usize..self.end as usize]
+    }
+}
+
 pub struct Renderer<W: Write> {
     out: W,
     opts: Output,
@@ -262,16 +268,14 @@ impl<W: Write> Renderer<W> {
             let mut kept = self.lines.iter().peekable();
             for summary in left.take(listed_left) {
                 while let Some(l) = kept.next_if(|l| l.stream < summary.stream) {
-                    let text = &self.table[l.chunk as usize][l.start as usize..l.end as usize];
-                    self.out.write_all(text.as_bytes())?;
+                    self.out.write_all(l.text(&self.table).as_bytes())?;
                 }
                 self.line.clear();
                 summary_line(&mut self.line, &summary, self.first);
                 self.out.write_all(self.line.as_bytes())?;
             }
             for l in kept {
-                let text = &self.table[l.chunk as usize][l.start as usize..l.end as usize];
-                self.out.write_all(text.as_bytes())?;
+                self.out.write_all(l.text(&self.table).as_bytes())?;
             }
             self.line.clear();
             if self.unlisted > 0 {
