@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod decode;
 pub mod demo;
+pub mod fields;
 pub mod flow;
 pub mod pipeline;
 pub mod render;
