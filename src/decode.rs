@@ -33,6 +33,53 @@ pub struct Decoded {
     pub payload: Payload,
     /// Set when decoding could not go as far as the frame claims (cut or malformed).
     pub stop: Option<Stop>,
+    /// Where each layer starts in the frame's bytes, for fields read from them on demand.
+    pub layers: Layers,
+}
+
+/// The link type and where the network header, the transport header and the TCP payload start
+/// in the frame's bytes. Fields that only a display filter or `-T fields` asks for (TTL, MAC
+/// addresses, the payload) are read from the bytes through these, when the bytes are kept,
+/// instead of being decoded for every frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layers {
+    pub linktype: u32,
+    net: u32,
+    transport: u32,
+    payload: u32,
+}
+
+impl Layers {
+    const ABSENT: u32 = u32::MAX;
+    pub const NONE: Layers = Layers {
+        linktype: 0,
+        net: Layers::ABSENT,
+        transport: Layers::ABSENT,
+        payload: Layers::ABSENT,
+    };
+
+    fn at(v: Option<usize>) -> u32 {
+        v.map_or(Layers::ABSENT, |v| v as u32)
+    }
+
+    fn get(v: u32) -> Option<usize> {
+        (v != Layers::ABSENT).then_some(v as usize)
+    }
+
+    /// The IPv4, IPv6 or ARP header.
+    pub fn net(&self) -> Option<usize> {
+        Layers::get(self.net)
+    }
+
+    /// The TCP, UDP or ICMP header (not for fragments).
+    pub fn transport(&self) -> Option<usize> {
+        Layers::get(self.transport)
+    }
+
+    /// The TCP payload.
+    pub fn payload(&self) -> Option<usize> {
+        Layers::get(self.payload)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +257,7 @@ impl Decoded {
             ip: None,
             payload: Payload::Undecoded,
             stop: Some(Stop { layer, reason }),
+            layers: Layers::NONE,
         }
     }
 }
@@ -223,10 +271,22 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         276 if data.get(0..2) == Some(&[0x08, 0x00]) => data.get(20..),
         _ => None,
     };
-    if let Some(decoded) = ipv4.and_then(plain_ipv4_tcp) {
+    if let Some(mut decoded) = ipv4.and_then(plain_ipv4_tcp) {
+        let net = data.len() - ipv4.map_or(0, <[u8]>::len);
+        decoded.layers = Layers {
+            linktype,
+            net: net as u32,
+            transport: net as u32 + 20,
+            payload: match &decoded.payload {
+                Payload::Tcp(t) if t.hdr_len >= 20 => net as u32 + 20 + t.hdr_len as u32,
+                _ => Layers::ABSENT,
+            },
+        };
         return decoded;
     }
-    decode_sliced(linktype, data)
+    let mut decoded = decode_sliced(linktype, data);
+    decoded.layers.linktype = linktype;
+    decoded
 }
 
 /// TCP in an IPv4 datagram without options or fragmentation, whose header the frame holds:
@@ -254,6 +314,7 @@ fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded> {
         }),
         payload,
         stop,
+        layers: Layers::NONE,
     })
 }
 
@@ -302,6 +363,7 @@ fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded {
                             layer: "Null/Loopback",
                             reason: format!("address family {family}"),
                         }),
+                        layers: Layers::NONE,
                     };
                 }
             };
@@ -313,7 +375,40 @@ fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded {
         },
         other => return Decoded::undecoded("link", format!("unsupported link type {other}")),
     };
-    from_sliced(&sliced, data)
+    let mut decoded = from_sliced(&sliced, data);
+    decoded.layers = layers(&sliced, data, &decoded);
+    decoded
+}
+
+/// Where the layers etherparse found start in `frame`.
+fn layers(p: &LaxSlicedPacket<'_>, frame: &[u8], decoded: &Decoded) -> Layers {
+    let offset = |s: &[u8]| (s.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    let (net, transport) = match &p.net {
+        None => (None, None),
+        Some(LaxNetSlice::Arp(arp)) => (offset(arp.slice()), None),
+        Some(LaxNetSlice::Ipv4(v4)) => (
+            offset(v4.header().slice()),
+            (!v4.payload().fragmented)
+                .then(|| offset(v4.payload().payload))
+                .flatten(),
+        ),
+        Some(LaxNetSlice::Ipv6(v6)) => (
+            offset(v6.header().slice()),
+            (!v6.payload().fragmented)
+                .then(|| offset(v6.payload().payload))
+                .flatten(),
+        ),
+    };
+    let payload = match (&decoded.payload, transport) {
+        (Payload::Tcp(t), Some(at)) if t.hdr_len >= 20 => Some(at + t.hdr_len as usize),
+        _ => None,
+    };
+    Layers {
+        linktype: 0,
+        net: Layers::at(net),
+        transport: Layers::at(transport),
+        payload: Layers::at(payload),
+    }
 }
 
 fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
@@ -349,6 +444,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
                 ip: None,
                 payload,
                 stop,
+                layers: Layers::NONE,
             };
         }
         Some(LaxNetSlice::Arp(arp)) => {
@@ -361,6 +457,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
                 ip: None,
                 payload,
                 stop,
+                layers: Layers::NONE,
             };
         }
         Some(LaxNetSlice::Ipv4(v4)) => {
@@ -420,6 +517,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
             ip: Some(ip),
             payload: Payload::Undecoded,
             stop,
+            layers: Layers::NONE,
         };
     };
     if pl.fragmented {
@@ -427,6 +525,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
             ip: Some(ip),
             payload: Payload::Fragment,
             stop,
+            layers: Layers::NONE,
         };
     }
     let payload = match pl.ip_number {
@@ -436,6 +535,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
                 ip: Some(ip),
                 payload,
                 stop: tcp_stop.or(stop),
+                layers: Layers::NONE,
             };
         }
         IpNumber::UDP => match &p.transport {
@@ -468,6 +568,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
         ip: Some(ip),
         payload,
         stop,
+        layers: Layers::NONE,
     }
 }
 
@@ -539,6 +640,130 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
     };
     seg.window_scale = window_scale(&seg);
     (Payload::Tcp(seg), stop)
+}
+
+/// An Ethernet II header: what `eth.*` fields read from a frame's kept bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EthernetHeader {
+    pub dst: [u8; 6],
+    pub src: [u8; 6],
+    pub ethertype: u16,
+}
+
+/// The Ethernet header of a frame of link type `layers.linktype`, if it has one.
+pub fn ethernet(layers: &Layers, bytes: &[u8]) -> Option<EthernetHeader> {
+    let h = bytes.get(..14).filter(|_| layers.linktype == 1)?;
+    Some(EthernetHeader {
+        dst: h[0..6].try_into().ok()?,
+        src: h[6..12].try_into().ok()?,
+        ethertype: u16::from_be_bytes([h[12], h[13]]),
+    })
+}
+
+/// One 802.1Q/802.1ad tag: its TCI and the ether type after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VlanTag {
+    pub tci: u16,
+    pub ethertype: u16,
+}
+
+/// The VLAN tags after an Ethernet header, outermost first (as etherparse reads them: up to
+/// the network header).
+pub fn vlan_tags(layers: &Layers, bytes: &[u8]) -> impl Iterator<Item = VlanTag> {
+    let mut at = 12;
+    let end = layers.net().unwrap_or(bytes.len());
+    let ethernet = layers.linktype == 1;
+    std::iter::from_fn(move || {
+        let typ = be16(bytes, at).filter(|_| ethernet)?;
+        if !matches!(typ, 0x8100 | 0x88a8 | 0x9100) || at + 6 > end {
+            return None;
+        }
+        let tag = VlanTag {
+            tci: be16(bytes, at + 2)?,
+            ethertype: be16(bytes, at + 4)?,
+        };
+        at += 4;
+        Some(tag)
+    })
+}
+
+/// A Linux cooked capture header (SLL or SLL2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SllHeader {
+    pub pkttype: u8,
+    pub ethertype: u16,
+}
+
+pub fn sll(layers: &Layers, bytes: &[u8]) -> Option<SllHeader> {
+    match layers.linktype {
+        113 => Some(SllHeader {
+            pkttype: *bytes.get(1)?,
+            ethertype: be16(bytes, 14)?,
+        }),
+        276 => Some(SllHeader {
+            pkttype: *bytes.get(10)?,
+            ethertype: be16(bytes, 0)?,
+        }),
+        _ => None,
+    }
+}
+
+/// The IPv4 header fields only a filter or `-T fields` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Header {
+    pub hdr_len: u8,
+    pub dsfield: u8,
+    pub len: u16,
+    pub id: u16,
+    /// The three flag bits (0x2 don't fragment, 0x1 more fragments), as `ip.flags` shows them.
+    pub flags: u8,
+    /// Fragment offset in bytes.
+    pub frag_offset: u16,
+    pub ttl: u8,
+}
+
+pub fn ipv4_header(layers: &Layers, bytes: &[u8]) -> Option<Ipv4Header> {
+    let h = bytes.get(layers.net()?..)?.get(..20)?;
+    if h[0] >> 4 != 4 {
+        return None;
+    }
+    let frag = u16::from_be_bytes([h[6], h[7]]);
+    Some(Ipv4Header {
+        hdr_len: (h[0] & 0xf) * 4,
+        dsfield: h[1],
+        len: u16::from_be_bytes([h[2], h[3]]),
+        id: u16::from_be_bytes([h[4], h[5]]),
+        flags: (frag >> 13) as u8,
+        frag_offset: (frag & 0x1fff) * 8,
+        ttl: h[8],
+    })
+}
+
+/// The IPv6 fixed header's fields only a filter or `-T fields` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv6Header {
+    pub plen: u16,
+    pub nxt: u8,
+    pub hlim: u8,
+}
+
+pub fn ipv6_header(layers: &Layers, bytes: &[u8]) -> Option<Ipv6Header> {
+    let h = bytes.get(layers.net()?..)?.get(..40)?;
+    if h[0] >> 4 != 6 {
+        return None;
+    }
+    Some(Ipv6Header {
+        plen: u16::from_be_bytes([h[4], h[5]]),
+        nxt: h[6],
+        hlim: h[7],
+    })
+}
+
+/// The TCP payload the frame holds (cut at the IP length: link padding is not payload).
+pub fn tcp_payload<'b>(layers: &Layers, tcp: &Tcp, bytes: &'b [u8]) -> Option<&'b [u8]> {
+    let at = layers.payload()?;
+    let end = at.saturating_add(tcp.len as usize).min(bytes.len());
+    bytes.get(at..end)
 }
 
 /// One step of Wireshark's walk over the options (packet-tcp.c `tcp_dissect_options`).

@@ -141,6 +141,22 @@ pub enum Event {
     Abort(Side, EndpointState),
 }
 
+impl Event {
+    /// The machine-readable name (`tcplens.event`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Event::Midstream => "midstream",
+            Event::SimultaneousOpen => "simultaneous_open",
+            Event::Refused => "refused",
+            Event::SynUnanswered => "syn_unanswered",
+            Event::SimultaneousClose => "simultaneous_close",
+            Event::FinCarriesAck => "fin_carries_ack",
+            Event::HalfClose => "half_close",
+            Event::Abort(..) => "abort",
+        }
+    }
+}
+
 impl std::fmt::Display for Event {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

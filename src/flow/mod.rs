@@ -152,6 +152,41 @@ pub struct TcpInfo {
     pub analysis: Analysis,
     /// The segment's place in the connection (None when Wireshark cannot track it).
     pub step: Option<Step>,
+    /// This direction's window scaling when the segment came (`tcp.window_size_scalefactor`).
+    pub scale: WinScale,
+    /// Nanoseconds since the connection's first segment (`tcp.time_relative`).
+    pub since_first: i64,
+    /// Nanoseconds since the connection's previous segment (`tcp.time_delta`).
+    pub since_prev: i64,
+    /// `tcp.analysis.initial_rtt`, once the handshake's ACK has been seen.
+    pub initial_rtt: Option<i64>,
+}
+
+impl TcpInfo {
+    /// `tcp.seq`: relative to this direction's ISN, raw when the tracker has no base.
+    pub fn rel_seq(&self, tcp: &Tcp) -> u32 {
+        self.seq_base
+            .map_or(tcp.seq, |b| SeqNum(tcp.seq).relative_to(b))
+    }
+
+    /// `tcp.ack`: relative to the peer's ISN when the ACK flag is set, else the raw field.
+    pub fn rel_ack(&self, tcp: &Tcp) -> u32 {
+        match self.ack_base {
+            Some(b) if tcp.has(flags::ACK) => SeqNum(tcp.ack).relative_to(b),
+            _ => tcp.ack,
+        }
+    }
+
+    /// A SACK edge, relative to the same base as Ack=.
+    pub fn rel_sack(&self, edge: u32) -> u32 {
+        edge.wrapping_sub(self.ack_base.map_or(0, |b| b.0))
+    }
+
+    /// `tcp.nxtseq`: the relative sequence number after this segment (SYN and FIN count one).
+    pub fn next_seq(&self, tcp: &Tcp) -> u32 {
+        let ctl = u32::from(tcp.has(flags::SYN)) + u32::from(tcp.has(flags::FIN));
+        self.rel_seq(tcp).wrapping_add(tcp.len).wrapping_add(ctl)
+    }
 }
 
 /// Bounds on the connection table, in capture time (design.md: memory grows with live
@@ -396,10 +431,15 @@ impl Tracker {
         } else if pure_syn && conn.halves[fwd].base == Some(seq) {
             analysis::syn_again(&mut conn.flows[fwd]);
         }
+        let since_prev = now - conn.last_seen.get();
         conn.last_seen = now.into();
+        let times = Times {
+            since_first: (now - conn.first_seen.get()) as i64,
+            since_prev: since_prev as i64,
+        };
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
-            return conn.info(lo_to_hi, tcp, None, None, analysis, None);
+            return conn.info(lo_to_hi, tcp, None, None, analysis, None, times);
         }
         let half = &mut conn.halves[fwd];
         if half.base.is_none() {
@@ -462,7 +502,15 @@ impl Tracker {
             }));
         }
         let (seq_base, ack_base) = (conn.halves[fwd].base, conn.halves[rev].base);
-        conn.info(lo_to_hi, tcp, seq_base, ack_base, analysis, Some(step))
+        conn.info(
+            lo_to_hi,
+            tcp,
+            seq_base,
+            ack_base,
+            analysis,
+            Some(step),
+            times,
+        )
     }
 }
 
@@ -525,6 +573,7 @@ impl Conn {
         ack_base: Option<SeqNum>,
         analysis: Analysis,
         step: Option<Step>,
+        times: Times,
     ) -> TcpInfo {
         let fwd = if lo_to_hi { 0 } else { 1 };
         let win = match self.halves[fwd].win_scale {
@@ -540,8 +589,19 @@ impl Conn {
             ace: !tcp.has(flags::SYN) && self.acc_ecn_syn && self.acc_ecn_synack,
             analysis,
             step,
+            scale: self.halves[fwd].win_scale,
+            since_first: times.since_first,
+            since_prev: times.since_prev,
+            initial_rtt: self.analysis.initial_rtt().map(|r| r as i64),
         }
     }
+}
+
+/// A segment's time within its connection.
+#[derive(Clone, Copy)]
+struct Times {
+    since_first: i64,
+    since_prev: i64,
 }
 
 #[cfg(test)]

@@ -1,0 +1,101 @@
+//! One frame as the field table sees it: the decoded frame, the tracker's verdict on its
+//! segment, the frame's bytes when kept, its times, and (second pass) its connection's end.
+
+use std::net::IpAddr;
+
+use crate::decode::{Decoded, Payload, Tcp};
+use crate::flow::{Step, Summary, TcpInfo};
+use crate::source::Frame;
+
+/// Times Wireshark shows per frame, in nanoseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameTimes {
+    /// Since the first frame (`frame.time_relative`).
+    pub relative: i128,
+    /// Since the previous captured frame (`frame.time_delta`).
+    pub delta: i128,
+    /// Since the previous displayed frame (`frame.time_delta_displayed`).
+    pub delta_displayed: i128,
+}
+
+pub struct Packet<'a> {
+    pub frame: &'a Frame,
+    pub tcp: Option<&'a TcpInfo>,
+    /// The captured bytes, when a field that reads them was asked for.
+    pub bytes: Option<&'a [u8]>,
+    pub times: FrameTimes,
+    /// The segment's connection as it ended (`tcplens.conn.*`), on a second pass.
+    pub conn: Option<&'a Summary>,
+}
+
+impl<'a> Packet<'a> {
+    pub fn decoded(&self) -> &'a Decoded {
+        self.frame.decoded()
+    }
+
+    /// The TCP header, when complete.
+    pub fn tcp_header(&self) -> Option<&'a Tcp> {
+        match &self.decoded().payload {
+            Payload::Tcp(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The TCP header and the tracker's verdict on it.
+    pub fn segment(&self) -> Option<(&'a Tcp, &'a TcpInfo)> {
+        Some((self.tcp_header()?, self.tcp?))
+    }
+
+    /// The segment's place in its connection.
+    pub fn step(&self) -> Option<&'a Step> {
+        self.tcp?.step.as_ref()
+    }
+
+    /// TCP ports, also from a header cut short.
+    pub fn tcp_ports(&self) -> [Option<u16>; 2] {
+        match &self.decoded().payload {
+            Payload::Tcp(t) => [Some(t.sport), Some(t.dport)],
+            Payload::TcpPartial { sport, dport, .. } => [*sport, *dport],
+            _ => [None, None],
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        matches!(
+            self.decoded().payload,
+            Payload::Tcp(_) | Payload::TcpPartial { .. }
+        )
+    }
+
+    /// IPv4 source and destination.
+    pub fn ipv4(&self) -> Option<[std::net::Ipv4Addr; 2]> {
+        match self.decoded().ip? {
+            crate::decode::Ip {
+                src: IpAddr::V4(s),
+                dst: IpAddr::V4(d),
+                ..
+            } => Some([s, d]),
+            _ => None,
+        }
+    }
+
+    /// IPv6 source and destination.
+    pub fn ipv6(&self) -> Option<[std::net::Ipv6Addr; 2]> {
+        match self.decoded().ip? {
+            crate::decode::Ip {
+                src: IpAddr::V6(s),
+                dst: IpAddr::V6(d),
+                ..
+            } => Some([s, d]),
+            _ => None,
+        }
+    }
+
+    /// Bytes from `at` to the end of the frame, when kept.
+    pub fn bytes_from(&self, at: Option<usize>) -> &'a [u8] {
+        self.bytes
+            .zip(at)
+            .and_then(|(b, at)| b.get(at..))
+            .unwrap_or(&[])
+    }
+}
