@@ -6,6 +6,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tcplens::cli::{Output, SeqMode, SummaryMode};
 use tcplens::decode::decode;
+use tcplens::fields::{FrameTimes, Packet};
 use tcplens::flow::Tracker;
 use tcplens::render::Renderer;
 use tcplens::render::color::ColorMode;
@@ -78,7 +79,14 @@ fn benches(c: &mut Criterion) {
     for (name, json) in [("text_row", false), ("json_line", true)] {
         let mut r = Renderer::new(output(json, SummaryMode::Off), std::io::sink());
         g.bench_function(name, |b| {
-            b.iter(|| r.packet(data, infos[5].as_ref()).unwrap())
+            let packet = Packet {
+                frame: data,
+                tcp: infos[5].as_ref(),
+                bytes: None,
+                times: FrameTimes::default(),
+                conn: None,
+            };
+            b.iter(|| r.packet(&packet).unwrap())
         });
     }
     g.finish();

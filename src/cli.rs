@@ -6,8 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use std::sync::Arc;
+
+use crate::dfilter::DisplayFilter;
+use crate::fields::{FieldId, Needs};
 use crate::flow::Limits;
 use crate::render::color::ColorMode;
+use crate::render::fields::FieldsFormat;
 use crate::source::filter::Filter;
 use crate::source::live;
 
@@ -31,6 +36,9 @@ pub enum Command {
     Capture(CaptureArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
+    /// List every field the display filter, -T fields and JSON know (as `tshark -G fields`):
+    /// name, type and meaning, one per line, tab-separated.
+    Fields,
     /// The learn_tcp experiment: a server on 127.0.0.1:5200 and a client from 5201 talk while
     /// tcplens captures them on lo and shows rows, the ladder and the summary. Without capture
     /// privileges it replays the bundled recording of the same experiment.
@@ -100,6 +108,23 @@ pub fn man_page(subcommand: Option<&str>) -> Result<()> {
     write_stdout(&out)
 }
 
+/// `tcplens fields`: the field table, one `name TAB type TAB meaning` line per field.
+pub fn list_fields() -> Result<()> {
+    let mut out = String::new();
+    for f in crate::fields::FIELDS {
+        out.push_str(f.name);
+        out.push('\t');
+        out.push_str(f.kind.name());
+        out.push('\t');
+        out.push_str(f.desc);
+        if f.needs == Needs::Connection {
+            out.push_str(" (known when the connection ends: `read` makes two passes)");
+        }
+        out.push('\n');
+    }
+    write_stdout(out.as_bytes())
+}
+
 fn write_stdout(bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
@@ -128,6 +153,10 @@ impl DemoArgs {
             ladder: true,
             ascii: self.ascii,
             stream: None,
+            display_filter: None,
+            format: None,
+            fields: Vec::new(),
+            field_options: Vec::new(),
             explain: self.explain,
             width: self.width,
         };
@@ -193,6 +222,11 @@ pub struct CaptureArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Fields,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TsPrecision {
     Micro,
     Nano,
@@ -237,9 +271,23 @@ pub struct OutputArgs {
     /// Draw ladders and explanations with ASCII characters instead of Unicode box drawing.
     #[arg(long)]
     pub ascii: bool,
-    /// Show only TCP stream N (Wireshark's `tcp.stream eq N`): its rows, ladder and summary.
+    /// Show only TCP stream N: shorthand for `-Y 'tcp.stream == N'`.
     #[arg(long, value_name = "N")]
     pub stream: Option<u32>,
+    /// Wireshark display filter (`man wireshark-filter`, as TShark 4.0 reads it): only
+    /// matching frames make rows, JSON records, ladder arrows and explanations; summaries and
+    /// ladders show only connections with a matching frame. BPF words still filter first.
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    pub display_filter: Option<String>,
+    /// Output format: `fields` prints the -e fields of each displayed frame, as tshark -T fields.
+    #[arg(short = 'T', value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "ladder", "summary", "explain"])]
+    pub format: Option<Format>,
+    /// A field to print with -T fields (repeatable; `tcplens fields` lists them).
+    #[arg(short = 'e', value_name = "FIELD")]
+    pub fields: Vec<String>,
+    /// A -T fields option: separator=X, aggregator=X, header=y|n, occurrence=f|l|a, quote=d|s|n.
+    #[arg(short = 'E', value_name = "KEY=VALUE")]
+    pub field_options: Vec<String>,
     /// Under each row (or arrow), one plain sentence saying what the segment does and why.
     #[arg(long, conflicts_with = "summary")]
     pub explain: bool,
@@ -275,6 +323,7 @@ pub enum SeqMode {
 pub struct CaptureConfig {
     pub live: live::Options,
     pub output: Output,
+    pub query: Query,
     pub limits: Limits,
     /// False when nothing goes to stdout (`-q --no-summary`, or `-w -`).
     pub print: bool,
@@ -285,7 +334,40 @@ pub struct Config {
     pub file: PathBuf,
     pub filter: Option<Filter>,
     pub output: Output,
+    pub query: Query,
     pub limits: Limits,
+}
+
+/// What the user asked of the frames: a display filter and `-T fields`.
+#[derive(Clone, Default)]
+pub struct Query {
+    pub filter: Option<Arc<DisplayFilter>>,
+    pub fields: Option<Arc<FieldsFormat>>,
+}
+
+impl Query {
+    fn used(&self) -> impl Iterator<Item = FieldId> + '_ {
+        let filter = self.filter.iter().flat_map(|f| f.fields());
+        let fields = self.fields.iter().flat_map(|f| f.fields.iter().copied());
+        filter.chain(fields)
+    }
+
+    /// Some field reads the frame's bytes: the source must keep them.
+    pub fn needs_bytes(&self) -> bool {
+        self.used().any(|f| f.field().needs == Needs::Bytes)
+    }
+
+    /// Some field is a connection's verdict, known only when the connection ended.
+    pub fn needs_connection(&self) -> bool {
+        self.used().any(|f| f.field().needs == Needs::Connection)
+    }
+
+    /// The filter reads only connection fields: a summary line can be selected by itself.
+    pub fn filter_is_per_connection(&self) -> bool {
+        self.filter
+            .as_ref()
+            .is_some_and(|f| f.fields().all(|id| id.field().needs == Needs::Connection))
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -300,8 +382,9 @@ pub struct Output {
     pub explain: bool,
     /// `--explain` and `--ladder` characters: ASCII instead of Unicode.
     pub ascii: bool,
-    /// Only this `tcp.stream`.
-    pub stream: Option<u32>,
+    /// A display filter selects frames: summaries and ladders show only the connections with
+    /// a selected frame.
+    pub filtered: bool,
     /// 2×MSL in seconds, as explanations of TIME_WAIT quote it.
     pub msl: u64,
 }
@@ -319,7 +402,7 @@ impl Output {
             ladder: None,
             explain: false,
             ascii: false,
-            stream: None,
+            filtered: false,
             msl: DEFAULT_MSL,
         }
     }
@@ -337,11 +420,13 @@ pub struct LadderOpts {
 
 impl ReadArgs {
     pub fn into_config(self) -> Result<Config> {
+        let query = self.output.query()?;
         Ok(Config {
             filter: Filter::from_words(&self.filter)?,
             limits: self.output.limits()?,
             file: self.file,
             output: self.output.resolve(),
+            query,
         })
     }
 }
@@ -349,6 +434,14 @@ impl ReadArgs {
 impl CaptureArgs {
     pub fn into_config(self) -> Result<CaptureConfig> {
         let limits = self.output.limits()?;
+        let query = self.output.query()?;
+        if query.needs_connection() && !(self.output.summary && query.filter_is_per_connection()) {
+            anyhow::bail!(
+                "tcplens.conn.* fields are known only when a connection ends: a live capture cannot \
+                 select its rows by them; use them with `tcplens read` (two passes) or, alone in -Y, \
+                 with --summary"
+            );
+        }
         let to_stdout = self.write.as_deref() == Some(Path::new("-"));
         if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
             check_writable_dir(path)?;
@@ -383,6 +476,7 @@ impl CaptureArgs {
                 filter: (!expr.trim().is_empty()).then_some(expr),
             },
             output,
+            query,
             limits,
         })
     }
@@ -412,6 +506,34 @@ fn check_writable_dir(path: &Path) -> Result<()> {
 }
 
 impl OutputArgs {
+    /// The display filter (with `--stream N` as `tcp.stream == N`) and `-T fields`, compiled
+    /// before any thread starts: a bad expression is one error, before reading.
+    fn query(&self) -> Result<Query> {
+        let expr = match (&self.display_filter, self.stream) {
+            (Some(y), Some(n)) => Some(format!("tcp.stream == {n} && ({y})")),
+            (Some(y), None) => Some(y.clone()),
+            (None, Some(n)) => Some(format!("tcp.stream == {n}")),
+            (None, None) => None,
+        };
+        let filter = match expr {
+            Some(e) => Some(Arc::new(
+                DisplayFilter::compile(&e).map_err(|err| anyhow::anyhow!("{err}"))?,
+            )),
+            None => None,
+        };
+        let fields = match self.format {
+            Some(Format::Fields) => Some(Arc::new(FieldsFormat::new(
+                &self.fields,
+                &self.field_options,
+            )?)),
+            None if !self.fields.is_empty() || !self.field_options.is_empty() => {
+                anyhow::bail!("-e and -E go with -T fields (as in tshark)")
+            }
+            None => None,
+        };
+        Ok(Query { filter, fields })
+    }
+
     fn limits(&self) -> Result<Limits> {
         if self.max_flows == 0 {
             anyhow::bail!("--max-flows must be at least 1");
@@ -444,14 +566,14 @@ impl OutputArgs {
             } else {
                 SummaryMode::Rows
             },
-            rows: !self.summary && !self.ladder,
+            rows: !self.summary && !self.ladder && self.format.is_none(),
             ladder: self.ladder.then(|| LadderOpts {
                 width: self.width.map_or_else(terminal_width, usize::from),
                 streaming: false,
             }),
             explain: self.explain,
             ascii: self.ascii,
-            stream: self.stream,
+            filtered: self.stream.is_some() || self.display_filter.is_some(),
             msl: self.msl,
         }
     }

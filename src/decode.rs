@@ -284,9 +284,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         };
         return decoded;
     }
-    let mut decoded = decode_sliced(linktype, data);
-    decoded.layers.linktype = linktype;
-    decoded
+    decode_sliced(linktype, data)
 }
 
 /// TCP in an IPv4 datagram without options or fragmentation, whose header the frame holds:
@@ -320,6 +318,12 @@ fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded> {
 
 /// The general path: etherparse's lax slicer for every link type and layer.
 fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded {
+    let mut decoded = decode_layers(linktype, data);
+    decoded.layers.linktype = linktype;
+    decoded
+}
+
+fn decode_layers(linktype: u32, data: &[u8]) -> Decoded {
     let sliced = match linktype {
         1 => match LaxSlicedPacket::from_ethernet(data) {
             Ok(p) => p,

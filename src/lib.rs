@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod decode;
 pub mod demo;
+pub mod dfilter;
 pub mod fields;
 pub mod flow;
 pub mod pipeline;

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
             .into_config()
             .and_then(|cfg| tcplens::pipeline::capture(&cfg)),
         Command::Interfaces => tcplens::pipeline::interfaces(),
+        Command::Fields => tcplens::cli::list_fields(),
         Command::Demo(args) => tcplens::demo::run(&args.into_config()),
         Command::Completions { shell } => tcplens::cli::completions(shell),
         Command::Man { subcommand } => tcplens::cli::man_page(subcommand.as_deref()),

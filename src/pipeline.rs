@@ -6,7 +6,9 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config, Output};
+use crate::cli::{CaptureConfig, Config, Output, Query, SummaryMode};
+use crate::dfilter::DisplayFilter;
+use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::Renderer;
 use crate::render::progress::Progress;
@@ -14,6 +16,13 @@ use crate::source::{self, SourceMsg};
 
 /// `tcplens read`: every frame of the file becomes one row (or one JSON record).
 pub fn read(cfg: &Config) -> Result<()> {
+    let (selector, verdict) = selection(&cfg.query, cfg.output);
+    let mut selector = selector;
+    if cfg.query.needs_connection() && verdict.is_none() {
+        // `tcplens.conn.*` on rows: the connections' ends come from a first pass, as
+        // `tshark -2` makes one.
+        selector.verdicts = Some(Arc::new(first_pass(cfg)?));
+    }
     let (tx, rx) = source::channel();
     let read = Arc::new(AtomicU64::new(0));
     let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx, read.clone())?;
@@ -25,14 +34,55 @@ pub fn read(cfg: &Config) -> Result<()> {
         cfg.output,
         std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
     )
-    .progress(progress);
+    .progress(progress)
+    .fields(cfg.query.fields.clone())
+    .connection_filter(verdict);
     consume_file(
         &cfg.file.display().to_string(),
         reader,
         rx,
         &mut renderer,
+        selector,
         cfg.limits,
     )
+}
+
+/// The display filter goes to the consumer, except under `--summary` when it reads only
+/// connection fields: then it selects summary lines by itself (returned second).
+fn selection(query: &Query, output: Output) -> (Selector, Option<Arc<DisplayFilter>>) {
+    if output.summary == SummaryMode::Only && query.filter_is_per_connection() {
+        (Selector::new(None), query.filter.clone())
+    } else {
+        (Selector::new(query.filter.clone()), None)
+    }
+}
+
+/// Tracks the whole file once, keeping every connection's end. A damaged file stops this
+/// pass quietly: the second pass prints the rows before the damage and the error.
+fn first_pass(cfg: &Config) -> Result<Verdicts> {
+    let (tx, rx) = source::channel();
+    let reader = source::file::spawn(
+        cfg.file.clone(),
+        cfg.filter.clone(),
+        tx,
+        Arc::new(AtomicU64::new(0)),
+    )?;
+    let mut tracker = Tracker::new(cfg.limits);
+    let mut verdicts = Verdicts::new();
+    for msg in &rx {
+        if let SourceMsg::Frames(batch) = msg {
+            for frame in &batch {
+                tracker.track(frame);
+                for s in tracker.take_finished() {
+                    verdicts.insert(s.stream, Arc::new(s));
+                }
+            }
+        }
+    }
+    drop(rx);
+    let _ = reader.join();
+    verdicts.extend(tracker.finish().map(|s| (s.stream, Arc::new(s))));
+    Ok(verdicts)
 }
 
 /// The consumer over a file's reader thread, then the reader's fate.
@@ -41,9 +91,10 @@ fn consume_file<W: Write + Send>(
     reader: std::thread::JoinHandle<()>,
     rx: crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
+    selector: Selector,
     limits: Limits,
 ) -> Result<()> {
-    let result = consume(&rx, renderer, limits, false);
+    let result = consume(&rx, renderer, selector, limits, false);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
@@ -68,11 +119,14 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
     let result = if cfg.print {
+        let (selector, verdict) = selection(&cfg.query, cfg.output);
         let mut renderer = Renderer::new(
             cfg.output,
             std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
-        );
-        consume(&rx, &mut renderer, cfg.limits, true)
+        )
+        .fields(cfg.query.fields.clone())
+        .connection_filter(verdict);
+        consume(&rx, &mut renderer, selector, cfg.limits, true)
     } else {
         drain(&rx)
     };
@@ -94,7 +148,8 @@ pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let reader = source::file::spawn_bytes(name, bytes, tx)?;
     let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut renderer = Renderer::new(output, stdout);
-    consume_file(name, reader, rx, &mut renderer, Limits::default())
+    let selector = Selector::default();
+    consume_file(name, reader, rx, &mut renderer, selector, Limits::default())
 }
 
 /// `tcplens demo`: captures (rows as packets arrive) while `work` runs on its own thread, and
@@ -118,7 +173,13 @@ where
             result
         })?;
     let mut renderer = Renderer::new(output, std::io::BufWriter::new(std::io::stdout()));
-    let result = consume(&rx, &mut renderer, Limits::default(), true);
+    let result = consume(
+        &rx,
+        &mut renderer,
+        Selector::default(),
+        Limits::default(),
+        true,
+    );
     stopper.stop();
     drop(rx);
     let _ = capture.join();
@@ -212,7 +273,88 @@ struct Tracked {
 enum Event {
     /// Boxed: a summary is 200 bytes, a row's info 80, and there is one row per frame.
     Left(Box<Summary>),
-    Row(Option<TcpInfo>),
+    /// A displayed frame: its place in the batch and what the tracker said of it.
+    Row(Shown),
+}
+
+/// A frame the display filter selected (every frame, without one).
+pub struct Shown {
+    index: u32,
+    tcp: Option<TcpInfo>,
+    times: FrameTimes,
+    /// Its connection's end, on the second pass of a filter on `tcplens.conn.*`.
+    conn: Option<Arc<Summary>>,
+}
+
+impl Shown {
+    /// The frame as the field table and the renderers see it.
+    pub fn packet<'a>(&'a self, frame: &'a source::Frame) -> Packet<'a> {
+        Packet {
+            frame,
+            tcp: self.tcp.as_ref(),
+            bytes: None,
+            times: self.times,
+            conn: self.conn.as_deref(),
+        }
+    }
+}
+
+/// The consumer's side of the display filter: each frame's times, the filter, and on a
+/// second pass the connections' ends. The filter runs right after tracking, so a rejected
+/// frame costs no formatting and no hand-over to the render thread.
+#[derive(Default)]
+pub struct Selector {
+    filter: Option<Arc<DisplayFilter>>,
+    verdicts: Option<Arc<Verdicts>>,
+    first: Option<i128>,
+    prev: Option<i128>,
+    prev_shown: Option<i128>,
+}
+
+/// Every connection's end, by stream, from a first pass over the file.
+type Verdicts = std::collections::HashMap<u32, Arc<Summary>>;
+
+impl Selector {
+    pub fn new(filter: Option<Arc<DisplayFilter>>) -> Selector {
+        Selector {
+            filter,
+            ..Selector::default()
+        }
+    }
+
+    /// Whether `frame` is displayed, with its times and its connection's end.
+    pub fn select(
+        &mut self,
+        index: usize,
+        frame: &source::Frame,
+        tcp: Option<TcpInfo>,
+    ) -> Option<Shown> {
+        let now = frame.ts.as_nanos();
+        let first = *self.first.get_or_insert(now);
+        let times = FrameTimes {
+            relative: now - first,
+            delta: now - self.prev.unwrap_or(now),
+            delta_displayed: now - self.prev_shown.unwrap_or(now),
+        };
+        self.prev = Some(now);
+        let conn = match (&self.verdicts, &tcp) {
+            (Some(v), Some(t)) => v.get(&t.stream).cloned(),
+            _ => None,
+        };
+        let shown = Shown {
+            index: index as u32,
+            tcp,
+            times,
+            conn,
+        };
+        if let Some(filter) = &self.filter
+            && !filter.matches(&shown.packet(frame))
+        {
+            return None;
+        }
+        self.prev_shown = Some(now);
+        Some(shown)
+    }
 }
 
 enum ToRender {
@@ -234,11 +376,12 @@ enum ToRender {
 fn consume<W: Write + Send>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
+    mut selector: Selector,
     limits: Limits,
     flush_idle: bool,
 ) -> Result<()> {
     if !renderer.renders_packets() {
-        return consume_here(rx, renderer, limits, flush_idle);
+        return consume_here(rx, renderer, selector, limits, flush_idle);
     }
     let mut tracker = Tracker::new(limits);
     let mut failure = None;
@@ -250,13 +393,12 @@ fn consume<W: Write + Send>(
                 for msg in &rendering {
                     match msg {
                         ToRender::Batch(Tracked { batch, events }) => {
-                            let mut frames = batch.iter();
                             for event in events {
                                 match event {
                                     Event::Left(summary) => renderer.connection(*summary)?,
-                                    Event::Row(tcp) => {
-                                        if let Some(frame) = frames.next() {
-                                            renderer.packet(frame, tcp.as_ref())?;
+                                    Event::Row(shown) => {
+                                        if let Some(frame) = batch.get(shown.index as usize) {
+                                            renderer.packet(&shown.packet(frame))?;
                                         }
                                     }
                                 }
@@ -275,10 +417,10 @@ fn consume<W: Write + Send>(
             match msg {
                 SourceMsg::Frames(batch) => {
                     let mut events = Vec::with_capacity(batch.len());
-                    for frame in &batch {
+                    for (index, frame) in batch.iter().enumerate() {
                         let tcp = tracker.track(frame);
                         events.extend(tracker.take_finished().map(|s| Event::Left(Box::new(s))));
-                        events.push(Event::Row(tcp));
+                        events.extend(selector.select(index, frame, tcp).map(Event::Row));
                     }
                     // A closed channel: the render thread stopped on an error, returned below.
                     stopped = (to_render)
@@ -312,6 +454,7 @@ fn consume<W: Write + Send>(
 fn consume_here<W: Write>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
+    mut selector: Selector,
     limits: Limits,
     flush_idle: bool,
 ) -> Result<()> {
@@ -320,12 +463,14 @@ fn consume_here<W: Write>(
     for msg in rx {
         match msg {
             SourceMsg::Frames(batch) => {
-                for frame in &batch {
+                for (index, frame) in batch.iter().enumerate() {
                     let tcp = tracker.track(frame);
                     for summary in tracker.take_finished() {
                         renderer.connection(summary)?;
                     }
-                    renderer.packet(frame, tcp.as_ref())?;
+                    if let Some(shown) = selector.select(index, frame, tcp) {
+                        renderer.packet(&shown.packet(frame))?;
+                    }
                 }
                 if flush_idle && rx.is_empty() {
                     renderer.flush()?;

@@ -4,6 +4,7 @@
 
 use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
 use tcplens::flow::{Limits, Summary, Tracker};
+use tcplens::pipeline::Selector;
 use tcplens::render::Renderer;
 use tcplens::render::color::ColorMode;
 use tcplens::source::Frame;
@@ -64,15 +65,19 @@ pub fn run(cap: &Capture) {
         .map(|(o, b)| Renderer::new(*o, b))
         .collect();
     let mut tracker = Tracker::new(cap.limits);
-    for frame in &cap.frames {
+    let mut selector = Selector::default();
+    for (index, frame) in cap.frames.iter().enumerate() {
         let tcp = tracker.track(frame);
         for summary in tracker.take_finished() {
             for r in &mut renderers {
                 r.connection(summary.clone()).expect("a Vec never fails");
             }
         }
+        let shown = selector
+            .select(index, frame, tcp)
+            .expect("no filter shows every frame");
         for r in &mut renderers {
-            r.packet(frame, tcp.as_ref()).expect("a Vec never fails");
+            r.packet(&shown.packet(frame)).expect("a Vec never fails");
         }
     }
     let left: Vec<Summary> = tracker.finish().collect();

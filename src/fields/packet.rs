@@ -28,7 +28,22 @@ pub struct Packet<'a> {
     pub conn: Option<&'a Summary>,
 }
 
+/// What a connection's summary line is, seen as a packet: no frame, only `tcplens.conn.*`.
+static NO_FRAME: std::sync::LazyLock<Frame> =
+    std::sync::LazyLock::new(|| Frame::new(0, Default::default(), 0, 0, &[]));
+
 impl<'a> Packet<'a> {
+    /// A connection by itself (`--summary` with a filter of connection fields).
+    pub fn of_connection(summary: &'a Summary) -> Packet<'a> {
+        Packet {
+            frame: &NO_FRAME,
+            tcp: None,
+            bytes: None,
+            times: FrameTimes::default(),
+            conn: Some(summary),
+        }
+    }
+
     pub fn decoded(&self) -> &'a Decoded {
         self.frame.decoded()
     }

@@ -439,7 +439,7 @@ impl Tracker {
         };
         if tcp.short {
             // The IP length leaves no room for the header: Wireshark skips all tracking.
-            return conn.info(lo_to_hi, tcp, None, None, analysis, None, times);
+            return conn.info(lo_to_hi, tcp, analysis, None, times);
         }
         let half = &mut conn.halves[fwd];
         if half.base.is_none() {
@@ -501,16 +501,7 @@ impl Tracker {
                 key,
             }));
         }
-        let (seq_base, ack_base) = (conn.halves[fwd].base, conn.halves[rev].base);
-        conn.info(
-            lo_to_hi,
-            tcp,
-            seq_base,
-            ack_base,
-            analysis,
-            Some(step),
-            times,
-        )
+        conn.info(lo_to_hi, tcp, analysis, Some(step), times)
     }
 }
 
@@ -569,13 +560,16 @@ impl Conn {
         &self,
         lo_to_hi: bool,
         tcp: &Tcp,
-        seq_base: Option<SeqNum>,
-        ack_base: Option<SeqNum>,
         analysis: Analysis,
         step: Option<Step>,
         times: Times,
     ) -> TcpInfo {
         let fwd = if lo_to_hi { 0 } else { 1 };
+        // Untracked segments (no step) keep raw numbers, as Wireshark shows them.
+        let (seq_base, ack_base) = match step {
+            Some(_) => (self.halves[fwd].base, self.halves[1 - fwd].base),
+            None => (None, None),
+        };
         let win = match self.halves[fwd].win_scale {
             // SYNs are never scaled (RFC 7323 §2.2), nor are segments Wireshark cannot track.
             WinScale::Shift(s) if !tcp.has(flags::SYN) && !tcp.short => (tcp.window as u32) << s,

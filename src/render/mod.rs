@@ -3,6 +3,7 @@
 
 pub mod color;
 pub mod explain;
+pub mod fields;
 pub mod info;
 pub mod json;
 pub mod ladder;
@@ -12,12 +13,17 @@ pub mod push;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use std::sync::Arc;
+
 use crate::cli::{Output, SeqMode, SummaryMode};
 use crate::decode::{Decoded, Payload, Tcp, flags};
+use crate::dfilter::DisplayFilter;
+use crate::fields::Packet;
 use crate::flow::{Summary, TcpInfo};
 use crate::source::{Frame, Timestamp};
 use color::{ColorMode, Rule};
 use explain::Explainer;
+use fields::FieldsFormat;
 use ladder::Ladder;
 
 /// Connections listed in the text table at the end; beyond, they are counted, not listed.
@@ -59,6 +65,13 @@ pub struct Renderer<W: Write> {
     note: String,
     /// A progress bar on stderr, cleared before the summary prints.
     progress: Option<progress::Progress>,
+    /// Under a display filter: the streams with a displayed frame, one bit each.
+    matched: Vec<u64>,
+    /// `-T fields`.
+    fields: Option<Arc<FieldsFormat>>,
+    header_written: bool,
+    /// `--summary` with a filter of connection fields only.
+    verdict: Option<Arc<DisplayFilter>>,
 }
 
 impl<W: Write> Renderer<W> {
@@ -78,6 +91,10 @@ impl<W: Write> Renderer<W> {
             explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
             note: String::new(),
             progress: None,
+            matched: Vec::new(),
+            fields: None,
+            header_written: false,
+            verdict: None,
         }
     }
 
@@ -96,20 +113,74 @@ impl<W: Write> Renderer<W> {
         self.out.write_all(self.line.as_bytes())
     }
 
-    /// Whether [`Renderer::packet`] writes anything (rows, JSON records, ladder arrows) beyond
-    /// noting the first frame's time.
+    /// Whether [`Renderer::packet`] writes anything (rows, JSON records, ladder arrows, field
+    /// lines) beyond noting the first frame's time and the connections displayed.
     pub fn renders_packets(&self) -> bool {
-        self.opts.rows || self.ladder.is_some()
+        self.opts.rows || self.ladder.is_some() || self.fields.is_some()
     }
 
-    pub fn packet(&mut self, frame: &Frame, tcp: Option<&TcpInfo>) -> io::Result<()> {
-        let first = *self.first.get_or_insert(frame.ts);
-        if !self.renders_packets() {
-            return Ok(());
+    /// `-T fields`: field lines instead of rows, and nothing else.
+    pub fn fields(mut self, format: Option<Arc<FieldsFormat>>) -> Renderer<W> {
+        if format.is_some() {
+            self.opts.summary = SummaryMode::Off;
         }
-        if let Some(stream) = self.opts.stream
-            && tcp.map(|t| t.stream) != Some(stream)
+        self.fields = format;
+        self
+    }
+
+    /// With `--summary`, a filter of connection fields only selects summary lines by itself.
+    pub fn connection_filter(mut self, filter: Option<Arc<DisplayFilter>>) -> Renderer<W> {
+        self.verdict = filter;
+        self
+    }
+
+    /// Whether a connection's summary and diagram are shown: all of them without a filter;
+    /// with one, those with a displayed frame, or those whose verdict the filter selects.
+    fn shows(&self, summary: &Summary) -> bool {
+        if let Some(filter) = &self.verdict {
+            return filter.matches(&Packet::of_connection(summary));
+        }
+        !self.opts.filtered
+            || self
+                .matched
+                .get(summary.stream as usize / 64)
+                .is_some_and(|w| w & (1 << (summary.stream % 64)) != 0)
+    }
+
+    /// One displayed frame (the display filter, if any, selected it).
+    pub fn packet(&mut self, packet: &Packet<'_>) -> io::Result<()> {
+        let (frame, tcp) = (packet.frame, packet.tcp);
+        if self.first.is_none() {
+            // The file's first frame, which need not be displayed: times count from it.
+            let ns = frame.ts.as_nanos() - packet.times.relative;
+            self.first = Some(Timestamp {
+                secs: ns.div_euclid(1_000_000_000) as i64,
+                nanos: ns.rem_euclid(1_000_000_000) as u32,
+                digits: frame.ts.digits,
+            });
+        }
+        if self.opts.filtered
+            && let Some(t) = tcp
         {
+            let (word, bit) = (t.stream as usize / 64, t.stream % 64);
+            if self.matched.len() <= word {
+                self.matched.resize(word + 1, 0);
+            }
+            self.matched[word] |= 1 << bit;
+        }
+        if let Some(format) = &self.fields {
+            self.line.clear();
+            if !self.header_written {
+                self.header_written = true;
+                if format.header {
+                    format.header(&mut self.line);
+                }
+            }
+            let mut values = Vec::new();
+            format.line(&mut self.line, packet, &mut values);
+            return self.write_line();
+        }
+        if !self.renders_packets() {
             return Ok(());
         }
         let decoded = frame.decoded();
@@ -131,7 +202,10 @@ impl<W: Write> Renderer<W> {
             seg,
             protocol,
             info: &self.info,
-            time: relative(frame.ts, first),
+            time: RelTime {
+                nanos: packet.times.relative,
+                digits: frame.ts.digits,
+            },
         };
         self.line.clear();
         self.note.clear();
@@ -178,11 +252,11 @@ impl<W: Write> Renderer<W> {
 
     /// A connection left the tracker: JSON prints its record now, text keeps it for the end.
     pub fn connection(&mut self, summary: Summary) -> io::Result<()> {
-        if self.opts.stream.is_some_and(|s| s != summary.stream) {
-            return Ok(());
-        }
         if let Some(explainer) = &mut self.explainer {
             explainer.forget(summary.stream);
+        }
+        if !self.shows(&summary) {
+            return Ok(());
         }
         if let Some(ladder) = &mut self.ladder {
             self.line.clear();
@@ -237,7 +311,7 @@ impl<W: Write> Renderer<W> {
         let table = self.opts.summary != SummaryMode::Off && !self.opts.json;
         let mut left = left;
         let mut listed_left = 0;
-        if table && self.ladder.is_none() && self.opts.stream.is_none() {
+        if table && self.ladder.is_none() && !self.opts.filtered {
             // The common case: no diagram or filter needs each summary first, so the lines of
             // the connections left are written as they are summarized, merged by stream with
             // the lines kept, instead of being kept too (32k lines, 8 MiB, beside the
@@ -437,13 +511,6 @@ pub fn span(s: &Summary, first: Option<Timestamp>) -> (RelTime, RelTime) {
 pub struct RelTime {
     pub nanos: i128,
     pub digits: u8,
-}
-
-fn relative(ts: Timestamp, first: Timestamp) -> RelTime {
-    RelTime {
-        nanos: ts.as_nanos() - first.as_nanos(),
-        digits: ts.digits,
-    }
 }
 
 impl std::fmt::Display for RelTime {
