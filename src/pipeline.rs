@@ -10,29 +10,79 @@ use crate::cli::{CaptureConfig, Config, Output};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::Renderer;
 use crate::render::progress::Progress;
-use crate::source::{self, SourceMsg};
+use crate::source::write::{FileHeader, Writer};
+use crate::source::{self, Batch, SourceMsg};
 
-/// `tcplens read`: every frame of the file becomes one row (or one JSON record).
+/// `tcplens read`: every frame of the file becomes one row (or one JSON record); with `-w`,
+/// the frames kept are also copied into a capture file.
 pub fn read(cfg: &Config) -> Result<()> {
     let (tx, rx) = source::channel();
     let read = Arc::new(AtomicU64::new(0));
-    let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx, read.clone())?;
+    // The input first (a missing file creates no -w file), then the -w file, then the reading.
+    let input = source::file::open(cfg.file.clone())?;
+    let mut save = match &cfg.write {
+        Some(path) => Some(Save {
+            writer: Writer::create(path, &cfg.file)?,
+            stream: cfg.output.stream,
+        }),
+        None => None,
+    };
+    let opts = source::file::Options {
+        filter: cfg.filter.clone(),
+        keep_bytes: save.is_some(),
+    };
+    let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
     let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
-    // Stdout rather than a lock held throughout: a lock cannot move to the render thread, and
-    // behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
-    let mut renderer = Renderer::new(
-        cfg.output,
-        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
-    )
-    .progress(progress);
-    consume_file(
-        &cfg.file.display().to_string(),
-        reader,
-        rx,
-        &mut renderer,
-        cfg.limits,
-    )
+    let shown = cfg.file.display().to_string();
+    let result = if cfg.writes_stdout() {
+        // `-w -`: the capture file is stdout, nothing else goes there.
+        let mut renderer = Renderer::new(cfg.output, std::io::sink()).progress(progress);
+        consume_file(&shown, reader, rx, &mut renderer, cfg.limits, save.as_mut())
+    } else {
+        // Stdout rather than a lock held throughout: a lock cannot move to the render thread,
+        // and behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
+        let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+        let mut renderer = Renderer::new(cfg.output, stdout).progress(progress);
+        consume_file(&shown, reader, rx, &mut renderer, cfg.limits, save.as_mut())
+    };
+    // Also after a damaged record: the file holds every frame before it, and is valid.
+    let finished = save.map_or(Ok(()), |s| s.writer.finish());
+    result.and(finished)
+}
+
+/// `read -w`: the capture file the consumer copies frames into, and which frames.
+pub struct Save {
+    writer: Writer,
+    /// `--stream N`: only that TCP stream's frames.
+    stream: Option<u32>,
+}
+
+impl Save {
+    /// The consumer calls this for each frame it keeps, after tracking it (`tcp` is what the
+    /// tracker said of it): frame `i` of `batch` is written unless `--stream` excludes it.
+    pub fn frame(&mut self, batch: &Batch, i: usize, tcp: Option<&TcpInfo>) -> Result<()> {
+        if let Some(stream) = self.stream
+            && tcp.map(|t| t.stream) != Some(stream)
+        {
+            return Ok(());
+        }
+        match batch.captured(i) {
+            Some(frame) => self.writer.write(frame),
+            None => anyhow::bail!("internal error: the reader kept no bytes for -w"),
+        }
+    }
+
+    /// A header block of the input (pcap header, pcapng section or interface).
+    fn header(&mut self, header: &FileHeader) -> Result<()> {
+        self.writer.header(header)
+    }
+
+    /// After each batch, before its rows are rendered: the file holds every frame of every
+    /// row printed.
+    fn flush(&mut self) -> Result<()> {
+        self.writer.flush()
+    }
 }
 
 /// The consumer over a file's reader thread, then the reader's fate.
@@ -42,8 +92,9 @@ fn consume_file<W: Write + Send>(
     rx: crossbeam_channel::Receiver<SourceMsg>,
     renderer: &mut Renderer<W>,
     limits: Limits,
+    save: Option<&mut Save>,
 ) -> Result<()> {
-    let result = consume(&rx, renderer, limits, false);
+    let result = consume(&rx, renderer, limits, false, save);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
@@ -72,7 +123,7 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
             cfg.output,
             std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
         );
-        consume(&rx, &mut renderer, cfg.limits, true)
+        consume(&rx, &mut renderer, cfg.limits, true, None)
     } else {
         drain(&rx)
     };
@@ -91,10 +142,10 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
 /// `tcplens demo` without capture privileges: a capture held in memory, read as a file.
 pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
-    let reader = source::file::spawn_bytes(name, bytes, tx)?;
+    let reader = source::file::spawn_bytes(name, bytes, Default::default(), tx)?;
     let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut renderer = Renderer::new(output, stdout);
-    consume_file(name, reader, rx, &mut renderer, Limits::default())
+    consume_file(name, reader, rx, &mut renderer, Limits::default(), None)
 }
 
 /// `tcplens demo`: captures (rows as packets arrive) while `work` runs on its own thread, and
@@ -118,7 +169,7 @@ where
             result
         })?;
     let mut renderer = Renderer::new(output, std::io::BufWriter::new(std::io::stdout()));
-    let result = consume(&rx, &mut renderer, Limits::default(), true);
+    let result = consume(&rx, &mut renderer, Limits::default(), true, None);
     stopper.stop();
     drop(rx);
     let _ = capture.join();
@@ -132,8 +183,9 @@ where
 fn drain(rx: &crossbeam_channel::Receiver<SourceMsg>) -> Result<()> {
     let mut failure = None;
     for msg in rx {
-        if let SourceMsg::Failed(e) = msg {
-            failure = Some(e);
+        match msg {
+            SourceMsg::Failed(e) => failure = Some(e),
+            SourceMsg::Frames(_) | SourceMsg::Header(_) => {}
         }
     }
     failure.map_or(Ok(()), Err)
@@ -236,12 +288,15 @@ fn consume<W: Write + Send>(
     renderer: &mut Renderer<W>,
     limits: Limits,
     flush_idle: bool,
+    mut save: Option<&mut Save>,
 ) -> Result<()> {
     if !renderer.renders_packets() {
-        return consume_here(rx, renderer, limits, flush_idle);
+        return consume_here(rx, renderer, limits, flush_idle, save);
     }
     let mut tracker = Tracker::new(limits);
     let mut failure = None;
+    // A -w file that cannot be written stops everything, as a closed stdout does.
+    let mut unwritten = None;
     let (to_render, rendering) = crossbeam_channel::bounded::<ToRender>(4);
     let rendered = std::thread::scope(|scope| {
         let render = std::thread::Builder::new()
@@ -275,16 +330,41 @@ fn consume<W: Write + Send>(
             match msg {
                 SourceMsg::Frames(batch) => {
                     let mut events = Vec::with_capacity(batch.len());
-                    for frame in &batch {
+                    for (i, frame) in batch.iter().enumerate() {
                         let tcp = tracker.track(frame);
                         events.extend(tracker.take_finished().map(|s| Event::Left(Box::new(s))));
+                        if let Some(save) = save.as_deref_mut()
+                            && let Err(e) = save.frame(&batch, i, tcp.as_ref())
+                        {
+                            unwritten = Some(e);
+                            break;
+                        }
                         events.push(Event::Row(tcp));
+                    }
+                    if unwritten.is_none()
+                        && let Some(save) = save.as_deref_mut()
+                        && let Err(e) = save.flush()
+                    {
+                        unwritten = Some(e);
+                    }
+                    if unwritten.is_some() {
+                        stopped = true;
+                        break;
                     }
                     // A closed channel: the render thread stopped on an error, returned below.
                     stopped = (to_render)
                         .send(ToRender::Batch(Tracked { batch, events }))
                         .is_err();
                     if stopped {
+                        break;
+                    }
+                }
+                SourceMsg::Header(header) => {
+                    if let Some(save) = save.as_deref_mut()
+                        && let Err(e) = save.header(&header)
+                    {
+                        unwritten = Some(e);
+                        stopped = true;
                         break;
                     }
                 }
@@ -301,7 +381,7 @@ fn consume<W: Write + Send>(
             .map_err(|_| anyhow::anyhow!("the render thread panicked"))
     });
     rendered??;
-    match failure {
+    match unwritten.or(failure) {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -314,21 +394,33 @@ fn consume_here<W: Write>(
     renderer: &mut Renderer<W>,
     limits: Limits,
     flush_idle: bool,
+    mut save: Option<&mut Save>,
 ) -> Result<()> {
     let mut tracker = Tracker::new(limits);
     let mut failure = None;
     for msg in rx {
         match msg {
             SourceMsg::Frames(batch) => {
-                for frame in &batch {
+                for (i, frame) in batch.iter().enumerate() {
                     let tcp = tracker.track(frame);
                     for summary in tracker.take_finished() {
                         renderer.connection(summary)?;
                     }
+                    if let Some(save) = save.as_deref_mut() {
+                        save.frame(&batch, i, tcp.as_ref())?;
+                    }
                     renderer.packet(frame, tcp.as_ref())?;
+                }
+                if let Some(save) = save.as_deref_mut() {
+                    save.flush()?;
                 }
                 if flush_idle && rx.is_empty() {
                     renderer.flush()?;
+                }
+            }
+            SourceMsg::Header(header) => {
+                if let Some(save) = save.as_deref_mut() {
+                    save.header(&header)?;
                 }
             }
             SourceMsg::Failed(e) => failure = Some(e),
