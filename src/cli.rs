@@ -174,6 +174,12 @@ impl DemoArgs {
 pub struct ReadArgs {
     /// The capture file (pcap, µs or ns, either byte order; or pcapng).
     pub file: PathBuf,
+    /// Also write the frames that pass the filter (and --stream) to a new capture file, as
+    /// `tcpdump -r IN -w OUT` does: pcap when the input is pcap (same link type, snap length
+    /// and timestamp precision), pcapng when it is pcapng (its interfaces, exact timestamps).
+    /// Rows still print; `-` writes the file to stdout, and nothing else goes there.
+    #[arg(short = 'w', value_name = "OUT")]
+    pub write: Option<PathBuf>,
     /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
@@ -336,6 +342,15 @@ pub struct Config {
     pub output: Output,
     pub query: Query,
     pub limits: Limits,
+    /// `-w`: the capture file to copy the frames kept into (`-` is stdout).
+    pub write: Option<PathBuf>,
+}
+
+impl Config {
+    /// `-w -`: the capture file goes to stdout, so nothing else does.
+    pub fn writes_stdout(&self) -> bool {
+        self.write.as_deref() == Some(Path::new("-"))
+    }
 }
 
 /// What the user asked of the frames: a display filter and `-T fields`.
@@ -421,12 +436,24 @@ pub struct LadderOpts {
 impl ReadArgs {
     pub fn into_config(self) -> Result<Config> {
         let query = self.output.query()?;
+        let to_stdout = self.write.as_deref() == Some(Path::new("-"));
+        if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
+            check_writable_dir(path)?;
+        }
+        let mut output = self.output.resolve();
+        if to_stdout {
+            output.rows = false;
+            output.ladder = None;
+            output.explain = false;
+            output.summary = SummaryMode::Off;
+        }
         Ok(Config {
             filter: Filter::from_words(&self.filter)?,
             limits: self.output.limits()?,
             file: self.file,
-            output: self.output.resolve(),
+            output,
             query,
+            write: self.write,
         })
     }
 }

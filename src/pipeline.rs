@@ -12,9 +12,11 @@ use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::Renderer;
 use crate::render::progress::Progress;
-use crate::source::{self, SourceMsg};
+use crate::source::write::{FileHeader, Writer};
+use crate::source::{self, Batch, SourceMsg};
 
-/// `tcplens read`: every frame of the file becomes one row (or one JSON record).
+/// `tcplens read`: every frame of the file becomes one row (or one JSON record); with `-w`,
+/// the frames kept are also copied into a capture file.
 pub fn read(cfg: &Config) -> Result<()> {
     let (selector, verdict) = selection(&cfg.query, cfg.output);
     let mut selector = selector;
@@ -25,26 +27,81 @@ pub fn read(cfg: &Config) -> Result<()> {
     }
     let (tx, rx) = source::channel();
     let read = Arc::new(AtomicU64::new(0));
-    let reader = source::file::spawn(cfg.file.clone(), cfg.filter.clone(), tx, read.clone())?;
+    // The input first (a missing file creates no -w file), then the -w file, then the reading.
+    let input = source::file::open(cfg.file.clone())?;
+    let mut save = match &cfg.write {
+        Some(path) => Some(Save {
+            writer: Writer::create(path, &cfg.file)?,
+        }),
+        None => None,
+    };
+    let opts = source::file::Options {
+        filter: cfg.filter.clone(),
+        keep_bytes: save.is_some() || cfg.query.needs_bytes(),
+    };
+    let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
     let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
-    // Stdout rather than a lock held throughout: a lock cannot move to the render thread, and
-    // behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
-    let mut renderer = Renderer::new(
-        cfg.output,
-        std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
-    )
-    .progress(progress)
-    .fields(cfg.query.fields.clone())
-    .connection_filter(verdict);
-    consume_file(
-        &cfg.file.display().to_string(),
-        reader,
-        rx,
-        &mut renderer,
-        selector,
-        cfg.limits,
-    )
+    let shown = cfg.file.display().to_string();
+    let result = if cfg.writes_stdout() {
+        // `-w -`: the capture file is stdout, nothing else goes there.
+        let mut renderer = Renderer::new(cfg.output, std::io::sink()).progress(progress);
+        consume_file(
+            &shown,
+            reader,
+            rx,
+            &mut renderer,
+            selector,
+            cfg.limits,
+            save.as_mut(),
+        )
+    } else {
+        // Stdout rather than a lock held throughout: a lock cannot move to the render thread,
+        // and behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
+        let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+        let mut renderer = Renderer::new(cfg.output, stdout)
+            .progress(progress)
+            .fields(cfg.query.fields.clone())
+            .connection_filter(verdict);
+        consume_file(
+            &shown,
+            reader,
+            rx,
+            &mut renderer,
+            selector,
+            cfg.limits,
+            save.as_mut(),
+        )
+    };
+    // Also after a damaged record: the file holds every frame before it, and is valid.
+    let finished = save.map_or(Ok(()), |s| s.writer.finish());
+    result.and(finished)
+}
+
+/// `read -w`: the capture file the consumer copies the displayed frames into.
+pub struct Save {
+    writer: Writer,
+}
+
+impl Save {
+    /// The consumer calls this for each frame it displays, after tracking and filtering it.
+    pub fn frame(&mut self, batch: &Batch, i: usize) -> Result<()> {
+        match batch.captured(i) {
+            Some(frame) => self.writer.write(frame),
+            None => anyhow::bail!("internal error: the reader kept no bytes for -w"),
+        }
+    }
+
+    /// A header block of the input (pcap header, pcapng section or interface).
+    fn header(&mut self, header: &FileHeader) -> Result<()> {
+        self.writer.header(header)
+    }
+
+    /// After each batch, before its rows are rendered: the file holds every frame of every
+    /// row printed.
+    fn flush(&mut self) -> Result<()> {
+        self.writer.flush()
+    }
 }
 
 /// The display filter goes to the consumer, except under `--summary` when it reads only
@@ -61,12 +118,12 @@ fn selection(query: &Query, output: Output) -> (Selector, Option<Arc<DisplayFilt
 /// pass quietly: the second pass prints the rows before the damage and the error.
 fn first_pass(cfg: &Config) -> Result<Verdicts> {
     let (tx, rx) = source::channel();
-    let reader = source::file::spawn(
-        cfg.file.clone(),
-        cfg.filter.clone(),
-        tx,
-        Arc::new(AtomicU64::new(0)),
-    )?;
+    let opts = source::file::Options {
+        filter: cfg.filter.clone(),
+        keep_bytes: false,
+    };
+    let input = source::file::open(cfg.file.clone())?;
+    let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
     let mut tracker = Tracker::new(cfg.limits);
     let mut verdicts = Verdicts::new();
     for msg in &rx {
@@ -93,8 +150,9 @@ fn consume_file<W: Write + Send>(
     renderer: &mut Renderer<W>,
     selector: Selector,
     limits: Limits,
+    save: Option<&mut Save>,
 ) -> Result<()> {
-    let result = consume(&rx, renderer, selector, limits, false);
+    let result = consume(&rx, renderer, selector, limits, false, save);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
@@ -126,7 +184,7 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
         )
         .fields(cfg.query.fields.clone())
         .connection_filter(verdict);
-        consume(&rx, &mut renderer, selector, cfg.limits, true)
+        consume(&rx, &mut renderer, selector, cfg.limits, true, None)
     } else {
         drain(&rx)
     };
@@ -145,11 +203,19 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
 /// `tcplens demo` without capture privileges: a capture held in memory, read as a file.
 pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
-    let reader = source::file::spawn_bytes(name, bytes, tx)?;
+    let reader = source::file::spawn_bytes(name, bytes, Default::default(), tx)?;
     let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let mut renderer = Renderer::new(output, stdout);
     let selector = Selector::default();
-    consume_file(name, reader, rx, &mut renderer, selector, Limits::default())
+    consume_file(
+        name,
+        reader,
+        rx,
+        &mut renderer,
+        selector,
+        Limits::default(),
+        None,
+    )
 }
 
 /// `tcplens demo`: captures (rows as packets arrive) while `work` runs on its own thread, and
@@ -179,6 +245,7 @@ where
         Selector::default(),
         Limits::default(),
         true,
+        None,
     );
     stopper.stop();
     drop(rx);
@@ -193,8 +260,9 @@ where
 fn drain(rx: &crossbeam_channel::Receiver<SourceMsg>) -> Result<()> {
     let mut failure = None;
     for msg in rx {
-        if let SourceMsg::Failed(e) = msg {
-            failure = Some(e);
+        match msg {
+            SourceMsg::Failed(e) => failure = Some(e),
+            SourceMsg::Frames(_) | SourceMsg::Header(_) => {}
         }
     }
     failure.map_or(Ok(()), Err)
@@ -287,12 +355,12 @@ pub struct Shown {
 }
 
 impl Shown {
-    /// The frame as the field table and the renderers see it.
-    pub fn packet<'a>(&'a self, frame: &'a source::Frame) -> Packet<'a> {
+    /// The frame as the field table and the renderers see it; `bytes` when the source kept them.
+    pub fn packet<'a>(&'a self, frame: &'a source::Frame, bytes: Option<&'a [u8]>) -> Packet<'a> {
         Packet {
             frame,
             tcp: self.tcp.as_ref(),
-            bytes: None,
+            bytes,
             times: self.times,
             conn: self.conn.as_deref(),
         }
@@ -309,6 +377,11 @@ pub struct Selector {
     first: Option<i128>,
     prev: Option<i128>,
     prev_shown: Option<i128>,
+}
+
+/// Frame `i`'s bytes, when the source kept them (`-w`, fields that read bytes).
+fn bytes(batch: &Batch, i: usize) -> Option<&[u8]> {
+    batch.captured(i).map(|c| c.data)
 }
 
 /// Every connection's end, by stream, from a first pass over the file.
@@ -328,6 +401,7 @@ impl Selector {
         index: usize,
         frame: &source::Frame,
         tcp: Option<TcpInfo>,
+        bytes: Option<&[u8]>,
     ) -> Option<Shown> {
         let now = frame.ts.as_nanos();
         let first = *self.first.get_or_insert(now);
@@ -348,7 +422,7 @@ impl Selector {
             conn,
         };
         if let Some(filter) = &self.filter
-            && !filter.matches(&shown.packet(frame))
+            && !filter.matches(&shown.packet(frame, bytes))
         {
             return None;
         }
@@ -379,12 +453,15 @@ fn consume<W: Write + Send>(
     mut selector: Selector,
     limits: Limits,
     flush_idle: bool,
+    mut save: Option<&mut Save>,
 ) -> Result<()> {
     if !renderer.renders_packets() {
-        return consume_here(rx, renderer, selector, limits, flush_idle);
+        return consume_here(rx, renderer, selector, limits, flush_idle, save);
     }
     let mut tracker = Tracker::new(limits);
     let mut failure = None;
+    // A -w file that cannot be written stops everything, as a closed stdout does.
+    let mut unwritten = None;
     let (to_render, rendering) = crossbeam_channel::bounded::<ToRender>(4);
     let rendered = std::thread::scope(|scope| {
         let render = std::thread::Builder::new()
@@ -397,8 +474,10 @@ fn consume<W: Write + Send>(
                                 match event {
                                     Event::Left(summary) => renderer.connection(*summary)?,
                                     Event::Row(shown) => {
-                                        if let Some(frame) = batch.get(shown.index as usize) {
-                                            renderer.packet(&shown.packet(frame))?;
+                                        let i = shown.index as usize;
+                                        if let Some(frame) = batch.get(i) {
+                                            renderer
+                                                .packet(&shown.packet(frame, bytes(&batch, i)))?;
                                         }
                                     }
                                 }
@@ -420,13 +499,42 @@ fn consume<W: Write + Send>(
                     for (index, frame) in batch.iter().enumerate() {
                         let tcp = tracker.track(frame);
                         events.extend(tracker.take_finished().map(|s| Event::Left(Box::new(s))));
-                        events.extend(selector.select(index, frame, tcp).map(Event::Row));
+                        let Some(shown) = selector.select(index, frame, tcp, bytes(&batch, index))
+                        else {
+                            continue;
+                        };
+                        if let Some(save) = save.as_deref_mut()
+                            && let Err(e) = save.frame(&batch, index)
+                        {
+                            unwritten = Some(e);
+                            break;
+                        }
+                        events.push(Event::Row(shown));
+                    }
+                    if unwritten.is_none()
+                        && let Some(save) = save.as_deref_mut()
+                        && let Err(e) = save.flush()
+                    {
+                        unwritten = Some(e);
+                    }
+                    if unwritten.is_some() {
+                        stopped = true;
+                        break;
                     }
                     // A closed channel: the render thread stopped on an error, returned below.
                     stopped = (to_render)
                         .send(ToRender::Batch(Tracked { batch, events }))
                         .is_err();
                     if stopped {
+                        break;
+                    }
+                }
+                SourceMsg::Header(header) => {
+                    if let Some(save) = save.as_deref_mut()
+                        && let Err(e) = save.header(&header)
+                    {
+                        unwritten = Some(e);
+                        stopped = true;
                         break;
                     }
                 }
@@ -443,7 +551,7 @@ fn consume<W: Write + Send>(
             .map_err(|_| anyhow::anyhow!("the render thread panicked"))
     });
     rendered??;
-    match failure {
+    match unwritten.or(failure) {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -457,6 +565,7 @@ fn consume_here<W: Write>(
     mut selector: Selector,
     limits: Limits,
     flush_idle: bool,
+    mut save: Option<&mut Save>,
 ) -> Result<()> {
     let mut tracker = Tracker::new(limits);
     let mut failure = None;
@@ -468,12 +577,23 @@ fn consume_here<W: Write>(
                     for summary in tracker.take_finished() {
                         renderer.connection(summary)?;
                     }
-                    if let Some(shown) = selector.select(index, frame, tcp) {
-                        renderer.packet(&shown.packet(frame))?;
+                    if let Some(shown) = selector.select(index, frame, tcp, bytes(&batch, index)) {
+                        if let Some(save) = save.as_deref_mut() {
+                            save.frame(&batch, index)?;
+                        }
+                        renderer.packet(&shown.packet(frame, bytes(&batch, index)))?;
                     }
+                }
+                if let Some(save) = save.as_deref_mut() {
+                    save.flush()?;
                 }
                 if flush_idle && rx.is_empty() {
                     renderer.flush()?;
+                }
+            }
+            SourceMsg::Header(header) => {
+                if let Some(save) = save.as_deref_mut() {
+                    save.header(&header)?;
                 }
             }
             SourceMsg::Failed(e) => failure = Some(e),

@@ -27,8 +27,9 @@ fn path() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     std::fs::write(path(), data).expect("write the input file");
     let (tx, rx) = source::channel();
-    // spawn fails only for a missing file or a directory: not reachable here.
-    let reader = source::file::spawn(path().clone(), None, tx, Default::default())
+    // open fails only for a missing file or a directory: not reachable here.
+    let input = source::file::open(path().clone()).expect("open the input file");
+    let reader = source::file::spawn(input, Default::default(), tx, Default::default())
         .expect("start the reader");
     let mut frames = Vec::new();
     for msg in rx {

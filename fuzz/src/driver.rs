@@ -74,10 +74,11 @@ pub fn run(cap: &Capture) {
             }
         }
         let shown = selector
-            .select(index, frame, tcp)
+            .select(index, frame, tcp, None)
             .expect("no filter shows every frame");
         for r in &mut renderers {
-            r.packet(&shown.packet(frame)).expect("a Vec never fails");
+            r.packet(&shown.packet(frame, None))
+                .expect("a Vec never fails");
         }
     }
     let left: Vec<Summary> = tracker.finish().collect();

@@ -1,7 +1,8 @@
 //! pcap and pcapng files, read with `pcap-parser` rather than libpcap: libpcap refuses pcapng
 //! files whose interfaces have different link types (tcpdump fails on them), Wireshark reads
 //! them, and so must tcplens. Filters still use libpcap's BPF compiler, one program per link
-//! type, run over each frame with libpcap's offline filter.
+//! type, run over each frame with libpcap's offline filter. Asked to keep bytes (for `-w`, see
+//! `write.rs`), the reader also sends the file's header blocks and each frame's record.
 
 use std::fs::File;
 use std::io::Read;
@@ -16,7 +17,8 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 
 use super::filter::{CompiledFilter, Filter};
-use super::{Batcher, SourceMsg, Timestamp, linktype_name};
+use super::write::{FileHeader, PcapHeader, Section};
+use super::{Batcher, Record, SourceMsg, Timestamp, linktype_name};
 
 /// Initial read buffer; grown for larger records up to [`MAX_RECORD`].
 const BUFFER: usize = 1 << 20;
@@ -41,17 +43,43 @@ struct Interface {
     digits: u8,
 }
 
-/// Starts the reader thread for `path`; `read` counts the bytes read so far (for a progress
-/// display, which is the renderer's business, not the reader's).
-pub fn spawn(
+/// What the reader does besides decoding every frame.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Frames the filter rejects are not sent (their numbers still count).
+    pub filter: Option<Filter>,
+    /// Send each frame's bytes and record with it, and the file's header blocks before the
+    /// frames they describe ([`SourceMsg::Header`]): what a writer (`-w`) needs. Off, a batch
+    /// holds no bytes at all.
+    pub keep_bytes: bool,
+}
+
+/// A capture file opened on the caller's thread, so that a missing file fails before any
+/// output starts (and before a `-w` file is created).
+pub struct Input {
     path: PathBuf,
-    filter: Option<Filter>,
+    file: File,
+}
+
+/// Opens `path` for [`spawn`].
+pub fn open(path: PathBuf) -> Result<Input> {
+    let file = open_file(&path)?;
+    Ok(Input { path, file })
+}
+
+/// Starts the reader thread over `input`; `read` counts the bytes read so far (for a
+/// progress display, which is the renderer's business, not the reader's).
+pub fn spawn(
+    input: Input,
+    opts: Options,
     tx: Sender<SourceMsg>,
     read: Arc<AtomicU64>,
 ) -> Result<JoinHandle<()>> {
-    // Open on the caller's thread so a missing file fails before any output starts.
-    let file = open(&path)?;
-    start(path, Counting { inner: file, read }, filter, tx)
+    let counted = Counting {
+        inner: input.file,
+        read,
+    };
+    start(input.path, counted, opts, tx)
 }
 
 /// Bytes already taken from the front of `inner`, handed back on the first read together with
@@ -99,26 +127,30 @@ impl<R: Read> Read for Counting<R> {
 pub fn spawn_bytes(
     name: &str,
     bytes: &'static [u8],
+    opts: Options,
     tx: Sender<SourceMsg>,
 ) -> Result<JoinHandle<()>> {
-    start(PathBuf::from(name), std::io::Cursor::new(bytes), None, tx)
+    start(PathBuf::from(name), std::io::Cursor::new(bytes), opts, tx)
 }
 
 fn start<R: Read + Send + 'static>(
     path: PathBuf,
     input: R,
-    filter: Option<Filter>,
+    opts: Options,
     tx: Sender<SourceMsg>,
 ) -> Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("tcplens-reader".into())
         .spawn(move || {
-            let filter = filter.map(CompiledFilter::new);
+            let filter = opts.filter.map(CompiledFilter::new);
             let mut reader = Reader {
                 path,
                 filter,
                 tx,
-                batcher: Batcher::default(),
+                batcher: match opts.keep_bytes {
+                    true => Batcher::keeping_bytes(),
+                    false => Batcher::default(),
+                },
             };
             if let Err(e) = reader.run(input) {
                 let _ = reader.flush();
@@ -128,7 +160,7 @@ fn start<R: Read + Send + 'static>(
         .context("cannot start the reader thread")
 }
 
-fn open(path: &Path) -> Result<File> {
+fn open_file(path: &Path) -> Result<File> {
     let meta = std::fs::metadata(path)
         .map_err(|e| anyhow!("cannot read {}: {e}; check the path", path.display()))?;
     if meta.is_dir() {
@@ -183,6 +215,9 @@ impl Reader {
             other => anyhow!("cannot read {shown}: {other:?}"),
         })?;
         let mut interfaces: Vec<Interface> = Vec::new();
+        // Interfaces of the sections before this one: records number interfaces across the
+        // file, as Wireshark does.
+        let mut earlier_interfaces = 0u32;
         let mut legacy = None;
         // Byte order of the file (pcap) or of the current section (pcapng), to read the length
         // a record claims when it does not fit the buffer.
@@ -211,6 +246,17 @@ impl Reader {
                         PcapBlockOwned::LegacyHeader(h) => {
                             let nanos = h.is_nanosecond_precision();
                             big_endian = h.is_bigendian();
+                            self.header(|| {
+                                FileHeader::Pcap(PcapHeader {
+                                    nanos,
+                                    version_major: h.version_major,
+                                    version_minor: h.version_minor,
+                                    thiszone: h.thiszone,
+                                    sigfigs: h.sigfigs,
+                                    snaplen: h.snaplen,
+                                    network: h.network.0 as u32,
+                                })
+                            })?;
                             legacy = Some(Interface {
                                 linktype: h.network.0 as u32 & 0xffff,
                                 resolution: if nanos { 1_000_000_000 } else { 1_000_000 },
@@ -227,15 +273,33 @@ impl Reader {
                                 nanos: scale_fraction(b.ts_usec as u64, iface.resolution),
                                 digits: iface.digits,
                             };
-                            Some((iface, ts, b.origlen, b.data))
+                            let record = Record {
+                                interface: 0,
+                                ts_high: b.ts_sec,
+                                ts_low: b.ts_usec,
+                            };
+                            Some((iface, ts, b.origlen, b.data, record))
                         }
                         PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                             // Interface ids are per section (pcapng §4.1).
+                            earlier_interfaces =
+                                earlier_interfaces.saturating_add(interfaces.len() as u32);
                             interfaces.clear();
                             big_endian = shb.big_endian();
+                            self.header(|| {
+                                FileHeader::Section(Section::from_options(&shb.options))
+                            })?;
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            self.header(|| {
+                                FileHeader::Interface(super::write::Interface::from_block(
+                                    idb.linktype.0 as u16,
+                                    idb.snaplen,
+                                    &idb.options,
+                                    big_endian,
+                                ))
+                            })?;
                             let resolution = idb.ts_resolution().unwrap_or(1_000_000).max(1);
                             interfaces.push(Interface {
                                 linktype: idb.linktype.0 as u32 & 0xffff,
@@ -265,7 +329,12 @@ impl Reader {
                                 digits: iface.digits,
                             };
                             let caplen = (epb.caplen as usize).min(epb.data.len());
-                            Some((iface, ts, epb.origlen, &epb.data[..caplen]))
+                            let record = Record {
+                                interface: earlier_interfaces.saturating_add(epb.if_id),
+                                ts_high: epb.ts_high,
+                                ts_low: epb.ts_low,
+                            };
+                            Some((iface, ts, epb.origlen, &epb.data[..caplen], record))
                         }
                         PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                             number += 1;
@@ -281,12 +350,17 @@ impl Reader {
                                 ..Timestamp::default()
                             };
                             let caplen = (spb.origlen as usize).min(spb.data.len());
-                            Some((iface, ts, spb.origlen, &spb.data[..caplen]))
+                            // Written back as an enhanced packet block with timestamp 0.
+                            let record = Record {
+                                interface: earlier_interfaces,
+                                ..Record::default()
+                            };
+                            Some((iface, ts, spb.origlen, &spb.data[..caplen], record))
                         }
                         PcapBlockOwned::NG(_) => None,
                     };
-                    if let Some((iface, ts, origlen, data)) = frame {
-                        self.push(number, iface, ts, origlen, data)?;
+                    if let Some((iface, ts, origlen, data, record)) = frame {
+                        self.push(number, iface, ts, origlen, data, record)?;
                     }
                     offset += len;
                     reader.consume(len);
@@ -339,6 +413,7 @@ impl Reader {
         ts: Timestamp,
         origlen: u32,
         data: &[u8],
+        record: Record,
     ) -> Result<()> {
         if linktype_name(iface.linktype).is_none() {
             bail!(
@@ -353,10 +428,22 @@ impl Reader {
         {
             return Ok(());
         }
-        if self.batcher.push(number, ts, iface.linktype, origlen, data) {
+        if (self.batcher).push_record(number, ts, iface.linktype, origlen, data, record) {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Sends a header block of the file, after the frames before it, when bytes are kept
+    /// (`make` is not called otherwise: nothing to build when there is no writer).
+    fn header(&mut self, make: impl FnOnce() -> FileHeader) -> Result<()> {
+        if !self.batcher.keeps_bytes() {
+            return Ok(());
+        }
+        self.flush()?;
+        self.tx
+            .send(SourceMsg::Header(make()))
+            .map_err(|_| anyhow!(Stopped))
     }
 
     fn flush(&mut self) -> Result<()> {

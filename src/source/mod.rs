@@ -3,13 +3,16 @@
 //! A source runs on its own thread and pushes batches of [`Frame`]s through a bounded
 //! crossbeam channel (design.md): a full channel blocks the source, so nothing is dropped
 //! silently. A source never prints; it hands each frame's bytes to `decode` on its own thread
-//! and sends the result with the capture metadata (the bytes themselves are not kept: nothing
-//! after decoding reads them). Errors travel down the same channel after every frame read
-//! before them, so the consumer prints all decoded rows first and the error last.
+//! and sends the result with the capture metadata. The bytes themselves are kept only when
+//! the file source is asked to (`read -w`): then each batch also carries its frames' records
+//! (bytes, interface, raw timestamp) for [`write`], in a byte arena of its own. Errors travel
+//! down the same channel after every frame read before them, so the consumer prints all
+//! decoded rows first and the error last.
 
 pub mod file;
 pub mod filter;
 pub mod live;
+pub mod write;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
@@ -24,6 +27,12 @@ pub const BATCH: usize = 512;
 /// (4,096 frames at 512 a batch, ~1 MiB whatever the frames' sizes, since a decoded frame
 /// keeps at most 40 bytes of the packet: its TCP options).
 pub const CHANNEL_DEPTH: usize = 8;
+/// Kept bytes after which a batch is sent before it holds [`BATCH`] frames (only when the
+/// source keeps bytes): 512 full-size Ethernet frames (775 KB) still make one batch, while
+/// 512 loopback frames of 64 KiB would have held 32 MiB. With the batches in flight (the
+/// channel, the tracker's, the render thread's) and the recycled ones, a few tens of MiB at
+/// most, whatever the file.
+pub const BATCH_BYTES: usize = 1 << 20;
 
 /// Capture time of a frame, as the file or libpcap recorded it (never the wall clock).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -73,9 +82,35 @@ impl Frame {
     }
 }
 
+/// Where a frame's record sits in its file, as the file wrote it: what a writer needs to
+/// copy it without losing anything (the bytes and the original length come with it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Record {
+    /// pcapng: the frame's interface, numbered across the file (each section's interfaces
+    /// after the previous sections', as Wireshark numbers them); pcap: 0.
+    pub interface: u32,
+    /// pcap: seconds; pcapng: the upper 32 bits of the timestamp in the interface's units.
+    pub ts_high: u32,
+    /// pcap: µs or ns (the file's precision); pcapng: the lower 32 bits.
+    pub ts_low: u32,
+}
+
+/// A frame's record with its captured bytes, borrowed from the batch that carries it.
+#[derive(Clone, Copy, Debug)]
+pub struct Captured<'a> {
+    pub record: Record,
+    /// Length on the wire.
+    pub origlen: u32,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
 /// What travels from a source thread to the tracker.
 pub enum SourceMsg {
     Frames(Batch),
+    /// A file's header block (pcap header, pcapng section or interface), sent before the
+    /// frames that follow it; only by a file source that keeps bytes, for a writer.
+    Header(write::FileHeader),
     /// The source stopped early; every frame before this message was delivered.
     Failed(anyhow::Error),
 }
@@ -85,11 +120,38 @@ pub fn channel() -> (Sender<SourceMsg>, Receiver<SourceMsg>) {
 }
 
 /// Frames sent together. Dropping a batch (once the consumer has rendered it) hands its
-/// vector back to the source that sent it, so that after warm-up making a batch allocates
+/// vectors back to the source that sent it, so that after warm-up making a batch allocates
 /// nothing.
 pub struct Batch {
     frames: Vec<Frame>,
-    recycle: Sender<Vec<Frame>>,
+    kept: Kept,
+    recycle: Sender<(Vec<Frame>, Kept)>,
+}
+
+/// The records and bytes of a batch's frames, when the source keeps them: one arena per
+/// batch rather than a buffer per frame (no allocation per frame, and nothing at all in a
+/// `Frame` when bytes are not kept). `records[i]` belongs to frame `i` with the offset in
+/// `bytes` where its bytes end; they start where the previous frame's end.
+#[derive(Default)]
+struct Kept {
+    records: Vec<(Record, u32)>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    /// Frame `i`'s record and captured bytes; None when the source keeps no bytes.
+    pub fn captured(&self, i: usize) -> Option<Captured<'_>> {
+        let &(record, end) = self.kept.records.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.kept.records[i - 1].1,
+        };
+        Some(Captured {
+            record,
+            origlen: self.frames[i].origlen,
+            data: &self.kept.bytes[start as usize..end as usize],
+        })
+    }
 }
 
 impl std::ops::Deref for Batch {
@@ -109,16 +171,25 @@ impl<'a> IntoIterator for &'a Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        // A full pool or a source that has ended: the vector is simply freed.
-        let _ = self.recycle.try_send(std::mem::take(&mut self.frames));
+        // A full pool or a source that has ended: the vectors are simply freed. An arena
+        // grown for a giant record is not kept for the next batch.
+        let mut kept = std::mem::take(&mut self.kept);
+        if kept.bytes.capacity() > 2 * BATCH_BYTES {
+            kept.bytes = Vec::new();
+        }
+        let _ = self
+            .recycle
+            .try_send((std::mem::take(&mut self.frames), kept));
     }
 }
 
 /// Builds batches on a source thread, reusing the vectors of batches the consumer dropped.
 pub struct Batcher {
     batch: Vec<Frame>,
-    pool_tx: Sender<Vec<Frame>>,
-    pool_rx: Receiver<Vec<Frame>>,
+    kept: Kept,
+    keep_bytes: bool,
+    pool_tx: Sender<(Vec<Frame>, Kept)>,
+    pool_rx: Receiver<(Vec<Frame>, Kept)>,
 }
 
 impl Default for Batcher {
@@ -127,6 +198,8 @@ impl Default for Batcher {
         let (pool_tx, pool_rx) = bounded(CHANNEL_DEPTH + 4);
         Batcher {
             batch: Vec::with_capacity(BATCH),
+            kept: Kept::default(),
+            keep_bytes: false,
             pool_tx,
             pool_rx,
         }
@@ -134,6 +207,41 @@ impl Default for Batcher {
 }
 
 impl Batcher {
+    /// A batcher whose batches also carry each frame's record and bytes ([`Batch::captured`]).
+    pub fn keeping_bytes() -> Batcher {
+        Batcher {
+            keep_bytes: true,
+            ..Batcher::default()
+        }
+    }
+
+    /// Whether the batches carry their frames' bytes.
+    pub fn keeps_bytes(&self) -> bool {
+        self.keep_bytes
+    }
+
+    /// [`Batcher::push`], also keeping the frame's record and bytes when this batcher keeps
+    /// bytes; true when the batch has reached [`BATCH`] frames or [`BATCH_BYTES`] of bytes.
+    pub fn push_record(
+        &mut self,
+        number: u64,
+        ts: Timestamp,
+        linktype: u32,
+        origlen: u32,
+        data: &[u8],
+        record: Record,
+    ) -> bool {
+        let full = self.push(number, ts, linktype, origlen, data);
+        if !self.keep_bytes {
+            return full;
+        }
+        self.kept.bytes.extend_from_slice(data);
+        // At most BATCH_BYTES plus one record of at most 16 MiB (file.rs's MAX_RECORD).
+        let end = self.kept.bytes.len() as u32;
+        self.kept.records.push((record, end));
+        full || self.kept.bytes.len() >= BATCH_BYTES
+    }
+
     /// Decodes one frame into the batch; true when the batch has reached [`BATCH`] frames and
     /// should be sent.
     pub fn push(
@@ -154,10 +262,14 @@ impl Batcher {
 
     /// The frames pushed since the last call, as a batch that returns here when dropped.
     pub fn take(&mut self) -> Batch {
-        let mut next = (self.pool_rx.try_recv()).unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        let (mut next, mut kept) = (self.pool_rx.try_recv())
+            .unwrap_or_else(|_| (Vec::with_capacity(BATCH), Kept::default()));
         next.clear();
+        kept.records.clear();
+        kept.bytes.clear();
         Batch {
             frames: std::mem::replace(&mut self.batch, next),
+            kept: std::mem::replace(&mut self.kept, kept),
             recycle: self.pool_tx.clone(),
         }
     }
@@ -208,6 +320,46 @@ mod tests {
         let big = vec![0u8; 65_536];
         assert!((1..BATCH as u64).all(|n| !batcher.push(n, ts, 1, 65_536, &big)));
         assert!(batcher.push(BATCH as u64, ts, 1, 60, &[0; 60]));
-        assert_eq!(batcher.take().len(), BATCH);
+        let batch = batcher.take();
+        assert_eq!(batch.len(), BATCH);
+        assert!(batch.captured(0).is_none(), "no bytes unless asked");
+    }
+
+    #[test]
+    fn kept_bytes_come_with_their_records_and_cap_the_batch() {
+        let mut batcher = Batcher::keeping_bytes();
+        let ts = Timestamp::default();
+        let record = |n: u32| Record {
+            interface: n % 3,
+            ts_high: n,
+            ts_low: 1000 + n,
+        };
+        assert!(!batcher.push_record(1, ts, 1, 80, &[1; 60], record(1)));
+        assert!(!batcher.push_record(2, ts, 1, 54, &[2; 54], record(2)));
+        let batch = batcher.take();
+        let second = batch.captured(1).expect("kept");
+        assert_eq!((second.record, second.origlen), (record(2), 54));
+        assert_eq!(second.data, &[2; 54][..]);
+        let first = batch.captured(0).expect("kept");
+        assert_eq!(
+            (first.record, first.origlen, first.data),
+            (record(1), 80, &[1; 60][..])
+        );
+        assert!(batch.captured(2).is_none());
+        drop(batch);
+        // 64 KiB frames: the batch is sent once it holds 1 MiB, not 32 MiB.
+        let big = vec![0u8; 65_536];
+        let sent = (1..=BATCH as u32)
+            .position(|n| batcher.push_record(n as u64, ts, 1, 65_536, &big, record(n)))
+            .expect("sent before 512 frames");
+        assert_eq!(sent + 1, BATCH_BYTES / big.len());
+        let batch = batcher.take();
+        assert_eq!(batch.len(), 16);
+        // A batch refilled from a recycled one holds only its own frames.
+        drop(batch);
+        drop(batcher.take());
+        batcher.push_record(9, ts, 1, 3, &[9; 3], record(9));
+        let batch = batcher.take();
+        assert_eq!(batch.captured(0).map(|c| c.data), Some(&[9; 3][..]));
     }
 }
