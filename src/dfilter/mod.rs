@@ -1,35 +1,47 @@
-//! Placeholder while the display filter lands from its branch (replaced by the merge).
+//! Wireshark display filters (`-Y`), as TShark 4.0 reads them (`man wireshark-filter`).
+//!
+//! Hand-written recursive descent: no maintained crate parses Wireshark's grammar (its own is
+//! a lemon grammar in epan/dfilter), and the parser must resolve names against tcplens's field
+//! table and report errors with a caret under the offending place. Literals are kept as
+//! written ("unparsed", as dfilter calls them) until the field on the other side of the
+//! operator says what they must be: `10.0.0.0/8` against `ip.addr`, `48:65` against
+//! `tcp.payload`. Compiled once, evaluated per frame without allocating in the common case.
+//!
+//! Semantics that follow TShark 4.0 (checked with tshark on the fixtures, docs/filters.md):
+//! `==` is true when any occurrence equals; `!=` when every occurrence differs and there is
+//! at least one (an absent field makes every comparison false); `~=`/`any_ne` when any
+//! occurrence differs; `and` binds tighter than `or`; `matches` is a case-insensitive regex;
+//! a bare field is true when present, whatever its value.
+
+mod eval;
+mod parse;
+
 use crate::fields::{FieldId, FieldSource};
 
+pub use parse::FilterError;
+
+/// A compiled display filter.
 pub struct DisplayFilter {
-    field: FieldId,
+    root: eval::Node,
+    fields: Vec<FieldId>,
 }
-
-#[derive(Debug)]
-pub struct FilterError(String);
-
-impl std::fmt::Display for FilterError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FilterError {}
 
 impl DisplayFilter {
     pub fn compile(expr: &str) -> Result<DisplayFilter, FilterError> {
-        crate::fields::lookup(expr.trim())
-            .map(|field| DisplayFilter { field })
-            .ok_or_else(|| FilterError(format!("unknown field {expr}")))
+        let root = parse::parse(expr)?;
+        let mut fields = Vec::new();
+        root.fields(&mut fields);
+        fields.sort();
+        fields.dedup();
+        Ok(DisplayFilter { root, fields })
     }
 
     pub fn matches(&self, packet: &dyn FieldSource) -> bool {
-        let mut v = Vec::new();
-        packet.values(self.field, &mut v);
-        !v.is_empty()
+        self.root.test(packet)
     }
 
+    /// Every field the expression names.
     pub fn fields(&self) -> impl Iterator<Item = FieldId> + '_ {
-        std::iter::once(self.field)
+        self.fields.iter().copied()
     }
 }
