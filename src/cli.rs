@@ -470,6 +470,14 @@ impl CaptureArgs {
             );
         }
         let to_stdout = self.write.as_deref() == Some(Path::new("-"));
+        if self.write.is_some() && query.filter.is_some() {
+            // tshark refuses this too: the -w file is written as packets arrive, before the
+            // display filter; it would hold frames the rows do not show.
+            anyhow::bail!(
+                "capture -w writes every packet the BPF words pass, so it cannot take -Y: filter \
+                 with BPF words, or capture first and then `tcplens read FILE -Y EXPR -w OUT`"
+            );
+        }
         if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
             check_writable_dir(path)?;
         }
@@ -501,6 +509,7 @@ impl CaptureArgs {
                 promisc: !self.no_promisc,
                 nanos: self.precision == TsPrecision::Nano,
                 filter: (!expr.trim().is_empty()).then_some(expr),
+                keep_bytes: query.needs_bytes(),
             },
             output,
             query,

@@ -62,6 +62,7 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
         promisc: false,
         nanos: false,
         filter: Some(FILTER.into()),
+        keep_bytes: false,
     })
     .map_err(|e| {
         let msg = format!("{e:#}");

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::push;
 use crate::cli::SeqMode;
 use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
-use crate::flow::{Analysis, Label, SeqNum, TcpInfo};
+use crate::flow::{Analysis, Label, TcpInfo};
 
 /// Wireshark's names for the 9 flag bits, low bit first (4.0 calls the NS bit "AE").
 const FLAG_NAMES: [&str; 9] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "AE"];
@@ -30,22 +30,18 @@ pub struct Numbers {
 }
 
 impl Numbers {
+    /// The tracker's relative numbers (`TcpInfo::rel_seq`), or the raw ones under `--seq raw`.
     pub fn new(tcp: &Tcp, info: &TcpInfo, mode: SeqMode) -> Numbers {
-        let rel = |raw: u32, base: Option<SeqNum>| match (mode, base) {
-            (SeqMode::Raw, _) | (_, None) => raw,
-            (_, Some(b)) => SeqNum(raw).relative_to(b),
-        };
-        let ack_base = if tcp.has(flags::ACK) {
-            info.ack_base
-        } else {
-            None
-        };
-        Numbers {
-            seq: rel(tcp.seq, info.seq_base),
-            ack: rel(tcp.ack, ack_base),
-            sack_base: match mode {
-                SeqMode::Raw => 0,
-                _ => info.ack_base.map_or(0, |b| b.0),
+        match mode {
+            SeqMode::Raw => Numbers {
+                seq: tcp.seq,
+                ack: tcp.ack,
+                sack_base: 0,
+            },
+            _ => Numbers {
+                seq: info.rel_seq(tcp),
+                ack: info.rel_ack(tcp),
+                sack_base: info.ack_base.map_or(0, |b| b.0),
             },
         }
     }

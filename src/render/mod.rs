@@ -446,11 +446,7 @@ impl Row<'_> {
     /// The first of Wireshark's default coloring rules that matches (see color.rs).
     pub fn rule(&self) -> Option<Rule> {
         if let Some((t, i)) = self.seg {
-            let bad = i
-                .analysis
-                .names()
-                .any(|n| !matches!(n, "window_update" | "keep_alive" | "keep_alive_ack"));
-            return Some(if bad {
+            return Some(if i.analysis.is_bad() {
                 Rule::BadTcp
             } else if t.has(flags::RST) {
                 Rule::TcpRst

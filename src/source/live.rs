@@ -49,6 +49,8 @@ pub struct Options {
     pub nanos: bool,
     /// BPF expression, words joined as tcpdump joins them.
     pub filter: Option<String>,
+    /// Send each packet's bytes with it: a display filter or `-T fields` reads some.
+    pub keep_bytes: bool,
 }
 
 /// An open capture, ready to run on its own thread.
@@ -231,7 +233,11 @@ impl Live {
         let digits = if self.opts.nanos { 9 } else { 6 };
         let write = self.opts.write.clone();
         let mut failure = None;
-        let mut batcher = Batcher::default();
+        let mut batcher = if self.opts.keep_bytes {
+            Batcher::keeping_bytes()
+        } else {
+            Batcher::default()
+        };
         while !self.stopper.stopped() {
             let left = self.opts.count.map(|c| c.saturating_sub(captured));
             if left == Some(0) {
@@ -255,7 +261,19 @@ impl Live {
                     };
                     // One batch per dispatch, whatever its size: the -w file is flushed
                     // before the batch is sent, once per dispatch, not once per 64 packets.
-                    batcher.push(captured, ts, linktype, packet.header.len, packet.data);
+                    let record = super::Record {
+                        interface: 0,
+                        ts_high: ts.secs as u32,
+                        ts_low: packet.header.ts.tv_usec as u32,
+                    };
+                    batcher.push_record(
+                        captured,
+                        ts,
+                        linktype,
+                        packet.header.len,
+                        packet.data,
+                        record,
+                    );
                 });
             // The file holds a packet before its row is printed.
             if let (Some(save), false) = (self.save.as_mut(), batcher.is_empty())
