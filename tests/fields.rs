@@ -94,9 +94,10 @@ fn state_filter_selects_exactly_the_segments_in_that_state() {
         ),
         ["9"]
     );
+    // Two connection attempts, each refused by its RST.
     assert_eq!(
-        frames("refused.pcap", "tcplens.event == \"refused\"").len(),
-        1
+        frames("refused.pcap", "tcplens.event == \"refused\""),
+        ["2", "4"]
     );
     assert_eq!(
         frames("learn_tcp.pcap", "tcplens.phase == \"handshake\""),
