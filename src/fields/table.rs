@@ -669,7 +669,9 @@ pub static FIELDS: &[Field] = &[
         Packet,
         "First ACK without SYN minus the latest SYN before it",
         |p, out| {
-            if let Some(rtt) = p.tcp.and_then(|i| i.initial_rtt) {
+            // In the SEQ/ACK analysis tree, which Wireshark adds only to some segments.
+            let tree = p.segment().is_some_and(|(t, i)| i.analysis.has_tree(t.len));
+            if let Some(rtt) = p.tcp.and_then(|i| i.initial_rtt).filter(|_| tree) {
                 out.push(Value::RelTime(rtt.into()));
             }
         }
@@ -706,8 +708,12 @@ pub static FIELDS: &[Field] = &[
         "tcp.analysis.retransmission",
         Kind::None,
         Packet,
-        "Retransmission",
-        |p, out| label(p, out, Label::Retransmission)
+        "Retransmission (Wireshark sets it on fast and spurious retransmissions too)",
+        |p, out| {
+            if p.tcp.is_some_and(|i| i.analysis.is_retransmission()) {
+                out.push(Value::Present(&[]));
+            }
+        }
     ),
     field!(
         "tcp.analysis.reused_ports",

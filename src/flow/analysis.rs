@@ -93,6 +93,17 @@ pub struct Analysis {
     bits: u16,
     /// Frame of the original ACK and the running count: Info's `[TCP Dup ACK N#M]`.
     pub dup_ack: Option<(u64, u32)>,
+    /// The ACK moved past this direction's previous one: it acknowledges something the other
+    /// side sent (Wireshark then has an `acks_frame`; approximated until ack_rtt is computed).
+    pub acks_new: bool,
+}
+
+impl Analysis {
+    /// Wireshark shows its "SEQ/ACK analysis" tree (and `tcp.analysis.initial_rtt` in it) on
+    /// segments that acknowledge something, carry data (bytes in flight) or have a label.
+    pub fn has_tree(&self, seglen: u32) -> bool {
+        self.acks_new || seglen > 0 || !self.is_empty()
+    }
 }
 
 impl Analysis {
@@ -151,6 +162,8 @@ pub struct FlowAnalysis {
     last_keep_alive: bool,
     last_zero_window_probe: bool,
     is_first_ack: bool,
+    /// This direction has sent an ACK.
+    acked: bool,
 }
 
 impl Default for FlowAnalysis {
@@ -167,6 +180,7 @@ impl Default for FlowAnalysis {
             last_keep_alive: false,
             last_zero_window_probe: false,
             is_first_ack: false,
+            acked: false,
         }
     }
 }
@@ -269,6 +283,7 @@ pub fn analyze(
             out.dup_ack = Some((fwd.last_nondup_ack, fwd.dupacknum.max(0) as u32));
         }
     }
+    out.acks_new = t.has(flags::ACK) && (ack != fwd.lastack || !fwd.acked);
     if ack != fwd.lastack {
         fwd.last_nondup_ack = seg.frame;
         fwd.dupacknum = 0;
@@ -324,6 +339,7 @@ pub fn analyze(
     fwd.window = window;
     fwd.lastack = ack;
     fwd.lastack_time = seg.now.into();
+    fwd.acked |= t.has(flags::ACK);
     fwd.last_keep_alive = out.has(Label::KeepAlive);
     fwd.last_zero_window_probe = out.has(Label::ZeroWindowProbe);
     if t.has(flags::SYN) {
