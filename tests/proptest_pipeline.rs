@@ -82,12 +82,13 @@ fn frame_bytes(lt: u32) -> impl Strategy<Value = Vec<u8>> {
 
 /// A capture: one link type, 1..24 frames with time steps (some backwards), and a table that
 /// is either the default or tiny with short timeouts, so eviction and expiry happen.
-fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
+fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits, Vec<Vec<u8>>)> {
     (0..LINKTYPES.len(), any::<bool>()).prop_flat_map(|(i, tiny)| {
         let lt = LINKTYPES[i];
         let frames = prop::collection::vec((frame_bytes(lt), -2i64..2_000_000), 1..24);
         frames.prop_map(move |fs| {
             let mut usec: i64 = 1_700_000_000_000_000;
+            let bytes: Vec<Vec<u8>> = fs.iter().map(|(d, _)| d.clone()).collect();
             let frames = fs
                 .into_iter()
                 .enumerate()
@@ -115,17 +116,93 @@ fn capture() -> impl Strategy<Value = (Vec<Frame>, Limits)> {
             } else {
                 Limits::default()
             };
-            (frames, limits)
+            (frames, limits, bytes)
         })
     })
+}
+
+/// Filter text: pieces of the grammar and of real field names, shuffled, plus raw strings.
+fn filter_text() -> impl Strategy<Value = String> {
+    const PIECES: &[&str] = &[
+        "tcp",
+        "ip.addr",
+        "tcp.port",
+        "tcp.payload",
+        "tcp.flags",
+        "tcp.flags.syn",
+        "frame.len",
+        "eth.src",
+        "ipv6.addr",
+        "tcplens.state.client",
+        "tcplens.conn.close",
+        "tcp.analysis.flags",
+        "frame.time_relative",
+        "==",
+        "!=",
+        "~=",
+        ">",
+        "<=",
+        "&&",
+        "||",
+        "!",
+        "not",
+        "and",
+        "or",
+        "contains",
+        "matches",
+        "in",
+        "{",
+        "}",
+        ",",
+        "..",
+        "(",
+        ")",
+        "[",
+        "]",
+        "0:2",
+        "-1",
+        "&",
+        "+",
+        "*",
+        "/",
+        "%",
+        "len(",
+        "upper(",
+        "count(",
+        "0x12",
+        "80",
+        "10.0.0.0/8",
+        "::1",
+        "48:65",
+        "\"user\"",
+        "\"[a-\"",
+        "1.5",
+        "True",
+        "\"FIN_WAIT_2\"",
+        "\"\\x4",
+        " ",
+    ];
+    prop_oneof![
+        prop::collection::vec(prop::sample::select(PIECES), 0..12).prop_map(|p| p.join(" ")),
+        prop::collection::vec(prop::sample::select(PIECES), 0..12).prop_map(|p| p.concat()),
+        ".{0,40}",
+    ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
-    fn every_frame_is_one_row_in_every_mode((frames, limits) in capture()) {
+    fn every_frame_is_one_row_in_every_mode((frames, limits, bytes) in capture()) {
         // Panics on a violation; proptest reports and shrinks it like a failed assertion.
-        driver::run(&driver::Capture { limits, frames });
+        driver::run(&driver::Capture { limits, frames, bytes });
+    }
+
+    #[test]
+    fn any_filter_compiles_or_points_at_its_error_and_runs_on_any_capture(
+        expr in filter_text(),
+        (frames, limits, bytes) in capture(),
+    ) {
+        driver::filter(&expr, &driver::Capture { limits, frames, bytes });
     }
 }

@@ -41,5 +41,6 @@ fuzz_target!(|data: &[u8]| {
     tcplens_fuzz::run(&tcplens_fuzz::Capture {
         limits: Limits::default(),
         frames,
+        bytes: Vec::new(),
     });
 });

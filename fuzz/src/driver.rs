@@ -3,16 +3,57 @@
 //! so the property test and the fuzzers check exactly the same things.
 
 use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
+use tcplens::dfilter::DisplayFilter;
+use tcplens::fields::FIELDS;
 use tcplens::flow::{Limits, Summary, Tracker};
 use tcplens::pipeline::Selector;
 use tcplens::render::Renderer;
 use tcplens::render::color::ColorMode;
+use tcplens::render::fields::FieldsFormat;
 use tcplens::source::Frame;
 
 /// Frames (each with its link type) and the flow table's limits.
 pub struct Capture {
     pub limits: Limits,
     pub frames: Vec<Frame>,
+    /// Each frame's bytes, for the fields that read them.
+    pub bytes: Vec<Vec<u8>>,
+}
+
+/// A display filter over a capture, as `tcplens read -Y EXPR -T fields -e <every field>`
+/// runs it: an expression compiles or fails with a caret, never a panic; a compiled filter
+/// selects frames after tracking; every field of every selected frame prints.
+pub fn filter(expr: &str, cap: &Capture) {
+    let filter = match DisplayFilter::compile(expr) {
+        Ok(f) => std::sync::Arc::new(f),
+        Err(e) => {
+            let shown = e.to_string();
+            assert!(shown.contains('^'), "an error points at its place: {shown}");
+            return;
+        }
+    };
+    let names: Vec<String> = FIELDS.iter().map(|f| f.name.to_string()).collect();
+    let format = FieldsFormat::new(&names, &[]).expect("every field is known");
+    let mut out = Vec::new();
+    let mut renderer = Renderer::new(
+        Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
+        &mut out,
+    )
+    .fields(Some(std::sync::Arc::new(format)));
+    let mut tracker = Tracker::new(cap.limits);
+    let mut selector = Selector::new(Some(filter));
+    for (index, frame) in cap.frames.iter().enumerate() {
+        let tcp = tracker.track(frame);
+        let bytes = cap.bytes.get(index).map(Vec::as_slice);
+        if let Some(shown) = selector.select(index, frame, tcp, bytes) {
+            renderer
+                .packet(&shown.packet(frame, bytes))
+                .expect("a Vec never fails");
+        }
+    }
+    drop(renderer);
+    let text = String::from_utf8(out).expect("field lines are UTF-8");
+    assert!(text.lines().all(|l| l.split('\t').count() == FIELDS.len()));
 }
 
 /// Every output mode `tcplens read` has; a new renderer mode is one more entry here.

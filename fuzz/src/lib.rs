@@ -7,13 +7,14 @@
 //! - file: the bytes of a pcap or pcapng file (seeds: the fixtures, and pcapng copies)
 //! - pipeline: `[link][limits]` then frames, each `[len lo][len hi][time step][len bytes…]`
 //!   (the last frame takes whatever is left when fewer than `len` bytes remain).
+//! - dfilter: a display filter expression, a zero byte, then the pipeline layout.
 //!
 //! `link` picks from [`LINKTYPES`] (modulo its length + 1; the extra slot is a link type
 //! tcplens does not decode, which must still give a row).
 
 mod driver;
 
-pub use driver::{Capture, outputs, run};
+pub use driver::{Capture, filter, outputs, run};
 use tcplens::flow::Limits;
 use tcplens::source::{Frame, Timestamp};
 
@@ -45,6 +46,7 @@ pub fn capture(data: &[u8]) -> Capture {
     // Nanosecond precision when asked, so both time formats are exercised.
     let digits = if lim & 0x20 != 0 { 9 } else { 6 };
     let mut frames = Vec::new();
+    let mut kept = Vec::new();
     // Start near a second boundary far from zero; time steps of 50 ms, 255 steps back 1 s.
     let mut now: i128 = 1_700_000_000 * NS;
     while let [lo, hi, step, body @ ..] = rest {
@@ -72,7 +74,12 @@ pub fn capture(data: &[u8]) -> Capture {
             bytes.len() as u32,
             bytes,
         ));
+        kept.push(bytes.to_vec());
         rest = tail;
     }
-    Capture { limits, frames }
+    Capture {
+        limits,
+        frames,
+        bytes: kept,
+    }
 }
