@@ -89,6 +89,11 @@ pub fn tshark_config() -> &'static Path {
             "raw",
             "ip",
             "ipv6",
+            // IPv6 extension headers tcplens walks through (etherparse); not the fragment
+            // header, whose reassembly tcplens does not do.
+            "ipv6.hopopts",
+            "ipv6.routing",
+            "ipv6.dstopts",
             "tcp",
             "udp",
             "icmp",
