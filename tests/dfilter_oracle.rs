@@ -7,7 +7,7 @@
 //!
 //! tshark takes ~0.35 s of CPU per run, so running it once per expression and capture
 //! (~190 × 62 runs) would take far too long. Instead one tshark run per capture evaluates every
-//! expression: a Lua script registers one tap listener per expression (`Listener.new("frame",
+//! expression and prints the `-T fields` output compared: a Lua script registers one tap listener per expression (`Listener.new("frame",
 //! EXPR)`), and tshark applies each listener's filter, compiled by its own display-filter
 //! engine, to the same dissection a `-Y` run filters. The one field where that is not the same
 //! is `frame.time_delta_displayed`, whose value depends on which frames the `-Y` filter itself
@@ -706,6 +706,12 @@ fn tshark_lua(file: &Path, count: usize, script: &Path, args: &[&str]) -> (Strin
             _ => Err(text.to_owned()),
         };
     }
+    assert!(
+        count == 0 || String::from_utf8_lossy(&out.stdout).contains(LUA_MARK),
+        "tshark printed no Lua results on {}: is it built with Lua (`tshark -v`: \"with Lua\")? {}",
+        file.display(),
+        stderr_text(&out)
+    );
     (rest, results)
 }
 
