@@ -370,6 +370,7 @@ impl Query {
     /// Some field reads the frame's bytes: the source must keep them.
     pub fn needs_bytes(&self) -> bool {
         self.used().any(|f| f.field().needs == Needs::Bytes)
+            || self.filter.as_ref().is_some_and(|f| f.reads_layer_bytes())
     }
 
     /// Some field is a connection's verdict, known only when the connection ended.

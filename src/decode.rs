@@ -694,22 +694,158 @@ pub fn vlan_tags(layers: &Layers, bytes: &[u8]) -> impl Iterator<Item = VlanTag>
 /// A Linux cooked capture header (SLL or SLL2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SllHeader {
-    pub pkttype: u8,
+    pub pkttype: u16,
+    pub hatype: u16,
     pub ethertype: u16,
+    /// SLL2 only.
+    pub ifindex: Option<u32>,
+    /// The link-layer source address, when it is a 6-byte (Ethernet-like) one.
+    pub src_eth: Option<[u8; 6]>,
 }
 
 pub fn sll(layers: &Layers, bytes: &[u8]) -> Option<SllHeader> {
+    // SLL: pkttype, hatype, halen, 8 address bytes, protocol; SLL2: protocol, reserved,
+    // ifindex, hatype, pkttype (1 byte), halen (1 byte), 8 address bytes.
+    let (pkttype, hatype, ethertype, ifindex, halen, addr) = match layers.linktype {
+        113 => (
+            be16(bytes, 0)?,
+            be16(bytes, 2)?,
+            be16(bytes, 14)?,
+            None,
+            be16(bytes, 4)?,
+            bytes.get(6..12),
+        ),
+        276 => (
+            *bytes.get(10)? as u16,
+            be16(bytes, 8)?,
+            be16(bytes, 0)?,
+            Some(u32::from_be_bytes(bytes.get(4..8)?.try_into().ok()?)),
+            *bytes.get(11)? as u16,
+            bytes.get(12..18),
+        ),
+        _ => return None,
+    };
+    // ARPHRD_ETHER and ARPHRD_LOOPBACK carry Ethernet addresses (Wireshark's sll.src.eth).
+    let src_eth = (matches!(hatype, 1 | 772) && halen == 6)
+        .then(|| addr.and_then(|a| a.try_into().ok()))
+        .flatten();
+    Some(SllHeader {
+        pkttype,
+        hatype,
+        ethertype,
+        ifindex,
+        src_eth,
+    })
+}
+
+/// Wireshark's wiretap encapsulation number for a link type (`frame.encap_type`).
+pub fn encap_type(linktype: u32) -> Option<i64> {
+    Some(match linktype {
+        1 => 1,
+        0 => 15,
+        12 | 101 => 7,
+        108 => 15,
+        113 => 25,
+        228 => 129,
+        229 => 130,
+        276 => 210,
+        _ => return None,
+    })
+}
+
+/// `frame.protocols` as Wireshark builds it for the layers tcplens decodes, with `data` for
+/// an undissected payload (`eth:ethertype:ip:tcp:data`), application protocols left out.
+pub fn protocols(decoded: &Decoded, bytes: &[u8]) -> String {
+    let layers = &decoded.layers;
+    let mut p: Vec<&str> = Vec::new();
     match layers.linktype {
-        113 => Some(SllHeader {
-            pkttype: *bytes.get(1)?,
-            ethertype: be16(bytes, 14)?,
-        }),
-        276 => Some(SllHeader {
-            pkttype: *bytes.get(10)?,
-            ethertype: be16(bytes, 0)?,
-        }),
-        _ => None,
+        1 => {
+            p.extend(["eth", "ethertype"]);
+            for _ in vlan_tags(layers, bytes) {
+                p.extend(["vlan", "ethertype"]);
+            }
+        }
+        113 | 276 => p.extend(["sll", "ethertype"]),
+        0 | 108 => p.push("null"),
+        12 | 101 => p.push("raw"),
+        _ => {}
     }
+    let Some(ip) = decoded.ip else {
+        if let Payload::Arp { .. } = decoded.payload {
+            p.push("arp");
+        }
+        return p.join(":");
+    };
+    p.push(if ip.src.is_ipv4() { "ip" } else { "ipv6" });
+    if ip.src.is_ipv6()
+        && let Some(at) = layers.net()
+    {
+        let mut next = bytes.get(at + 6).copied();
+        let mut at = at + 40;
+        while let Some(n) = next {
+            let name = match n {
+                0 => "ipv6.hopopts",
+                43 => "ipv6.routing",
+                60 => "ipv6.dstopts",
+                44 => "ipv6.fraghdr",
+                _ => break,
+            };
+            p.push(name);
+            if n == 44 {
+                break;
+            }
+            next = bytes.get(at).copied();
+            at += (*bytes.get(at + 1).unwrap_or(&0) as usize + 1) * 8;
+        }
+    }
+    let end = |ip_len: usize| {
+        layers
+            .net()
+            .map_or(bytes.len(), |n| (n + ip_len).min(bytes.len()))
+    };
+    let ip_end = match ip_header_len(layers, bytes) {
+        Some(total) => end(total),
+        None => bytes.len(),
+    };
+    let rest = |from: Option<usize>| from.map_or(0, |f| ip_end.saturating_sub(f));
+    let data = match &decoded.payload {
+        Payload::Tcp(t) => {
+            p.push("tcp");
+            t.len > 0 && rest(layers.payload()) > 0
+        }
+        Payload::TcpPartial { .. } => {
+            p.push("tcp");
+            false
+        }
+        Payload::Udp { .. } => {
+            p.push("udp");
+            rest(layers.transport()) > 8
+        }
+        Payload::Icmp { v6, typ, .. } => {
+            p.push(if *v6 { "icmpv6" } else { "icmp" });
+            // Echo request and reply carry data; the other messages are dissected whole.
+            let echo = if *v6 {
+                matches!(typ, 128 | 129)
+            } else {
+                matches!(typ, 0 | 8)
+            };
+            echo && rest(layers.transport()) > 8
+        }
+        Payload::Fragment | Payload::OtherIp => true,
+        _ => false,
+    };
+    if data {
+        p.push("data");
+    }
+    p.join(":")
+}
+
+/// The IP datagram's length by its header (IPv4 total length, IPv6 40 + payload length).
+fn ip_header_len(layers: &Layers, bytes: &[u8]) -> Option<usize> {
+    if let Some(h) = ipv4_header(layers, bytes) {
+        return Some(h.len as usize);
+    }
+    ipv6_header(layers, bytes).map(|h| 40 + h.plen as usize)
 }
 
 /// The IPv4 header fields only a filter or `-T fields` asks for.

@@ -270,3 +270,21 @@ fn bad_fields_options_and_live_verdicts_are_one_line_errors() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn unknown_field_names_the_closest_fields_with_a_caret() {
+    let out = run(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "-Y",
+        "tcp.srcprot == 80",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(err.contains("tcp.srcport"), "{err}");
+    assert!(
+        err.contains("\n    tcp.srcprot == 80\n    ^~~~~~~~~~~"),
+        "{err}"
+    );
+}

@@ -2,10 +2,12 @@
 
 use std::borrow::Cow;
 
-use crate::fields::{FieldId, FieldSource, Value};
+use crate::fields::{FieldId, FieldSource, Kind, Value};
 
 /// A test: true or false for one packet.
 pub enum Node {
+    /// The empty filter: every frame.
+    All,
     Or(Box<Node>, Box<Node>),
     And(Box<Node>, Box<Node>),
     Not(Box<Node>),
@@ -48,6 +50,15 @@ pub enum Operand {
     Count(FieldId),
     Case(Box<Operand>, bool),
     Arith(Arith, Box<Operand>, Box<Operand>),
+    /// No value: a deeper protocol layer, a negative number against an unsigned field.
+    Nothing,
+    /// `len()` of a fixed-size field: its size in bytes, once per occurrence.
+    Sized(FieldId, i128),
+    Abs(Box<Operand>),
+    /// `string()`: the value as text, as the field's type writes it.
+    Text(Box<Operand>, Kind),
+    /// `min()` / `max()` (true) over every value of the arguments.
+    MinMax(Vec<Operand>, bool),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,12 +188,14 @@ impl Cmp {
 impl Node {
     pub fn test(&self, p: &dyn FieldSource) -> bool {
         match self {
+            Node::All => true,
             Node::Or(a, b) => a.test(p) || b.test(p),
             Node::And(a, b) => a.test(p) && b.test(p),
             Node::Not(a) => !a.test(p),
             Node::Exists(o) => {
                 let v = o.eval(p);
                 match o {
+                    // A bare `a & b` is true when not zero.
                     Operand::Arith(..) => v.iter().any(|v| *v != V::Int(0)),
                     _ => !v.is_empty(),
                 }
@@ -227,6 +240,7 @@ impl Node {
     /// Every field named under this node.
     pub fn fields(&self, out: &mut Vec<FieldId>) {
         match self {
+            Node::All => {}
             Node::Or(a, b) | Node::And(a, b) => {
                 a.fields(out);
                 b.fields(out);
@@ -262,6 +276,34 @@ impl Operand {
                 raw.into_iter().map(V::from_value).collect()
             }
             Operand::Const(v) => vec![v.clone()],
+            Operand::Nothing => Vec::new(),
+            Operand::Sized(id, n) => {
+                let mut raw = Vec::new();
+                p.values(*id, &mut raw);
+                raw.iter().map(|_| V::Int(*n)).collect()
+            }
+            Operand::Abs(o) => o
+                .eval(p)
+                .into_iter()
+                .map(|v| match v {
+                    V::Int(n) => V::Int(n.abs()),
+                    V::Float(f) => V::Float(f.abs()),
+                    other => other,
+                })
+                .collect(),
+            Operand::Text(o, kind) => o
+                .eval(p)
+                .iter()
+                .map(|v| V::Bytes(Cow::Owned(text(v, *kind).into_bytes())))
+                .collect(),
+            Operand::MinMax(ops, max) => {
+                let all: Vec<V<'s>> = ops.iter().flat_map(|o| o.eval(p)).collect();
+                let pick = all.into_iter().reduce(|a, b| {
+                    let greater = order(&b, &a) == Some(std::cmp::Ordering::Greater);
+                    if greater == *max { b } else { a }
+                });
+                pick.into_iter().collect()
+            }
             Operand::Slice(o, ranges) => o
                 .eval(p)
                 .iter()
@@ -294,7 +336,8 @@ impl Operand {
                 let mut out = Vec::new();
                 for x in &a {
                     for y in &b {
-                        if let (V::Int(x), V::Int(y)) = (x, y) {
+                        if let (Some(x), Some(y)) = (number(x), number(y)) {
+                            let (x, y) = (&x, &y);
                             let r = match op {
                                 Arith::Add => x.checked_add(*y),
                                 Arith::Sub => x.checked_sub(*y),
@@ -315,12 +358,82 @@ impl Operand {
     pub fn fields(&self, out: &mut Vec<FieldId>) {
         match self {
             Operand::Field(id) | Operand::Count(id) => out.push(*id),
-            Operand::Const(_) => {}
+            Operand::Const(_) | Operand::Nothing => {}
+            Operand::Sized(id, _) => out.push(*id),
+            Operand::Abs(o) | Operand::Text(o, _) => o.fields(out),
+            Operand::MinMax(ops, _) => ops.iter().for_each(|o| o.fields(out)),
             Operand::Slice(o, _) | Operand::Len(o) | Operand::Case(o, _) => o.fields(out),
             Operand::Arith(_, a, b) => {
                 a.fields(out);
                 b.fields(out);
             }
+        }
+    }
+}
+
+/// A value as arithmetic reads it: integers, and bytes as a big-endian number.
+fn number(v: &V<'_>) -> Option<i128> {
+    match v {
+        V::Int(n) => Some(*n),
+        V::Bytes(b) if b.len() <= 15 => Some(b.iter().fold(0i128, |n, x| n << 8 | *x as i128)),
+        _ => None,
+    }
+}
+
+/// `string()`: integers in decimal (also hex-based fields), addresses as written, times in
+/// seconds, text as it is.
+fn text(v: &V<'_>, kind: Kind) -> String {
+    match (v, kind) {
+        (V::Int(n), Kind::RelTime | Kind::AbsTime) => {
+            let mut s = String::new();
+            crate::fields::print::seconds(&mut s, *n);
+            s
+        }
+        (V::Int(n), _) => n.to_string(),
+        (V::Float(f), _) => f.to_string(),
+        (V::V4(a, _), _) => std::net::Ipv4Addr::from_bits(*a).to_string(),
+        (V::V6(a, _), _) => std::net::Ipv6Addr::from_bits(*a).to_string(),
+        (V::Bytes(b), Kind::Str) => String::from_utf8_lossy(b).into_owned(),
+        (V::Bytes(b), _) => b
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    }
+}
+
+/// Whether evaluating reads a protocol's bytes (slicing `frame`, `len(ip)`): the source must
+/// keep them even though the protocol's presence alone does not need them.
+impl Operand {
+    pub fn reads_layer_bytes(&self) -> bool {
+        match self {
+            Operand::Slice(o, _) | Operand::Len(o) => {
+                matches!(**o, Operand::Field(id) if id.field().kind == Kind::Protocol)
+                    || o.reads_layer_bytes()
+            }
+            Operand::Case(o, _) | Operand::Abs(o) | Operand::Text(o, _) => o.reads_layer_bytes(),
+            Operand::Arith(_, a, b) => a.reads_layer_bytes() || b.reads_layer_bytes(),
+            Operand::MinMax(ops, _) => ops.iter().any(Operand::reads_layer_bytes),
+            _ => false,
+        }
+    }
+}
+
+impl Node {
+    pub fn reads_layer_bytes(&self) -> bool {
+        let protocol = |o: &Operand| {
+            matches!(o, Operand::Field(id) if id.field().kind == Kind::Protocol)
+                || o.reads_layer_bytes()
+        };
+        match self {
+            Node::All => false,
+            Node::Or(a, b) | Node::And(a, b) => a.reads_layer_bytes() || b.reads_layer_bytes(),
+            Node::Not(a) => a.reads_layer_bytes(),
+            Node::Exists(o) => o.reads_layer_bytes(),
+            // Comparing or searching a protocol compares its bytes.
+            Node::Cmp(_, a, b) | Node::Contains(a, b) => protocol(a) || protocol(b),
+            Node::Matches(a, _) => protocol(a),
+            Node::In(a, _) => protocol(a),
         }
     }
 }

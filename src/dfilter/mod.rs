@@ -28,7 +28,12 @@ pub struct DisplayFilter {
 
 impl DisplayFilter {
     pub fn compile(expr: &str) -> Result<DisplayFilter, FilterError> {
-        let root = parse::parse(expr)?;
+        // tshark -Y '' shows every frame.
+        let root = if expr.trim().is_empty() {
+            eval::Node::All
+        } else {
+            parse::parse(expr)?
+        };
         let mut fields = Vec::new();
         root.fields(&mut fields);
         fields.sort();
@@ -38,6 +43,12 @@ impl DisplayFilter {
 
     pub fn matches(&self, packet: &dyn FieldSource) -> bool {
         self.root.test(packet)
+    }
+
+    /// Whether the filter reads a protocol layer's bytes (`frame[12:2]`, `len(ip)`), beyond
+    /// the fields whose `Needs` say so.
+    pub fn reads_layer_bytes(&self) -> bool {
+        self.root.reads_layer_bytes()
     }
 
     /// Every field the expression names.

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::eval::{Arith, Cmp, Member, Node, Operand, Range, V};
-use crate::fields::{self, Kind};
+use crate::fields::{self, FieldId, Kind};
 
 /// A filter that cannot be compiled: what is wrong, and where (a caret under it).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +58,7 @@ const PUNCT: [&str; 22] = [
 ];
 
 fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-')
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '/' | '-' | '#')
 }
 
 fn lex(expr: &str) -> Result<Vec<Token>, FilterError> {
@@ -317,6 +317,12 @@ impl Parser<'_> {
         }
         if self.eat_word(&["contains"]) {
             let right = self.sum()?;
+            self.searchable(&left, "contains")?;
+            // An Ethernet address contains bytes, not only whole addresses.
+            let left = match left {
+                Raw::Op(op, Kind::Ether, span) => Raw::Op(op, Kind::Bytes, span),
+                other => other,
+            };
             let (a, b) = self.typed_pair(left, right)?;
             return Ok(Node::Contains(a, b));
         }
@@ -326,6 +332,7 @@ impl Parser<'_> {
                 return Err(self.error("matches needs a quoted regular expression".into(), at));
             };
             self.pos += 1;
+            self.searchable(&left, "matches")?;
             let (a, _) = self.field_side(left)?;
             // Wireshark 4.0 compiles `matches` patterns caseless (PCRE2_CASELESS).
             let re = regex::bytes::RegexBuilder::new(&pattern)
@@ -378,7 +385,7 @@ impl Parser<'_> {
                 }
                 Some(Tok::Word(_) | Tok::Str(_)) => {
                     let raw = self.sum()?;
-                    Member::One(self.typed(raw, kind)?)
+                    Member::One(self.typed(raw, kind, field_of(&a))?)
                 }
                 _ => return Err(self.error("a set holds values separated by commas".into(), at)),
             };
@@ -427,7 +434,7 @@ impl Parser<'_> {
 
     fn bitand(&mut self) -> Result<Raw, FilterError> {
         let mut left = self.primary()?;
-        while self.eat_punct(&["&"]).is_some() {
+        while self.eat_punct(&["&"]).is_some() || self.eat_word(&["bitwise_and"]) {
             let right = self.primary()?;
             left = self.arith(Arith::BitAnd, left, right)?;
         }
@@ -436,7 +443,13 @@ impl Parser<'_> {
 
     fn arith(&self, op: Arith, a: Raw, b: Raw) -> Result<Raw, FilterError> {
         let span = (span(&a).0, span(&b).1);
-        let (a, b) = self.typed_pair(a, b)?;
+        // Arithmetic reads bytes (a slice, a protocol) as a big-endian number, so a literal
+        // beside them is a number: `ip[0] & 0xf0 == 0x40`.
+        let numeric = |r: Raw| match r {
+            Raw::Op(o, Kind::Bytes | Kind::Protocol | Kind::Ether, s) => Raw::Op(o, Kind::Int, s),
+            other => other,
+        };
+        let (a, b) = self.typed_pair(numeric(a), numeric(b))?;
         Ok(Raw::Op(
             Operand::Arith(op, Box::new(a), Box::new(b)),
             Kind::Int,
@@ -451,11 +464,17 @@ impl Parser<'_> {
         };
         self.pos += 1;
         let raw = match tok {
+            // 4.0 groups arithmetic in braces: `{tcp.len + 1} * 2`.
+            Tok::Punct("{") => {
+                let inner = self.sum()?;
+                if self.eat_punct(&["}"]).is_none() {
+                    let here = self.here();
+                    return Err(self.error("a \"}\" is missing here".into(), here));
+                }
+                inner
+            }
             Tok::Word(w) if self.eat_punct(&["("]).is_some() => self.function(&w, at)?,
-            Tok::Word(w) => match fields::lookup(&w) {
-                Some(id) => Raw::Op(Operand::Field(id), id.field().kind, at),
-                None => Raw::Lit(Tok::Word(w), at),
-            },
+            Tok::Word(w) => self.word(w, at)?,
             Tok::Str(_) => Raw::Lit(tok, at),
             Tok::Punct(p) => {
                 return Err(self.error(format!("\"{p}\" was unexpected in this context."), at));
@@ -496,19 +515,100 @@ impl Parser<'_> {
         Ok(raw)
     }
 
+    /// A word: a field (maybe `field#layer`, maybe negated `-field`), or a literal.
+    fn word(&mut self, w: String, at: (usize, usize)) -> Result<Raw, FilterError> {
+        if let Some(name) = w.strip_prefix('-')
+            && let Some(id) = fields::lookup(name)
+        {
+            let zero = Operand::Const(V::Int(0));
+            let neg = Operand::Arith(Arith::Sub, Box::new(zero), Box::new(Operand::Field(id)));
+            return Ok(Raw::Op(neg, Kind::Int, at));
+        }
+        if let Some((name, layer)) = w.split_once('#')
+            && let Some(id) = fields::lookup(name)
+        {
+            // tcplens decodes one layer of each protocol: `#1` is it, a deeper layer is absent.
+            let layer: u32 = layer
+                .parse()
+                .ok()
+                .filter(|l| *l >= 1)
+                .ok_or_else(|| self.error(format!("\"{layer}\" is not a layer number"), at))?;
+            let op = if layer == 1 {
+                Operand::Field(id)
+            } else {
+                Operand::Nothing
+            };
+            return Ok(Raw::Op(op, id.field().kind, at));
+        }
+        Ok(match fields::lookup(&w) {
+            Some(id) => Raw::Op(Operand::Field(id), id.field().kind, at),
+            None => Raw::Lit(Tok::Word(w), at),
+        })
+    }
+
     fn function(&mut self, name: &str, at: (usize, usize)) -> Result<Raw, FilterError> {
-        let arg = self.sum()?;
+        let mut args = vec![self.sum()?];
+        while self.eat_punct(&[","]).is_some() {
+            args.push(self.sum()?);
+        }
         if self.eat_punct(&[")"]).is_none() {
             let here = self.here();
             return Err(self.error("a \")\" is missing here".into(), here));
         }
+        let end = self.toks[self.pos - 1].end;
+        let whole = (at.0, end);
+        if matches!(name, "min" | "max") {
+            let mut ops = Vec::new();
+            let mut first_kind = None;
+            for arg in args {
+                let (op, kind, span) = match arg {
+                    Raw::Op(op, kind, span) => (op, kind, span),
+                    Raw::Lit(_, span) => {
+                        return Err(self.error(format!("{name}() takes fields"), span));
+                    }
+                };
+                if first_kind.is_some_and(|k| !compatible(k, kind)) {
+                    return Err(self.error(format!("{name}() takes fields of one type"), span));
+                }
+                first_kind = Some(kind);
+                ops.push(op);
+            }
+            let kind = first_kind.unwrap_or(Kind::UInt);
+            return Ok(Raw::Op(Operand::MinMax(ops, name == "max"), kind, whole));
+        }
+        if args.len() != 1 {
+            return Err(self.error(format!("{name}() takes one argument"), whole));
+        }
+        let arg = args.pop().expect("one argument");
         let (op, kind, span) = match arg {
             Raw::Op(op, kind, span) => (op, kind, span),
             Raw::Lit(_, span) => return Err(self.error(format!("{name}() takes a field"), span)),
         };
-        let whole = (at.0, span.1 + 1);
         Ok(match name {
-            "len" => Raw::Op(Operand::Len(Box::new(op)), Kind::UInt, whole),
+            "len" => {
+                // 4.0: len() of a field (not of a slice); of an integer field, its size.
+                let Operand::Field(id) = op else {
+                    return Err(self.error("len() takes a field".into(), span));
+                };
+                let size = match kind {
+                    Kind::UInt | Kind::Hex { .. } | Kind::Int | Kind::FrameNum | Kind::Bool => {
+                        Some(id.field().bits.div_ceil(8) as i128)
+                    }
+                    Kind::Ipv4 => Some(4),
+                    Kind::Ipv6 => Some(16),
+                    Kind::Ether => Some(6),
+                    _ => None,
+                };
+                let len = match size {
+                    Some(n) => Operand::Sized(id, n),
+                    None => Operand::Len(Box::new(op)),
+                };
+                Raw::Op(len, Kind::UInt, whole)
+            }
+            "abs" => Raw::Op(Operand::Abs(Box::new(op)), kind, whole),
+            "string" if kind != Kind::Bool => {
+                Raw::Op(Operand::Text(Box::new(op), kind), Kind::Str, whole)
+            }
             "count" => match op {
                 Operand::Field(id) => Raw::Op(Operand::Count(id), Kind::UInt, whole),
                 _ => return Err(self.error("count() takes a field".into(), span)),
@@ -528,6 +628,28 @@ impl Parser<'_> {
             }
             _ => return Err(self.error(format!("the function '{name}' does not exist"), at)),
         })
+    }
+
+    /// `contains` and `matches` search text and bytes only.
+    fn searchable(&self, raw: &Raw, op: &str) -> Result<(), FilterError> {
+        if let Raw::Op(_, kind, span) = raw {
+            let ok = match op {
+                "contains" => {
+                    matches!(kind, Kind::Str | Kind::Bytes | Kind::Protocol | Kind::Ether)
+                }
+                _ => matches!(kind, Kind::Str | Kind::Bytes | Kind::Protocol),
+            };
+            if !ok {
+                return Err(self.error(
+                    format!(
+                        "{} is not of a type that supports \"{op}\"",
+                        self.text(*span)
+                    ),
+                    *span,
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn text(&self, span: (usize, usize)) -> &str {
@@ -575,20 +697,58 @@ impl Parser<'_> {
                 Ok((a, b))
             }
             (Raw::Op(a, kind, _), Raw::Lit(tok, span)) => {
-                Ok((a, Operand::Const(self.literal(&tok, kind, span)?)))
+                let lit = self.constant(&tok, kind, field_of(&a), span)?;
+                Ok((a, lit))
             }
             (Raw::Lit(tok, span), Raw::Op(b, kind, _)) => {
-                Ok((Operand::Const(self.literal(&tok, kind, span)?), b))
+                let lit = self.constant(&tok, kind, field_of(&b), span)?;
+                Ok((lit, b))
             }
             (Raw::Lit(tok, span), Raw::Lit(..)) => Err(self.unknown(&tok, span)),
         }
     }
 
-    fn typed(&self, raw: Raw, kind: Kind) -> Result<Operand, FilterError> {
+    fn typed(&self, raw: Raw, kind: Kind, field: Option<FieldId>) -> Result<Operand, FilterError> {
         match raw {
             Raw::Op(op, _, _) => Ok(op),
-            Raw::Lit(tok, span) => Ok(Operand::Const(self.literal(&tok, kind, span)?)),
+            Raw::Lit(tok, span) => self.constant(&tok, kind, field, span),
         }
+    }
+
+    /// A literal against a field: a value name, a number within the field's width, or any
+    /// literal of its type. A negative number against an unsigned field is accepted and never
+    /// equal to anything, as in 4.0.
+    fn constant(
+        &self,
+        tok: &Tok,
+        kind: Kind,
+        field: Option<FieldId>,
+        span: (usize, usize),
+    ) -> Result<Operand, FilterError> {
+        let unsigned = matches!(kind, Kind::UInt | Kind::Hex { .. } | Kind::FrameNum);
+        if let (Tok::Word(w), Some(id)) = (tok, field) {
+            if let Some((_, v)) = id.field().values.iter().find(|(n, _)| n == w) {
+                return Ok(Operand::Const(V::Int(*v as i128)));
+            }
+            if unsigned && let Some(n) = integer(w) {
+                if n < 0 {
+                    return Ok(Operand::Nothing);
+                }
+                let bits = id.field().bits;
+                let max = if bits >= 64 {
+                    u64::MAX as i128
+                } else {
+                    (1i128 << bits) - 1
+                };
+                if n > max {
+                    return Err(self.error(
+                        format!("\"{w}\" too big for this field, maximum {max}."),
+                        span,
+                    ));
+                }
+            }
+        }
+        Ok(Operand::Const(self.literal(tok, kind, span)?))
     }
 
     /// A literal as a value of the field type it is compared with.
@@ -604,6 +764,15 @@ impl Parser<'_> {
         };
         let quoted = matches!(tok, Tok::Str(_));
         let bad = |what: &str| self.error(format!("\"{text}\" is not a valid {what}"), span);
+        if quoted && !matches!(kind, Kind::Str | Kind::Bytes | Kind::Protocol) {
+            return Err(self.error(
+                format!(
+                    "\"{text}\" is a string; {} takes an unquoted value",
+                    kind_words(kind)
+                ),
+                span,
+            ));
+        }
         Ok(match kind {
             Kind::UInt | Kind::Hex { .. } | Kind::Int | Kind::FrameNum | Kind::Bool => {
                 if quoted {
@@ -616,15 +785,24 @@ impl Parser<'_> {
                     ));
                 }
                 if kind == Kind::Bool {
-                    match text {
-                        "True" | "TRUE" | "true" => return Ok(V::Int(1)),
-                        "False" | "FALSE" | "false" => return Ok(V::Int(0)),
-                        _ => {}
-                    }
+                    return match text {
+                        "True" | "TRUE" => Ok(V::Int(1)),
+                        "False" | "FALSE" => Ok(V::Int(0)),
+                        _ => match integer(text) {
+                            Some(n) if n >= 0 => Ok(V::Int((n != 0) as i128)),
+                            _ => Err(bad("boolean (1, 0, True, False)")),
+                        },
+                    };
                 }
                 V::Int(integer(text).ok_or_else(|| bad("integer"))?)
             }
             Kind::Float | Kind::RelTime | Kind::AbsTime => {
+                // 4.0 takes digits with an optional fraction: no `1e0`, no `.5`.
+                let (int, frac) = text.split_once('.').unwrap_or((text, "0"));
+                let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+                if !digits(int.strip_prefix('-').unwrap_or(int)) || !digits(frac) {
+                    return Err(bad("number of seconds"));
+                }
                 let secs: f64 = text.parse().map_err(|_| bad("number of seconds"))?;
                 if kind == Kind::Float {
                     V::Float(secs)
@@ -657,6 +835,7 @@ impl Parser<'_> {
             }
             Kind::Ether => {
                 let b = byte_string(text)
+                    .or_else(|| cisco_mac(text))
                     .filter(|b| b.len() == 6)
                     .ok_or_else(|| bad("Ethernet address"))?;
                 V::Bytes(Cow::Owned(b))
@@ -719,6 +898,8 @@ fn integer(text: &str) -> Option<i128> {
         .or_else(|| digits.strip_prefix("0X"))
     {
         i128::from_str_radix(h, 16).ok()?
+    } else if let Some(b) = digits.strip_prefix("0b") {
+        i128::from_str_radix(b, 2).ok()?
     } else if digits.len() > 1 && digits.starts_with('0') {
         i128::from_str_radix(&digits[1..], 8).ok()?
     } else {
@@ -732,17 +913,38 @@ fn byte_string(text: &str) -> Option<Vec<u8>> {
     let sep = text.chars().find(|c| matches!(c, ':' | '-' | '.'));
     let parts: Vec<&str> = match sep {
         Some(s) => text.split(s).collect(),
-        None if text.len() == 2 => vec![text],
+        // A bare byte: one or two hex digits (`frame[0] & 1`, `ip.src[0] == 0a`).
+        None if text.len() <= 2 => return u8::from_str_radix(text, 16).ok().map(|b| vec![b]),
         None => return None,
     };
     parts
         .iter()
         .map(|p| {
-            (p.len() == 2 || p.len() == 1)
+            (p.len() == 2)
                 .then(|| u8::from_str_radix(p, 16).ok())
                 .flatten()
         })
         .collect()
+}
+
+/// A MAC address as Cisco writes it: `0010.db88.d2ef`.
+fn cisco_mac(text: &str) -> Option<Vec<u8>> {
+    let groups: Vec<&str> = text.split('.').collect();
+    if groups.len() != 3 || groups.iter().any(|g| g.len() != 4) {
+        return None;
+    }
+    let hex: String = groups.concat();
+    (0..12)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn field_of(op: &Operand) -> Option<FieldId> {
+    match op {
+        Operand::Field(id) => Some(*id),
+        _ => None,
+    }
 }
 
 /// `0:2`, `1-3`, `-1`, `:3`, `2:`, `0`, comma-separated.

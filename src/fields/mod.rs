@@ -115,6 +115,11 @@ pub struct Field {
     pub needs: Needs,
     /// Pushes every occurrence of the field in a packet.
     pub get: Getter,
+    /// Bits of an integer field (FT_UINT8 … FT_UINT32): the largest literal it accepts, and
+    /// what `len()` of it is.
+    pub bits: u8,
+    /// Names Wireshark accepts for values (`eth.type == IPv4`, `ip.proto == UDP`).
+    pub values: &'static [(&'static str, u64)],
 }
 
 /// How a packet yields a field's occurrences.

@@ -13,15 +13,56 @@ use crate::flow::{Label, Summary, WinScale};
 
 macro_rules! field {
     ($name:literal, $kind:expr, $needs:ident, $desc:literal, $get:expr) => {
+        field!($name, $kind, $needs, $desc, $get, bits = 32, values = &[])
+    };
+    ($name:literal, $kind:expr, $needs:ident, $desc:literal, $get:expr, bits = $bits:expr) => {
+        field!(
+            $name,
+            $kind,
+            $needs,
+            $desc,
+            $get,
+            bits = $bits,
+            values = &[]
+        )
+    };
+    ($name:literal, $kind:expr, $needs:ident, $desc:literal, $get:expr, bits = $bits:expr, values = $values:expr) => {
         Field {
             name: $name,
             kind: $kind,
             desc: $desc,
             needs: Needs::$needs,
             get: $get,
+            bits: $bits,
+            values: $values,
         }
     };
 }
+
+/// Ether types by the names Wireshark's `etype_vals` gives them.
+const ETHERTYPES: &[(&str, u64)] = &[
+    ("IPv4", 0x0800),
+    ("ARP", 0x0806),
+    ("IPv6", 0x86dd),
+    ("802.1Q Virtual LAN", 0x8100),
+    ("802.1ad Provider Bridge (Q-in-Q)", 0x88a8),
+];
+
+/// IP protocol numbers by Wireshark's names (`ipproto_val`).
+const IP_PROTOCOLS: &[(&str, u64)] = &[
+    ("ICMP", 1),
+    ("IGMP", 2),
+    ("TCP", 6),
+    ("UDP", 17),
+    ("IPv6", 41),
+    ("GRE", 47),
+    ("ESP", 50),
+    ("AH", 51),
+    ("ICMPv6", 58),
+    ("SCTP", 132),
+];
+
+const ARP_OPCODES: &[(&str, u64)] = &[("request", 1), ("reply", 2)];
 
 const HEX2: Kind = Kind::Hex { digits: 2 };
 const HEX4: Kind = Kind::Hex { digits: 4 };
@@ -190,7 +231,9 @@ pub static FIELDS: &[Field] = &[
             if let Payload::Arp { op, .. } = p.decoded().payload {
                 out.push(Value::UInt(op.into()));
             }
-        }
+        },
+        bits = 16,
+        values = ARP_OPCODES
     ),
     field!(
         "arp.src.proto_ipv4",
@@ -245,7 +288,9 @@ pub static FIELDS: &[Field] = &[
         "Ethernet type of the next header (0x8100 before a VLAN tag)",
         |p, out| {
             eth(p, out, |h, out| out.push(Value::UInt(h.ethertype.into())));
-        }
+        },
+        bits = 16,
+        values = ETHERTYPES
     ),
     field!(
         "frame",
@@ -266,6 +311,18 @@ pub static FIELDS: &[Field] = &[
         }
     ),
     field!(
+        "frame.encap_type",
+        Kind::Int,
+        Packet,
+        "Wireshark's encapsulation number for the link type (1 Ethernet, 25 SLL, 210 SLL2)",
+        |p, out| {
+            if let Some(e) = decode::encap_type(p.decoded().layers.linktype) {
+                out.push(Value::Int(e));
+            }
+        },
+        bits = 16
+    ),
+    field!(
         "frame.len",
         Kind::UInt,
         Packet,
@@ -281,6 +338,28 @@ pub static FIELDS: &[Field] = &[
         "Frame number in the file, from 1 (frames a filter rejects still count)",
         |p, out| {
             out.push(Value::UInt(p.frame.number));
+        }
+    ),
+    field!(
+        "frame.protocols",
+        Kind::Str,
+        Bytes,
+        "The frame's protocols, outermost first (eth:ethertype:ip:tcp:data)",
+        |p, out| {
+            if p.frame.number > 0 {
+                let mut text = decode::protocols(p.decoded(), p.bytes.unwrap_or(&[]));
+                // Wireshark does not dissect again data it has seen: a retransmission or an
+                // out-of-order copy (a fast retransmission usually resends data never seen).
+                let seen = |a: &crate::flow::Analysis| {
+                    a.has(Label::Retransmission)
+                        || a.has(Label::SpuriousRetransmission)
+                        || a.has(Label::OutOfOrder)
+                };
+                if p.tcp.is_some_and(|i| seen(&i.analysis)) && text.ends_with(":data") {
+                    text.truncate(text.len() - 5);
+                }
+                out.push(Value::Str(Cow::Owned(text)));
+            }
         }
     ),
     field!(
@@ -329,12 +408,22 @@ pub static FIELDS: &[Field] = &[
             layer(p, out, present, p.decoded().layers.transport());
         }
     ),
-    field!("icmp.code", Kind::UInt, Packet, "ICMP code", |p, out| icmp(
-        p, out, false, true
-    )),
-    field!("icmp.type", Kind::UInt, Packet, "ICMP type", |p, out| icmp(
-        p, out, false, false
-    )),
+    field!(
+        "icmp.code",
+        Kind::UInt,
+        Packet,
+        "ICMP code",
+        |p, out| icmp(p, out, false, true),
+        bits = 8
+    ),
+    field!(
+        "icmp.type",
+        Kind::UInt,
+        Packet,
+        "ICMP type",
+        |p, out| icmp(p, out, false, false),
+        bits = 8
+    ),
     field!(
         "icmpv6",
         Kind::Protocol,
@@ -350,14 +439,16 @@ pub static FIELDS: &[Field] = &[
         Kind::UInt,
         Packet,
         "ICMPv6 code",
-        |p, out| icmp(p, out, true, true)
+        |p, out| icmp(p, out, true, true),
+        bits = 8
     ),
     field!(
         "icmpv6.type",
         Kind::UInt,
         Packet,
         "ICMPv6 type",
-        |p, out| icmp(p, out, true, false)
+        |p, out| icmp(p, out, true, false),
+        bits = 8
     ),
     field!(
         "ip",
@@ -386,7 +477,8 @@ pub static FIELDS: &[Field] = &[
         "IPv4 differentiated services byte (DSCP and ECN)",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.dsfield.into()));
-        }
+        },
+        bits = 8
     ),
     field!(
         "ip.dst",
@@ -406,7 +498,8 @@ pub static FIELDS: &[Field] = &[
         "IPv4 flag bits: 0x02 don't fragment, 0x01 more fragments",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.flags.into()));
-        }
+        },
+        bits = 8
     ),
     field!(
         "ip.flags.df",
@@ -433,7 +526,8 @@ pub static FIELDS: &[Field] = &[
         "IPv4 fragment offset in bytes",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.frag_offset.into()));
-        }
+        },
+        bits = 16
     ),
     field!(
         "ip.hdr_len",
@@ -442,11 +536,19 @@ pub static FIELDS: &[Field] = &[
         "IPv4 header length in bytes",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.hdr_len.into()));
-        }
+        },
+        bits = 8
     ),
-    field!("ip.id", HEX4, Bytes, "IPv4 identification", |p, out| {
-        ipv4(p, out, |h| Value::UInt(h.id.into()));
-    }),
+    field!(
+        "ip.id",
+        HEX4,
+        Bytes,
+        "IPv4 identification",
+        |p, out| {
+            ipv4(p, out, |h| Value::UInt(h.id.into()));
+        },
+        bits = 16
+    ),
     field!(
         "ip.len",
         Kind::UInt,
@@ -454,7 +556,8 @@ pub static FIELDS: &[Field] = &[
         "IPv4 total length",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.len.into()));
-        }
+        },
+        bits = 16
     ),
     field!(
         "ip.proto",
@@ -465,7 +568,9 @@ pub static FIELDS: &[Field] = &[
             if p.ipv4().is_some() {
                 uint(out, p.decoded().ip.map(|ip| ip.proto));
             }
-        }
+        },
+        bits = 8,
+        values = IP_PROTOCOLS
     ),
     field!(
         "ip.src",
@@ -485,7 +590,8 @@ pub static FIELDS: &[Field] = &[
         "IPv4 time to live",
         |p, out| {
             ipv4(p, out, |h| Value::UInt(h.ttl.into()));
-        }
+        },
+        bits = 8
     ),
     field!(
         "ipv6",
@@ -525,7 +631,8 @@ pub static FIELDS: &[Field] = &[
         "IPv6 hop limit",
         |p, out| {
             ipv6(p, out, |h| Value::UInt(h.hlim.into()));
-        }
+        },
+        bits = 8
     ),
     field!(
         "ipv6.nxt",
@@ -534,7 +641,9 @@ pub static FIELDS: &[Field] = &[
         "IPv6 next header (of the fixed header)",
         |p, out| {
             ipv6(p, out, |h| Value::UInt(h.nxt.into()));
-        }
+        },
+        bits = 8,
+        values = IP_PROTOCOLS
     ),
     field!(
         "ipv6.plen",
@@ -543,7 +652,8 @@ pub static FIELDS: &[Field] = &[
         "IPv6 payload length",
         |p, out| {
             ipv6(p, out, |h| Value::UInt(h.plen.into()));
-        }
+        },
+        bits = 16
     ),
     field!(
         "ipv6.src",
@@ -575,6 +685,34 @@ pub static FIELDS: &[Field] = &[
         "Linux cooked capture protocol (an Ethernet type)",
         |p, out| {
             sll(p, out, |h| Value::UInt(h.ethertype.into()));
+        },
+        bits = 16,
+        values = ETHERTYPES
+    ),
+    field!(
+        "sll.hatype",
+        Kind::UInt,
+        Bytes,
+        "Linux cooked capture link-layer address type (1 Ethernet, 772 loopback)",
+        |p, out| {
+            sll(p, out, |h| Value::UInt(h.hatype.into()));
+        },
+        bits = 16
+    ),
+    field!(
+        "sll.ifindex",
+        Kind::UInt,
+        Bytes,
+        "Linux cooked capture v2 interface index",
+        |p, out| {
+            let layers = &p.decoded().layers;
+            if let Some(i) = p
+                .bytes
+                .and_then(|b| decode::sll(layers, b))
+                .and_then(|h| h.ifindex)
+            {
+                out.push(Value::UInt(i.into()));
+            }
         }
     ),
     field!(
@@ -584,6 +722,23 @@ pub static FIELDS: &[Field] = &[
         "Linux cooked capture packet type: 0 to us, 4 sent by us",
         |p, out| {
             sll(p, out, |h| Value::UInt(h.pkttype.into()));
+        },
+        bits = 16
+    ),
+    field!(
+        "sll.src.eth",
+        Kind::Ether,
+        Bytes,
+        "Linux cooked capture source address, when an Ethernet one",
+        |p, out| {
+            let layers = &p.decoded().layers;
+            if let Some(a) = p
+                .bytes
+                .and_then(|b| decode::sll(layers, b))
+                .and_then(|h| h.src_eth)
+            {
+                out.push(Value::Ether(a));
+            }
         }
     ),
     field!(
@@ -625,7 +780,11 @@ pub static FIELDS: &[Field] = &[
         Kind::None,
         Packet,
         "Duplicate ACK",
-        |p, out| label(p, out, Label::DuplicateAck)
+        |p, out| {
+            // Wireshark adds it twice to a duplicate ACK: the flag and its expert item.
+            label(p, out, Label::DuplicateAck);
+            label(p, out, Label::DuplicateAck);
+        }
     ),
     field!(
         "tcp.analysis.duplicate_ack_frame",
@@ -769,7 +928,8 @@ pub static FIELDS: &[Field] = &[
         Kind::UInt,
         Packet,
         "Destination port",
-        |p, out| uint(out, p.tcp_ports()[1])
+        |p, out| uint(out, p.tcp_ports()[1]),
+        bits = 16
     ),
     field!(
         "tcp.flags",
@@ -778,7 +938,8 @@ pub static FIELDS: &[Field] = &[
         "Flag bits (12): 0x002 SYN, 0x010 ACK, 0x001 FIN, 0x004 RST",
         |p, out| {
             uint(out, p.tcp_header().map(|t| t.flags));
-        }
+        },
+        bits = 16
     ),
     field!("tcp.flags.ack", Kind::Bool, Packet, "ACK flag", |p, out| {
         flag(p, out, flags::ACK)
@@ -807,13 +968,6 @@ pub static FIELDS: &[Field] = &[
     field!("tcp.flags.fin", Kind::Bool, Packet, "FIN flag", |p, out| {
         flag(p, out, flags::FIN)
     }),
-    field!(
-        "tcp.flags.ns",
-        Kind::Bool,
-        Packet,
-        "Nonce flag (now Accurate ECN)",
-        |p, out| flag(p, out, flags::NS)
-    ),
     field!(
         "tcp.flags.push",
         Kind::Bool,
@@ -870,7 +1024,8 @@ pub static FIELDS: &[Field] = &[
         "TCP header length in bytes",
         |p, out| {
             uint(out, p.tcp_header().map(|t| t.hdr_len));
-        }
+        },
+        bits = 8
     ),
     field!(
         "tcp.len",
@@ -917,7 +1072,8 @@ pub static FIELDS: &[Field] = &[
                     out.push(Value::UInt(u16::from_be_bytes([data[0], data[1]]).into()));
                 }
             });
-        }
+        },
+        bits = 16
     ),
     field!(
         "tcp.options.sack_le",
@@ -1018,7 +1174,8 @@ pub static FIELDS: &[Field] = &[
                     out.push(Value::UInt(data[0].into()));
                 }
             });
-        }
+        },
+        bits = 8
     ),
     field!(
         "tcp.payload",
@@ -1046,7 +1203,8 @@ pub static FIELDS: &[Field] = &[
             let [s, d] = p.tcp_ports();
             uint(out, s);
             uint(out, d);
-        }
+        },
+        bits = 16
     ),
     field!(
         "tcp.seq",
@@ -1071,7 +1229,8 @@ pub static FIELDS: &[Field] = &[
         Kind::UInt,
         Packet,
         "Source port",
-        |p, out| uint(out, p.tcp_ports()[0])
+        |p, out| uint(out, p.tcp_ports()[0]),
+        bits = 16
     ),
     field!(
         "tcp.stream",
@@ -1111,7 +1270,8 @@ pub static FIELDS: &[Field] = &[
         "Urgent pointer",
         |p, out| {
             uint(out, p.tcp_header().map(|t| t.urgent));
-        }
+        },
+        bits = 16
     ),
     field!(
         "tcp.window_size",
@@ -1145,7 +1305,8 @@ pub static FIELDS: &[Field] = &[
         "Window field as on the wire",
         |p, out| {
             uint(out, p.tcp_header().map(|t| t.window));
-        }
+        },
+        bits = 16
     ),
     field!(
         "tcplens",
@@ -1377,28 +1538,32 @@ pub static FIELDS: &[Field] = &[
         Kind::UInt,
         Packet,
         "UDP destination port",
-        |p, out| udp(p, out, 1)
+        |p, out| udp(p, out, 1),
+        bits = 16
     ),
     field!(
         "udp.length",
         Kind::UInt,
         Packet,
         "UDP length (header and payload)",
-        |p, out| udp(p, out, 3)
+        |p, out| udp(p, out, 3),
+        bits = 16
     ),
     field!(
         "udp.port",
         Kind::UInt,
         Packet,
         "UDP source or destination port",
-        |p, out| udp(p, out, 2)
+        |p, out| udp(p, out, 2),
+        bits = 16
     ),
     field!(
         "udp.srcport",
         Kind::UInt,
         Packet,
         "UDP source port",
-        |p, out| udp(p, out, 0)
+        |p, out| udp(p, out, 0),
+        bits = 16
     ),
     field!(
         "vlan",
@@ -1416,11 +1581,20 @@ pub static FIELDS: &[Field] = &[
         "Ethernet type after the tag",
         |p, out| {
             vlan(p, out, |t| Value::UInt(t.ethertype.into()));
-        }
+        },
+        bits = 16,
+        values = ETHERTYPES
     ),
-    field!("vlan.id", Kind::UInt, Bytes, "VLAN identifier", |p, out| {
-        vlan(p, out, |t| Value::UInt((t.tci & 0xfff).into()));
-    }),
+    field!(
+        "vlan.id",
+        Kind::UInt,
+        Bytes,
+        "VLAN identifier",
+        |p, out| {
+            vlan(p, out, |t| Value::UInt((t.tci & 0xfff).into()));
+        },
+        bits = 16
+    ),
     field!(
         "vlan.priority",
         Kind::UInt,
@@ -1428,6 +1602,7 @@ pub static FIELDS: &[Field] = &[
         "VLAN priority (PCP)",
         |p, out| {
             vlan(p, out, |t| Value::UInt((t.tci >> 13).into()));
-        }
+        },
+        bits = 16
     ),
 ];

@@ -162,8 +162,9 @@ pub struct FlowAnalysis {
     last_keep_alive: bool,
     last_zero_window_probe: bool,
     is_first_ack: bool,
-    /// This direction has sent an ACK.
+    /// This direction has sent an ACK, and the highest it sent.
     acked: bool,
+    highest_ack: u32,
 }
 
 impl Default for FlowAnalysis {
@@ -181,6 +182,7 @@ impl Default for FlowAnalysis {
             last_zero_window_probe: false,
             is_first_ack: false,
             acked: false,
+            highest_ack: 0,
         }
     }
 }
@@ -283,7 +285,8 @@ pub fn analyze(
             out.dup_ack = Some((fwd.last_nondup_ack, fwd.dupacknum.max(0) as u32));
         }
     }
-    out.acks_new = t.has(flags::ACK) && (ack != fwd.lastack || !fwd.acked);
+    // Only an ACK beyond every earlier one acknowledges something: reordered ACKs do not.
+    out.acks_new = t.has(flags::ACK) && (!fwd.acked || gt(ack, fwd.highest_ack));
     if ack != fwd.lastack {
         fwd.last_nondup_ack = seg.frame;
         fwd.dupacknum = 0;
@@ -339,6 +342,9 @@ pub fn analyze(
     fwd.window = window;
     fwd.lastack = ack;
     fwd.lastack_time = seg.now.into();
+    if t.has(flags::ACK) && (!fwd.acked || gt(ack, fwd.highest_ack)) {
+        fwd.highest_ack = ack;
+    }
     fwd.acked |= t.has(flags::ACK);
     fwd.last_keep_alive = out.has(Label::KeepAlive);
     fwd.last_zero_window_probe = out.has(Label::ZeroWindowProbe);
