@@ -811,7 +811,8 @@ pub fn protocols(decoded: &Decoded, bytes: &[u8]) -> String {
     let data = match &decoded.payload {
         Payload::Tcp(t) => {
             p.push("tcp");
-            t.len > 0 && rest(layers.payload()) > 0
+            // A RST's data is its diagnostic text, not handed on as payload.
+            t.len > 0 && !t.has(flags::RST) && rest(layers.payload()) > 0
         }
         Payload::TcpPartial { .. } => {
             p.push("tcp");

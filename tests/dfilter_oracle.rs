@@ -737,6 +737,10 @@ struct TsharkCapture {
 /// ICMP errors quote the IP header (and the UDP/TCP header) of the datagram they answer;
 /// tshark dissects that quote as a second occurrence of `ip.*`, `udp.*`, `tcp.*`, and tcplens
 /// does not decode it yet (issue 13): these frames are left out of the comparisons here.
+/// The oracle profile disables MPTCP, so tshark hands each MPTCP option to `data`:
+/// `frame.protocols` there reads `tcp:data:data`, which depends on the profile, not on TCP.
+const PROFILE_DEPENDENT: (&str, &str) = ("tcpdump__mptcp-v1.pcap", "frame.protocols");
+
 const QUOTING_ICMP: &str = "icmp.type in {3, 4, 5, 11, 12} || icmpv6.type in {1, 2, 3, 4}";
 
 /// One tshark run per capture gives both (with TCPLENS_DFILTER_EXACT, the filters' frames come
@@ -1011,6 +1015,11 @@ fn display_filters_match_tshark() {
                     })
                     .map_err(Clone::clone)
             };
+            if name(&captures()[f]) == PROFILE_DEPENDENT.0
+                && EXPRESSIONS[e].0.contains(PROFILE_DEPENDENT.1)
+            {
+                return None;
+            }
             frames_diff(
                 EXPRESSIONS[e],
                 &captures()[f],
@@ -1167,6 +1176,9 @@ fn field_output_matches_tshark() {
                 let tf: Vec<&str> = tl.split('\t').collect();
                 let of: Vec<&str> = ol.split('\t').collect();
                 for (i, field) in FIELDS.iter().enumerate() {
+                    if (file.as_str(), *field) == PROFILE_DEPENDENT {
+                        continue;
+                    }
                     let (a, b) = (
                         tf.get(i).copied().unwrap_or("<none>"),
                         of.get(i).copied().unwrap_or("<none>"),
