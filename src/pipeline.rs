@@ -42,37 +42,30 @@ pub fn read(cfg: &Config) -> Result<()> {
     let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
     let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
-    let shown = cfg.file.display().to_string();
-    let result = if cfg.writes_stdout() {
-        // `-w -`: the capture file is stdout, nothing else goes there.
-        let mut renderer = Renderer::new(cfg.output, std::io::sink()).progress(progress);
-        consume_file(
-            &shown,
-            reader,
-            rx,
-            &mut renderer,
-            selector,
-            cfg.limits,
-            save.as_mut(),
-        )
+    // `-w -`: the capture file is stdout, nothing else goes there. Otherwise stdout rather
+    // than a lock held throughout: a lock cannot move to the render thread, and behind a
+    // 64 KiB BufWriter it is taken once per 64 KiB anyway.
+    let out: Box<dyn Write + Send> = if cfg.writes_stdout() {
+        Box::new(std::io::sink())
     } else {
-        // Stdout rather than a lock held throughout: a lock cannot move to the render thread,
-        // and behind a 64 KiB BufWriter it is taken once per 64 KiB anyway.
-        let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-        let mut renderer = Renderer::new(cfg.output, stdout)
-            .progress(progress)
-            .fields(cfg.query.fields.clone())
-            .connection_filter(verdict);
-        consume_file(
-            &shown,
-            reader,
-            rx,
-            &mut renderer,
-            selector,
-            cfg.limits,
-            save.as_mut(),
-        )
+        Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout(),
+        ))
     };
+    let mut renderer = Renderer::new(cfg.output, out)
+        .progress(progress)
+        .fields(cfg.query.fields.clone())
+        .connection_filter(verdict);
+    let result = consume_file(
+        &cfg.file.display().to_string(),
+        reader,
+        rx,
+        &mut renderer,
+        selector,
+        cfg.limits,
+        save.as_mut(),
+    );
     // Also after a damaged record: the file holds every frame before it, and is valid.
     let finished = save.map_or(Ok(()), |s| s.writer.finish());
     result.and(finished)
