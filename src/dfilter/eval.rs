@@ -200,6 +200,14 @@ impl Node {
                     _ => !v.is_empty(),
                 }
             }
+            // The common case, a field against a constant: no list for the constant.
+            Node::Cmp(op, a, Operand::Const(c)) => {
+                let a = a.eval(p);
+                match op {
+                    Cmp::AllEq | Cmp::Ne => !a.is_empty() && a.iter().all(|x| op.holds(x, c)),
+                    _ => a.iter().any(|x| op.holds(x, c)),
+                }
+            }
             Node::Cmp(op, a, b) => {
                 let (a, b) = (a.eval(p), b.eval(p));
                 match op {
