@@ -388,6 +388,16 @@ impl Selector {
         }
     }
 
+    /// Without a filter every frame is displayed.
+    fn passes_all(&self) -> bool {
+        self.filter.is_none()
+    }
+
+    /// A frame has been seen: times count from it.
+    fn started(&self) -> bool {
+        self.first.is_some()
+    }
+
     /// Whether `frame` is displayed, with its times and its connection's end.
     pub fn select(
         &mut self,
@@ -569,6 +579,11 @@ fn consume_here<W: Write>(
                     let tcp = tracker.track(frame);
                     for summary in tracker.take_finished() {
                         renderer.connection(summary)?;
+                    }
+                    // Nothing to select, write or print per frame (`--summary` alone): the
+                    // renderer needs only the first frame, for the summary's times.
+                    if selector.passes_all() && save.is_none() && selector.started() {
+                        continue;
                     }
                     if let Some(shown) = selector.select(index, frame, tcp, bytes(&batch, index)) {
                         if let Some(save) = save.as_deref_mut() {

@@ -194,7 +194,8 @@ mod tests {
         assert_eq!(e.at, (0, 8));
         assert!(e.to_string().contains("tcp.port"), "{e}");
         assert!(
-            e.to_string().ends_with("\n    tcp.prot == 80\n    ^~~~~~~~"),
+            e.to_string()
+                .ends_with("\n    tcp.prot == 80\n    ^~~~~~~~"),
             "{e}"
         );
         assert_eq!(err("ip.addr == 300.1.1.1").at, (11, 20));
