@@ -192,6 +192,7 @@ impl Node {
             Node::Or(a, b) => a.test(p) || b.test(p),
             Node::And(a, b) => a.test(p) && b.test(p),
             Node::Not(a) => !a.test(p),
+            Node::Exists(Operand::Field(id)) => with_values(p, *id, |v| !v.is_empty()),
             Node::Exists(o) => {
                 let v = o.eval(p);
                 match o {
@@ -200,7 +201,15 @@ impl Node {
                     _ => !v.is_empty(),
                 }
             }
-            // The common case, a field against a constant: no list for the constant.
+            // The common cases, a field's presence or a field against a constant: its values
+            // go to a buffer kept between packets, not to new lists.
+            Node::Cmp(op, Operand::Field(id), Operand::Const(c)) => with_values(p, *id, |v| {
+                let holds = |x: &Value<'_>| op.holds(&V::from_value(x.clone()), c);
+                match op {
+                    Cmp::AllEq | Cmp::Ne => !v.is_empty() && v.iter().all(holds),
+                    _ => v.iter().any(holds),
+                }
+            }),
             Node::Cmp(op, a, Operand::Const(c)) => {
                 let a = a.eval(p);
                 match op {
@@ -377,6 +386,34 @@ impl Operand {
             }
         }
     }
+}
+
+thread_local! {
+    /// Values of one field of one packet, emptied after each use; kept so that testing a
+    /// packet allocates nothing in the common cases.
+    static SCRATCH: std::cell::RefCell<Vec<Value<'static>>> = const {
+        std::cell::RefCell::new(Vec::new())
+    };
+}
+
+/// `f` over every value of `field` in `p`, in the thread's scratch buffer.
+fn with_values(p: &dyn FieldSource, field: FieldId, f: impl FnOnce(&[Value<'_>]) -> bool) -> bool {
+    SCRATCH.with(|cell| {
+        let mut values = recycle(cell.take());
+        p.values(field, &mut values);
+        let result = f(&values);
+        cell.replace(recycle(values));
+        result
+    })
+}
+
+/// An empty vector of values of another lifetime, with the same allocation (the in-place
+/// `collect` of an emptied vector keeps its buffer).
+fn recycle<'b>(mut v: Vec<Value<'_>>) -> Vec<Value<'b>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
 }
 
 /// A value as arithmetic reads it: integers, and bytes as a big-endian number.
