@@ -610,14 +610,21 @@ fn stderr_text(out: &Output) -> String {
 
 /// Frames selected by one `tshark -Y`, or its error text.
 fn tshark_filter(file: &Path, expr: &str) -> Selected {
-    let out = tshark_output(&["-Y", expr, "-T", "fields", "-e", "frame.number"], file);
+    selected_frames(&tshark_output(
+        &["-Y", expr, "-T", "fields", "-e", "frame.number"],
+        file,
+    ))
+}
+
+/// The frame numbers a `-T fields -e frame.number` run printed, or how it failed.
+fn selected_frames(out: &Output) -> Selected {
     if out.status.success() {
         Ok(frames(&out.stdout))
     } else {
         Err(format!(
             "exit {:?}: {}",
             out.status.code(),
-            stderr_text(&out)
+            stderr_text(out)
         ))
     }
 }
@@ -937,19 +944,12 @@ fn tshark_refuses_the_refused() {
 
 // ------------------------------------------------------------------------------ comparisons
 
-/// The frames tcplens selects equal tshark's, for every expression and capture.
 /// Frames selected by `tcplens read FILE -Y EXPR -T fields -e frame.number`, or its error.
 fn tcplens_filter(file: &Path, expr: &str) -> Selected {
-    let out = tcplens_output(file, &["-Y", expr, "-T", "fields", "-e", "frame.number"]);
-    if out.status.success() {
-        Ok(frames(&out.stdout))
-    } else {
-        Err(format!(
-            "exit {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    selected_frames(&tcplens_output(
+        file,
+        &["-Y", expr, "-T", "fields", "-e", "frame.number"],
+    ))
 }
 
 /// A line describing how tcplens's frames differ from tshark's, or None when they are equal.

@@ -247,10 +247,9 @@ pub static FIELDS: &[Field] = &[
         }
     ),
     field!("eth", Kind::Protocol, Bytes, "Ethernet II", |p, out| {
-        eth(p, out, |_, out| out.push(Value::Present(&[])));
-        if let (Some(Value::Present(b)), Some(bytes)) = (out.last_mut(), p.bytes) {
-            *b = bytes;
-        }
+        let layers = &p.decoded().layers;
+        let present = p.bytes.and_then(|b| decode::ethernet(layers, b)).is_some();
+        layer(p, out, present, Some(0));
     }),
     field!(
         "eth.addr",
@@ -672,10 +671,9 @@ pub static FIELDS: &[Field] = &[
         Bytes,
         "Linux cooked capture (v1 or v2)",
         |p, out| {
-            sll(p, out, |_| Value::Present(&[]));
-            if let (Some(Value::Present(b)), Some(bytes)) = (out.last_mut(), p.bytes) {
-                *b = bytes;
-            }
+            let layers = &p.decoded().layers;
+            let present = p.bytes.and_then(|b| decode::sll(layers, b)).is_some();
+            layer(p, out, present, Some(0));
         }
     ),
     field!(

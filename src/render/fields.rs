@@ -91,19 +91,20 @@ impl FieldsFormat {
         out.push('\n');
     }
 
-    /// One frame's line; `values` is scratch space reused between lines.
-    pub fn line<'p>(&self, out: &mut String, packet: &'p Packet<'_>, values: &mut Vec<Value<'p>>) {
+    /// One frame's line.
+    pub fn line(&self, out: &mut String, packet: &Packet<'_>) {
+        let mut values = Vec::new();
         for (i, &id) in self.fields.iter().enumerate() {
             if i > 0 {
                 out.push_str(&self.separator);
             }
             values.clear();
-            packet.values(id, values);
+            packet.values(id, &mut values);
             let shown: &[Value<'_>] = match (self.occurrence, values.len()) {
                 (_, 0) => continue,
                 (Occurrence::First, _) => &values[..1],
                 (Occurrence::Last, n) => &values[n - 1..],
-                (Occurrence::All, _) => values,
+                (Occurrence::All, _) => &values,
             };
             let kind = id.field().kind;
             self.quoted(out, |out| {

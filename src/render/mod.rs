@@ -176,8 +176,7 @@ impl<W: Write> Renderer<W> {
                     format.header(&mut self.line);
                 }
             }
-            let mut values = Vec::new();
-            format.line(&mut self.line, packet, &mut values);
+            format.line(&mut self.line, packet);
             return self.write_line();
         }
         if !self.renders_packets() {
