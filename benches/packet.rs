@@ -8,7 +8,7 @@ use tcplens::cli::{Output, SeqMode, SummaryMode};
 use tcplens::decode::decode;
 use tcplens::fields::{FrameTimes, Packet};
 use tcplens::flow::Tracker;
-use tcplens::render::Renderer;
+use tcplens::render::Outputs;
 use tcplens::render::color::ColorMode;
 use tcplens::source::{Frame, Timestamp};
 
@@ -77,7 +77,7 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("render");
     g.throughput(Throughput::Elements(1));
     for (name, json) in [("text_row", false), ("json_line", true)] {
-        let mut r = Renderer::new(output(json, SummaryMode::Off), std::io::sink());
+        let mut r = Outputs::new(output(json, SummaryMode::Off), std::io::sink(), None);
         g.bench_function(name, |b| {
             let packet = Packet {
                 frame: data,
@@ -86,7 +86,7 @@ fn benches(c: &mut Criterion) {
                 times: FrameTimes::default(),
                 conn: None,
             };
-            b.iter(|| r.packet(&packet).unwrap())
+            b.iter(|| r.packet(&packet, None).unwrap())
         });
     }
     g.finish();

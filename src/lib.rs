@@ -1,8 +1,9 @@
 //! tcplens: a packet-capture analyzer that makes TCP connections visible.
 //!
-//! The pipeline (docs/ARCHITECTURE.md): a [`source`] thread reads frames and sends them through
-//! a bounded channel; the consumer [`decode`]s each frame, lets the [`flow`] tracker assign it to
-//! a connection, and hands both to a [`render`]er.
+//! The pipeline (docs/ARCHITECTURE.md): a [`source`] thread reads and [`decode`]s frames and
+//! sends them through a bounded channel; the [`flow`] tracker and the display filter
+//! ([`dfilter`], over the [`fields`] table) turn them into one typed event stream
+//! ([`pipeline::Event`]), and every output is a [`render::Sink`] of it.
 
 pub mod cli;
 pub mod decode;

@@ -10,10 +10,10 @@ use crate::cli::{CaptureConfig, Config, Output, Query, SummaryMode};
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
-use crate::render::Renderer;
 use crate::render::progress::Progress;
+use crate::render::{Outputs, Sink, View};
 use crate::source::write::{FileHeader, Writer};
-use crate::source::{self, Batch, SourceMsg};
+use crate::source::{self, Batch, Captured, SourceMsg};
 
 /// `tcplens read`: every frame of the file becomes one row (or one JSON record); with `-w`,
 /// the frames kept are also copied into a capture file.
@@ -53,46 +53,45 @@ pub fn read(cfg: &Config) -> Result<()> {
             std::io::stdout(),
         ))
     };
-    let mut renderer = Renderer::new(cfg.output, out)
+    let mut outputs = Outputs::new(cfg.output, out, cfg.query.fields.clone())
         .progress(progress)
-        .fields(cfg.query.fields.clone())
         .connection_filter(verdict);
+    if let Some(save) = save.as_mut() {
+        outputs = outputs.first_sink(Box::new(save));
+    }
     let result = consume_file(
         &cfg.file.display().to_string(),
         reader,
         rx,
-        &mut renderer,
+        outputs,
         selector,
         cfg.limits,
-        save.as_mut(),
     );
     // Also after a damaged record: the file holds every frame before it, and is valid.
     let finished = save.map_or(Ok(()), |s| s.writer.finish());
     result.and(finished)
 }
 
-/// `read -w`: the capture file the consumer copies the displayed frames into.
+/// `read -w`: the sink that copies the displayed frames into a capture file. It takes each
+/// frame before the other sinks, so the file holds the frame of every row printed after it.
 pub struct Save {
     writer: Writer,
 }
 
-impl Save {
-    /// The consumer calls this for each frame it displays, after tracking and filtering it.
-    pub fn frame(&mut self, batch: &Batch, i: usize) -> Result<()> {
-        match batch.captured(i) {
-            Some(frame) => self.writer.write(frame),
+impl Sink for Save {
+    fn packet(&mut self, _out: &mut String, frame: &View<'_>) -> Result<()> {
+        match frame.captured {
+            Some(captured) => self.writer.write(captured),
             None => anyhow::bail!("internal error: the reader kept no bytes for -w"),
         }
     }
 
-    /// A header block of the input (pcap header, pcapng section or interface).
     fn header(&mut self, header: &FileHeader) -> Result<()> {
         self.writer.header(header)
     }
 
-    /// After each batch, before its rows are rendered: the file holds every frame of every
-    /// row printed.
-    fn flush(&mut self) -> Result<()> {
+    /// After each batch: a read stopped by damage or a signal leaves a valid file.
+    fn batch_end(&mut self) -> Result<()> {
         self.writer.flush()
     }
 }
@@ -140,12 +139,11 @@ fn consume_file<W: Write + Send>(
     shown: &str,
     reader: std::thread::JoinHandle<()>,
     rx: crossbeam_channel::Receiver<SourceMsg>,
-    renderer: &mut Renderer<W>,
+    outputs: Outputs<'_, W>,
     selector: Selector,
     limits: Limits,
-    save: Option<&mut Save>,
 ) -> Result<()> {
-    let result = consume(&rx, renderer, selector, limits, false, save);
+    let result = consume(&rx, outputs, selector, limits, false);
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
@@ -171,13 +169,13 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let capture = live.spawn(tx)?;
     let result = if cfg.print {
         let (selector, verdict) = selection(&cfg.query, cfg.output);
-        let mut renderer = Renderer::new(
+        let outputs = Outputs::new(
             cfg.output,
             std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            cfg.query.fields.clone(),
         )
-        .fields(cfg.query.fields.clone())
         .connection_filter(verdict);
-        consume(&rx, &mut renderer, selector, cfg.limits, true, None)
+        consume(&rx, outputs, selector, cfg.limits, true)
     } else {
         drain(&rx)
     };
@@ -198,16 +196,14 @@ pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
     let reader = source::file::spawn_bytes(name, bytes, Default::default(), tx)?;
     let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let mut renderer = Renderer::new(output, stdout);
-    let selector = Selector::default();
+    let outputs = Outputs::new(output, stdout, None);
     consume_file(
         name,
         reader,
         rx,
-        &mut renderer,
-        selector,
+        outputs,
+        Selector::default(),
         Limits::default(),
-        None,
     )
 }
 
@@ -231,15 +227,8 @@ where
             stop.stop();
             result
         })?;
-    let mut renderer = Renderer::new(output, std::io::BufWriter::new(std::io::stdout()));
-    let result = consume(
-        &rx,
-        &mut renderer,
-        Selector::default(),
-        Limits::default(),
-        true,
-        None,
-    );
+    let outputs = Outputs::new(output, std::io::BufWriter::new(std::io::stdout()), None);
+    let result = consume(&rx, outputs, Selector::default(), Limits::default(), true);
     stopper.stop();
     drop(rx);
     let _ = capture.join();
@@ -324,21 +313,105 @@ fn interface_lines(out: &mut String, n: usize, d: &pcap::Device) {
     }
 }
 
-/// What the tracker made of one batch, for the render thread: each frame's row and, just
-/// before it, the connections that left the table when it arrived.
-struct Tracked {
-    batch: source::Batch,
-    events: Vec<Event>,
+/// Frames with their records and bytes when the source kept them: a source's batch, or the
+/// fuzz driver's capture.
+pub trait Frames {
+    fn frames(&self) -> &[source::Frame];
+    fn captured(&self, i: usize) -> Option<Captured<'_>>;
 }
 
-enum Event {
-    /// Boxed: a summary is 200 bytes, a row's info 80, and there is one row per frame.
-    Left(Box<Summary>),
-    /// A displayed frame: its place in the batch and what the tracker said of it.
-    Row(Shown),
+impl Frames for Batch {
+    fn frames(&self) -> &[source::Frame] {
+        self
+    }
+
+    fn captured(&self, i: usize) -> Option<Captured<'_>> {
+        Batch::captured(self, i)
+    }
+}
+
+/// The typed event stream every output consumes, in capture order (design.md): what the
+/// tracker and the display filter made of the frames. The end of input follows the last
+/// event ([`Tracking::end`]).
+#[derive(Clone)]
+pub enum Event {
+    /// A connection left the tracker. Boxed: a summary is 200 bytes, and events are mostly
+    /// frames.
+    Ended(Box<Summary>),
+    /// A displayed frame: its place in its batch and what the tracker said of it.
+    Packet(Shown),
+}
+
+/// The loop's first half: the tracker and the display filter turn frames into events. The
+/// second half is [`render`]. A file or live run runs the halves on two threads (rows cost
+/// twice what tracking does), `--summary` on one; the fuzz driver and the property test run
+/// both halves themselves, so they drive exactly this loop.
+pub struct Tracking {
+    tracker: Tracker,
+    selector: Selector,
+    /// Some output writes per frame.
+    per_frame: bool,
+}
+
+impl Tracking {
+    pub fn new(limits: Limits, selector: Selector, per_frame: bool) -> Tracking {
+        Tracking {
+            tracker: Tracker::new(limits),
+            selector,
+            per_frame,
+        }
+    }
+
+    /// Tracks `frames`: each connection that left the tracker and each displayed frame go to
+    /// `events`, in order.
+    pub fn frames(&mut self, frames: &impl Frames, events: &mut Vec<Event>) {
+        for (index, frame) in frames.frames().iter().enumerate() {
+            let tcp = self.tracker.track(frame);
+            events.extend((self.tracker.take_finished()).map(|s| Event::Ended(Box::new(s))));
+            // Nothing to select or write per frame (`--summary` alone): the outputs need
+            // only the first frame, for the summary's times.
+            if !self.per_frame && self.selector.passes_all() && self.selector.started() {
+                continue;
+            }
+            let bytes = frames.captured(index).map(|c| c.data);
+            if let Some(shown) = self.selector.select(index, frame, tcp, bytes) {
+                events.push(Event::Packet(shown));
+            }
+        }
+    }
+
+    /// End of input: the connections still in the tracker, by stream, and how many were
+    /// evicted.
+    pub fn end(mut self) -> (flow::Left, u64) {
+        let evicted = self.tracker.evicted;
+        (self.tracker.finish(), evicted)
+    }
+}
+
+/// The loop's second half: every event of a batch to every sink.
+pub fn render<W: Write>(
+    outputs: &mut Outputs<'_, W>,
+    frames: &impl Frames,
+    events: impl IntoIterator<Item = Event>,
+) -> Result<()> {
+    for event in events {
+        match event {
+            Event::Ended(summary) => outputs.connection(&summary)?,
+            Event::Packet(shown) => {
+                let i = shown.index as usize;
+                if let Some(frame) = frames.frames().get(i) {
+                    let captured = frames.captured(i);
+                    let packet = shown.packet(frame, captured.map(|c| c.data));
+                    outputs.packet(&packet, captured)?;
+                }
+            }
+        }
+    }
+    outputs.batch_end()
 }
 
 /// A frame the display filter selected (every frame, without one).
+#[derive(Clone)]
 pub struct Shown {
     index: u32,
     tcp: Option<TcpInfo>,
@@ -370,11 +443,6 @@ pub struct Selector {
     first: Option<i128>,
     prev: Option<i128>,
     prev_shown: Option<i128>,
-}
-
-/// Frame `i`'s bytes, when the source kept them (`-w`, fields that read bytes).
-fn bytes(batch: &Batch, i: usize) -> Option<&[u8]> {
-    batch.captured(i).map(|c| c.data)
 }
 
 /// Every connection's end, by stream, from a first pass over the file.
@@ -435,7 +503,9 @@ impl Selector {
 }
 
 enum ToRender {
-    Batch(Tracked),
+    Batch(Batch, Vec<Event>),
+    /// A header block of the input, for a capture file.
+    Header(FileHeader),
     /// End of input: the connections still in the table, and how many were evicted.
     End(flow::Left, u64),
 }
@@ -445,170 +515,102 @@ enum ToRender {
 /// but with one write per burst instead of one per row: at 80k packets/s a write per row
 /// kept the consumer busy enough for the kernel's ring to overflow.
 ///
-/// When the output has a row per packet (rows, JSON records, ladders), rendering runs on a
-/// thread of its own behind the tracker: formatting a row costs twice what tracking its
-/// segment does, and the reader thread, which decodes, is idle half the time, so on two
-/// cores the three stages share the work (docs/performance.md). With only the summary to
-/// write, tracking and the summary stay on this thread.
+/// When an output writes per frame (rows, JSON records, ladders, field lines, `-w`), the
+/// loop's second half runs on a thread of its own behind the tracker: formatting a row costs
+/// twice what tracking its segment does, and the reader thread, which decodes, is idle half
+/// the time, so on two cores the three stages share the work (docs/performance.md). With
+/// only the summary to write, both halves run on this thread.
 fn consume<W: Write + Send>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
-    renderer: &mut Renderer<W>,
-    mut selector: Selector,
+    mut outputs: Outputs<'_, W>,
+    selector: Selector,
     limits: Limits,
     flush_idle: bool,
-    mut save: Option<&mut Save>,
 ) -> Result<()> {
-    if !renderer.renders_packets() {
-        return consume_here(rx, renderer, selector, limits, flush_idle, save);
+    let mut tracking = Tracking::new(limits, selector, outputs.per_frame());
+    if !outputs.per_frame() {
+        return consume_here(rx, &mut outputs, tracking, flush_idle);
     }
-    let mut tracker = Tracker::new(limits);
     let mut failure = None;
-    // A -w file that cannot be written stops everything, as a closed stdout does.
-    let mut unwritten = None;
     let (to_render, rendering) = crossbeam_channel::bounded::<ToRender>(4);
     let rendered = std::thread::scope(|scope| {
-        let render = std::thread::Builder::new()
+        let render_thread = std::thread::Builder::new()
             .name("tcplens-render".into())
-            .spawn_scoped(scope, move || -> std::io::Result<()> {
+            .spawn_scoped(scope, move || -> Result<()> {
                 for msg in &rendering {
                     match msg {
-                        ToRender::Batch(Tracked { batch, events }) => {
-                            for event in events {
-                                match event {
-                                    Event::Left(summary) => renderer.connection(*summary)?,
-                                    Event::Row(shown) => {
-                                        let i = shown.index as usize;
-                                        if let Some(frame) = batch.get(i) {
-                                            renderer
-                                                .packet(&shown.packet(frame, bytes(&batch, i)))?;
-                                        }
-                                    }
-                                }
-                            }
+                        ToRender::Batch(batch, events) => {
+                            render(&mut outputs, &batch, events)?;
                             if flush_idle && rendering.is_empty() {
-                                renderer.flush()?;
+                                outputs.flush()?;
                             }
                         }
-                        ToRender::End(left, evicted) => renderer.finish(left, evicted)?,
+                        ToRender::Header(header) => outputs.header(&header)?,
+                        ToRender::End(left, evicted) => outputs.finish(left, evicted)?,
                     }
                 }
                 Ok(())
             })?;
         let mut stopped = false;
         for msg in rx {
-            match msg {
+            // A closed channel: the render thread stopped on an error, returned below.
+            stopped = match msg {
                 SourceMsg::Frames(batch) => {
                     let mut events = Vec::with_capacity(batch.len());
-                    for (index, frame) in batch.iter().enumerate() {
-                        let tcp = tracker.track(frame);
-                        events.extend(tracker.take_finished().map(|s| Event::Left(Box::new(s))));
-                        let Some(shown) = selector.select(index, frame, tcp, bytes(&batch, index))
-                        else {
-                            continue;
-                        };
-                        if let Some(save) = save.as_deref_mut()
-                            && let Err(e) = save.frame(&batch, index)
-                        {
-                            unwritten = Some(e);
-                            break;
-                        }
-                        events.push(Event::Row(shown));
-                    }
-                    if unwritten.is_none()
-                        && let Some(save) = save.as_deref_mut()
-                        && let Err(e) = save.flush()
-                    {
-                        unwritten = Some(e);
-                    }
-                    if unwritten.is_some() {
-                        stopped = true;
-                        break;
-                    }
-                    // A closed channel: the render thread stopped on an error, returned below.
-                    stopped = (to_render)
-                        .send(ToRender::Batch(Tracked { batch, events }))
-                        .is_err();
-                    if stopped {
-                        break;
-                    }
+                    tracking.frames(&batch, &mut events);
+                    to_render.send(ToRender::Batch(batch, events)).is_err()
                 }
-                SourceMsg::Header(header) => {
-                    if let Some(save) = save.as_deref_mut()
-                        && let Err(e) = save.header(&header)
-                    {
-                        unwritten = Some(e);
-                        stopped = true;
-                        break;
-                    }
+                SourceMsg::Header(header) => to_render.send(ToRender::Header(header)).is_err(),
+                SourceMsg::Failed(e) => {
+                    failure = Some(e);
+                    false
                 }
-                SourceMsg::Failed(e) => failure = Some(e),
+            };
+            if stopped {
+                break;
             }
         }
         if !stopped {
-            let evicted = tracker.evicted;
-            let _ = to_render.send(ToRender::End(tracker.finish(), evicted));
+            let (left, evicted) = tracking.end();
+            let _ = to_render.send(ToRender::End(left, evicted));
         }
         drop(to_render);
-        render
+        render_thread
             .join()
             .map_err(|_| anyhow::anyhow!("the render thread panicked"))
     });
     rendered??;
-    match unwritten.or(failure) {
+    match failure {
         Some(e) => Err(e),
         None => Ok(()),
     }
 }
 
-/// Tracking and the summary on this thread (`--summary`: no rows to hand over; JSON still
+/// Both halves of the loop on this thread (`--summary`: no rows to hand over; JSON still
 /// writes each connection's record as it leaves).
 fn consume_here<W: Write>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
-    renderer: &mut Renderer<W>,
-    mut selector: Selector,
-    limits: Limits,
+    outputs: &mut Outputs<'_, W>,
+    mut tracking: Tracking,
     flush_idle: bool,
-    mut save: Option<&mut Save>,
 ) -> Result<()> {
-    let mut tracker = Tracker::new(limits);
     let mut failure = None;
+    let mut events = Vec::new();
     for msg in rx {
         match msg {
             SourceMsg::Frames(batch) => {
-                for (index, frame) in batch.iter().enumerate() {
-                    let tcp = tracker.track(frame);
-                    for summary in tracker.take_finished() {
-                        renderer.connection(summary)?;
-                    }
-                    // Nothing to select, write or print per frame (`--summary` alone): the
-                    // renderer needs only the first frame, for the summary's times.
-                    if selector.passes_all() && save.is_none() && selector.started() {
-                        continue;
-                    }
-                    if let Some(shown) = selector.select(index, frame, tcp, bytes(&batch, index)) {
-                        if let Some(save) = save.as_deref_mut() {
-                            save.frame(&batch, index)?;
-                        }
-                        renderer.packet(&shown.packet(frame, bytes(&batch, index)))?;
-                    }
-                }
-                if let Some(save) = save.as_deref_mut() {
-                    save.flush()?;
-                }
+                tracking.frames(&batch, &mut events);
+                render(outputs, &batch, events.drain(..))?;
                 if flush_idle && rx.is_empty() {
-                    renderer.flush()?;
+                    outputs.flush()?;
                 }
             }
-            SourceMsg::Header(header) => {
-                if let Some(save) = save.as_deref_mut() {
-                    save.header(&header)?;
-                }
-            }
+            SourceMsg::Header(header) => outputs.header(&header)?,
             SourceMsg::Failed(e) => failure = Some(e),
         }
     }
-    let evicted = tracker.evicted;
-    renderer.finish(tracker.finish(), evicted)?;
+    let (left, evicted) = tracking.end();
+    outputs.finish(left, evicted)?;
     match failure {
         Some(e) => Err(e),
         None => Ok(()),

@@ -1,4 +1,4 @@
-//! Property: any frames of any supported link type go through decode → Tracker → Renderer
+//! Property: any frames of any supported link type go through decode → Tracking → Outputs
 //! without a panic and come out as one row per frame, in every output mode. Frames are random
 //! bytes, or real fixture packets (IPv4 and IPv6) framed for each link type, then cut short
 //! and byte-flipped. The pipeline and its checks are the fuzz targets' own (fuzz/src/driver.rs),

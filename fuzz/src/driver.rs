@@ -5,12 +5,12 @@
 use tcplens::cli::{LadderOpts, Output, SeqMode, SummaryMode};
 use tcplens::dfilter::DisplayFilter;
 use tcplens::fields::FIELDS;
-use tcplens::flow::{Limits, Summary, Tracker};
-use tcplens::pipeline::Selector;
-use tcplens::render::Renderer;
+use tcplens::flow::{Limits, Summary};
+use tcplens::pipeline::{Event, Frames, Selector, Tracking, render};
+use tcplens::render::Outputs;
 use tcplens::render::color::ColorMode;
 use tcplens::render::fields::FieldsFormat;
-use tcplens::source::Frame;
+use tcplens::source::{Captured, Frame, Record};
 
 /// Frames (each with its link type) and the flow table's limits.
 pub struct Capture {
@@ -18,6 +18,20 @@ pub struct Capture {
     pub frames: Vec<Frame>,
     /// Each frame's bytes, for the fields that read them.
     pub bytes: Vec<Vec<u8>>,
+}
+
+impl Frames for Capture {
+    fn frames(&self) -> &[Frame] {
+        &self.frames
+    }
+
+    fn captured(&self, i: usize) -> Option<Captured<'_>> {
+        Some(Captured {
+            record: Record::default(),
+            origlen: self.frames.get(i)?.origlen,
+            data: self.bytes.get(i)?,
+        })
+    }
 }
 
 /// A display filter over a capture, as `tcplens read -Y EXPR -T fields -e <every field>`
@@ -35,23 +49,16 @@ pub fn filter(expr: &str, cap: &Capture) {
     let names: Vec<String> = FIELDS.iter().map(|f| f.name.to_string()).collect();
     let format = FieldsFormat::new(&names, &[]).expect("every field is known");
     let mut out = Vec::new();
-    let mut renderer = Renderer::new(
+    let mut outputs = Outputs::new(
         Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off),
         &mut out,
-    )
-    .fields(Some(std::sync::Arc::new(format)));
-    let mut tracker = Tracker::new(cap.limits);
-    let mut selector = Selector::new(Some(filter));
-    for (index, frame) in cap.frames.iter().enumerate() {
-        let tcp = tracker.track(frame);
-        let bytes = cap.bytes.get(index).map(Vec::as_slice);
-        if let Some(shown) = selector.select(index, frame, tcp, bytes) {
-            renderer
-                .packet(&shown.packet(frame, bytes))
-                .expect("a Vec never fails");
-        }
-    }
-    drop(renderer);
+        Some(std::sync::Arc::new(format)),
+    );
+    let mut tracking = Tracking::new(cap.limits, Selector::new(Some(filter)), true);
+    let mut events = Vec::new();
+    tracking.frames(cap, &mut events);
+    render(&mut outputs, cap, events).expect("a Vec never fails");
+    drop(outputs);
     let text = String::from_utf8(out).expect("field lines are UTF-8");
     assert!(text.lines().all(|l| l.split('\t').count() == FIELDS.len()));
 }
@@ -94,41 +101,28 @@ pub fn outputs() -> Vec<Output> {
     ]
 }
 
-/// decode → Tracker → every renderer, as `pipeline::consume` does, then checks what came out
+/// decode → Tracker → every output, through the pipeline's own loop (`Tracking`, `render`), then checks what came out
 /// (panicking on a violation, which libFuzzer and proptest both report): one text row per
 /// frame, valid UTF-8 everywhere, and every JSON line valid JSON, one packet record per frame.
 pub fn run(cap: &Capture) {
     let outputs = outputs();
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::new(); outputs.len()];
-    let mut renderers: Vec<Renderer<&mut Vec<u8>>> = outputs
+    let mut tracking = Tracking::new(cap.limits, Selector::default(), true);
+    let mut events = Vec::new();
+    tracking.frames(cap, &mut events);
+    let displayed = events
         .iter()
-        .zip(bufs.iter_mut())
-        .map(|(o, b)| Renderer::new(*o, b))
-        .collect();
-    let mut tracker = Tracker::new(cap.limits);
-    let mut selector = Selector::default();
-    for (index, frame) in cap.frames.iter().enumerate() {
-        let tcp = tracker.track(frame);
-        for summary in tracker.take_finished() {
-            for r in &mut renderers {
-                r.connection(summary.clone()).expect("a Vec never fails");
-            }
-        }
-        let shown = selector
-            .select(index, frame, tcp, None)
-            .expect("no filter shows every frame");
-        for r in &mut renderers {
-            r.packet(&shown.packet(frame, None))
-                .expect("a Vec never fails");
-        }
-    }
-    let left: Vec<Summary> = tracker.finish().collect();
-    for r in &mut renderers {
-        r.finish(left.iter().cloned(), tracker.evicted)
+        .filter(|e| matches!(e, Event::Packet(_)))
+        .count();
+    assert_eq!(displayed, cap.frames.len(), "no filter shows every frame");
+    let (left, evicted) = tracking.end();
+    let left: Vec<Summary> = left.collect();
+    for o in &outputs {
+        let mut buf = Vec::new();
+        let mut run = Outputs::new(*o, &mut buf, None);
+        render(&mut run, cap, events.iter().cloned()).expect("a Vec never fails");
+        run.finish(left.iter().cloned(), evicted)
             .expect("a Vec never fails");
-    }
-    drop(renderers);
-    for (o, buf) in outputs.iter().zip(bufs) {
+        drop(run);
         let text = String::from_utf8(buf).expect("output is UTF-8");
         check(o, &text, cap.frames.len());
     }

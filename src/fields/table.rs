@@ -1085,7 +1085,7 @@ pub static FIELDS: &[Field] = &[
                     out.extend(
                         data.chunks_exact(8)
                             .filter_map(|b| be32(b, 0))
-                            .map(|e| Value::UInt(info.rel_sack(e).into())),
+                            .map(|e| Value::UInt(info.rel_peer_seq(e).into())),
                     );
                 }
             });
@@ -1116,7 +1116,7 @@ pub static FIELDS: &[Field] = &[
                     out.extend(
                         data.chunks_exact(8)
                             .filter_map(|b| be32(b, 4))
-                            .map(|e| Value::UInt(info.rel_sack(e).into())),
+                            .map(|e| Value::UInt(info.rel_peer_seq(e).into())),
                     );
                 }
             });

@@ -93,16 +93,40 @@ pub struct Analysis {
     bits: u16,
     /// Frame of the original ACK and the running count: Info's `[TCP Dup ACK N#M]`.
     pub dup_ack: Option<(u64, u32)>,
-    /// The ACK moved past this direction's previous one: it acknowledges something the other
-    /// side sent (Wireshark then has an `acks_frame`; approximated until ack_rtt is computed).
-    pub acks_new: bool,
+    /// What the acknowledgment says that its sender's earlier ones did not.
+    pub ack: AckNews,
+}
+
+/// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
+/// "acknowledges N more bytes" from it, and an ACK that moves forward is one Wireshark gives
+/// an `acks_frame` (approximated by it until ack_rtt is computed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AckNews {
+    /// No ACK flag.
+    #[default]
+    NoAck,
+    /// The sender's first ACK.
+    First,
+    /// Beyond the sender's highest earlier ACK (`previous`, raw) by `by` sequence numbers.
+    Beyond { previous: u32, by: u32 },
+    /// The sender's highest earlier ACK again.
+    Same,
+    /// Below the sender's highest earlier ACK (`highest`, raw): it arrives after a later one.
+    Behind { highest: u32 },
+}
+
+impl AckNews {
+    /// The ACK acknowledges something the other side sent that no earlier ACK did.
+    pub fn is_new(self) -> bool {
+        matches!(self, AckNews::First | AckNews::Beyond { .. })
+    }
 }
 
 impl Analysis {
     /// Wireshark shows its "SEQ/ACK analysis" tree (and `tcp.analysis.initial_rtt` in it) on
     /// segments that acknowledge something, carry data (bytes in flight) or have a label.
     pub fn has_tree(&self, seglen: u32) -> bool {
-        self.acks_new || seglen > 0 || !self.is_empty()
+        self.ack.is_new() || seglen > 0 || !self.is_empty()
     }
 }
 
@@ -286,7 +310,18 @@ pub fn analyze(
         }
     }
     // Only an ACK beyond every earlier one acknowledges something: reordered ACKs do not.
-    out.acks_new = t.has(flags::ACK) && (!fwd.acked || gt(ack, fwd.highest_ack));
+    out.ack = match (t.has(flags::ACK), fwd.acked) {
+        (false, _) => AckNews::NoAck,
+        (true, false) => AckNews::First,
+        (true, true) if gt(ack, fwd.highest_ack) => AckNews::Beyond {
+            previous: fwd.highest_ack,
+            by: ack.wrapping_sub(fwd.highest_ack),
+        },
+        (true, true) if ack == fwd.highest_ack => AckNews::Same,
+        (true, true) => AckNews::Behind {
+            highest: fwd.highest_ack,
+        },
+    };
     if ack != fwd.lastack {
         fwd.last_nondup_ack = seg.frame;
         fwd.dupacknum = 0;

@@ -118,6 +118,8 @@ pub struct Step {
     pub server: EndpointState,
     /// A named moment of the connection's life, when this segment is one.
     pub event: Option<Event>,
+    /// The segment is the first to acknowledge the peer's FIN (its Ack is the FIN's Seq + 1).
+    pub acks_peer_fin: bool,
 }
 
 /// The moments tcplens names on rows (and sums up in the summary).
@@ -278,6 +280,7 @@ impl Life {
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
             event,
+            acks_peer_fin: newly_acks_peer_fin,
         }
     }
 

@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crate::decode::{Payload, Tcp, flags};
 use crate::source::Frame;
-pub use analysis::{Analysis, Label};
+pub use analysis::{AckNews, Analysis, Label};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary};
@@ -177,8 +177,9 @@ impl TcpInfo {
         }
     }
 
-    /// A SACK edge, relative to the same base as Ack=.
-    pub fn rel_sack(&self, edge: u32) -> u32 {
+    /// A number in the peer's sequence space (a SACK edge, an earlier Ack), relative to the
+    /// same base as Ack=.
+    pub fn rel_peer_seq(&self, edge: u32) -> u32 {
         edge.wrapping_sub(self.ack_base.map_or(0, |b| b.0))
     }
 

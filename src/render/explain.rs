@@ -2,11 +2,10 @@
 //! numbers — the commentary the articles write beside each Wireshark row.
 //!
 //! Everything said here comes from the row (flags, relative numbers, options) and from the
-//! tracker's verdict on it (step, transitions, event, analysis labels). The only memory kept
-//! is per connection and tiny: each side's last acknowledgment and where its FIN sits, so a
-//! sentence can say by how much an ACK advanced and which FIN it acknowledges.
+//! tracker's verdict on it (step, transitions, event, analysis labels, what an ACK adds and
+//! whether it acknowledges the peer's FIN): the explainer keeps no memory of its own, so a
+//! sentence is a function of its frame.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::Row;
@@ -15,41 +14,22 @@ use crate::cli::SeqMode;
 use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::conn::{Event, Phase};
 use crate::flow::endpoint::{EndpointState, Transition};
-use crate::flow::{Label, Step, TcpInfo};
-
-/// Per-connection memory, dropped when the connection leaves the tracker.
-#[derive(Clone, Copy, Default)]
-struct Memory {
-    /// Each side's last relative Ack (index: `Side as usize`).
-    last_ack: [Option<u32>; 2],
-    /// Relative sequence number of each side's FIN.
-    fin_seq: [Option<u32>; 2],
-}
+use crate::flow::{AckNews, Label, Step, TcpInfo};
 
 pub struct Explainer {
     /// The maximum segment lifetime in seconds, which TIME_WAIT waits twice.
     msl: u64,
     /// `--ascii`: sentences in plain ASCII too.
     ascii: bool,
-    streams: HashMap<u32, Memory>,
 }
 
 impl Explainer {
     pub fn new(msl: u64, ascii: bool) -> Explainer {
-        Explainer {
-            msl,
-            ascii,
-            streams: HashMap::new(),
-        }
-    }
-
-    /// The connection left the tracker: its memory goes too (memory follows live connections).
-    pub fn forget(&mut self, stream: u32) {
-        self.streams.remove(&stream);
+        Explainer { msl, ascii }
     }
 
     /// Appends the sentence for one row (no newline).
-    pub fn sentence(&mut self, out: &mut String, row: &Row<'_>) {
+    pub fn sentence(&self, out: &mut String, row: &Row<'_>) {
         let start = out.len();
         match row.seg {
             Some((tcp, info)) => match info.step {
@@ -73,12 +53,10 @@ impl Explainer {
         }
     }
 
-    fn segment(&mut self, out: &mut String, tcp: &Tcp, info: &TcpInfo, step: &Step) {
+    fn segment(&self, out: &mut String, tcp: &Tcp, info: &TcpInfo, step: &Step) {
         let who = step.sender.name();
         let peer = step.sender.peer().name();
         let n = Numbers::new(tcp, info, SeqMode::Relative);
-        let me = step.sender as usize;
-        let mem = self.streams.entry(info.stream).or_default();
         let mut clauses: Vec<String> = Vec::new();
         let syn = tcp.has(flags::SYN);
         let ack = tcp.has(flags::ACK);
@@ -142,7 +120,6 @@ impl Explainer {
 
         if fin {
             let fin_seq = n.seq.wrapping_add(tcp.len);
-            mem.fin_seq[me] = Some(fin_seq);
             clauses.push(if step.event == Some(Event::FinCarriesAck) {
                 format!(
                     "the {who} closes its direction with FIN (Seq={fin_seq}) and in the same \
@@ -160,43 +137,44 @@ impl Explainer {
         }
 
         if ack && !syn && !tcp.has(flags::RST) && step.event != Some(Event::FinCarriesAck) {
-            let prev = mem.last_ack[me];
-            let peer_fin = mem.fin_seq[step.sender.peer() as usize];
-            let advanced = prev.map(|p| n.ack.wrapping_sub(p)).filter(|d| *d < 1 << 31);
-            if prev.is_none() && n.ack == 1 && step.phase == Phase::Handshake {
+            // What the ACK adds is the tracker's verdict (AckNews, Step::acks_peer_fin).
+            let news = info.analysis.ack;
+            if news == AckNews::First && n.ack == 1 && step.phase == Phase::Handshake {
                 clauses.push(format!(
                     "the {who} acknowledges the {peer}'s SYN with Ack=1 (its ISN + 1): the \
                      three-way handshake is complete"
                 ));
-            } else if peer_fin.is_some_and(|f| n.ack == f.wrapping_add(1))
-                && advanced.is_some_and(|d| d > 0)
-            {
+            } else if step.acks_peer_fin {
                 clauses.push(format!(
                     "the {who} acknowledges the {peer}'s FIN with Ack={} (the FIN's Seq + 1)",
                     n.ack
                 ));
-            } else if let (Some(p), Some(d)) = (prev, advanced.filter(|d| *d > 0)) {
+            } else if let AckNews::Beyond { previous, by } = news {
                 clauses.push(format!(
-                    "the {who} acknowledges {d} more byte{} from the {peer}: Ack={} is the \
-                     previous Ack {p} plus the payload received, the next byte it expects",
-                    if d == 1 { "" } else { "s" },
-                    n.ack
+                    "the {who} acknowledges {by} more byte{} from the {peer}: Ack={} is the \
+                     previous Ack {} plus the payload received, the next byte it expects",
+                    if by == 1 { "" } else { "s" },
+                    n.ack,
+                    info.rel_peer_seq(previous),
                 ));
             } else if tcp.len == 0 && !fin && info.analysis.is_empty() {
-                clauses.push(match prev {
-                    Some(_) => format!(
-                        "the {who} repeats Ack={}: nothing new to acknowledge",
+                clauses.push(match news {
+                    AckNews::Behind { highest } => format!(
+                        "the {who}'s Ack={} is below its earlier Ack={}: this ACK was \
+                         overtaken by a later one, so it acknowledges nothing new",
+                        n.ack,
+                        info.rel_peer_seq(highest)
+                    ),
+                    AckNews::First => format!(
+                        "the {who} acknowledges up to Ack={}, the next byte it expects",
                         n.ack
                     ),
-                    None => format!(
-                        "the {who} acknowledges up to Ack={}, the next byte it expects",
+                    _ => format!(
+                        "the {who} repeats Ack={}: nothing new to acknowledge",
                         n.ack
                     ),
                 });
             }
-        }
-        if ack {
-            mem.last_ack[me] = Some(n.ack);
         }
 
         for (label, _, _) in Label::DISPLAY_ORDER {

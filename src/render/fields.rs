@@ -2,9 +2,41 @@
 //! `tshark -T fields` prints them (values: fields/print.rs; the `-E` options: tshark's
 //! `output_fields_set_option`).
 
+use std::sync::Arc;
+
 use anyhow::{Result, bail};
 
+use super::{Sink, View};
 use crate::fields::{self, FieldId, FieldSource, Packet, Value};
+
+/// The `-T fields` sink: the header line (`-E header=y`) before the first frame, then a line
+/// per displayed frame.
+pub struct FieldLines {
+    format: Arc<FieldsFormat>,
+    started: bool,
+}
+
+impl FieldLines {
+    pub fn new(format: Arc<FieldsFormat>) -> FieldLines {
+        FieldLines {
+            format,
+            started: false,
+        }
+    }
+}
+
+impl Sink for FieldLines {
+    fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        if !self.started {
+            self.started = true;
+            if self.format.header {
+                self.format.header(out);
+            }
+        }
+        self.format.line(out, frame.packet);
+        Ok(())
+    }
+}
 
 /// Which occurrences of a field a line shows (`-E occurrence=f|l|a`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

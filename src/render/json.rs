@@ -3,12 +3,92 @@
 
 use std::fmt::Write;
 
+use anyhow::Result;
+
 use super::info::flag_names;
 use super::push;
-use super::{RelTime, Row};
+use super::{End, RelTime, Row, Sink, View};
 use crate::decode::{Payload, flags};
 use crate::flow::Summary;
 use crate::source::Timestamp;
+
+/// The JSON Lines sink: a packet record per displayed frame, a connection record as each
+/// connection ends, and a stats record when connections were evicted.
+pub struct JsonRecords {
+    packets: bool,
+    connections: bool,
+}
+
+impl JsonRecords {
+    pub fn new(packets: bool, connections: bool) -> JsonRecords {
+        JsonRecords {
+            packets,
+            connections,
+        }
+    }
+}
+
+impl Sink for JsonRecords {
+    fn rows(&self) -> bool {
+        self.packets
+    }
+
+    fn per_frame(&self) -> bool {
+        self.packets
+    }
+
+    fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        let Some(row) = frame.row.filter(|_| self.packets) else {
+            return Ok(());
+        };
+        packet(out, row);
+        if let Some(note) = frame.note {
+            // The record's closing brace makes room for the sentence.
+            out.pop();
+            out.push_str(",\"explain\":");
+            string(out, note);
+            out.push('}');
+        }
+        out.push('\n');
+        Ok(())
+    }
+
+    fn shows_connections(&self) -> bool {
+        self.connections
+    }
+
+    fn streams_left(&self) -> bool {
+        true
+    }
+
+    fn connection(
+        &mut self,
+        out: &mut String,
+        s: &Summary,
+        first: Option<Timestamp>,
+    ) -> Result<()> {
+        if self.connections {
+            connection(out, s, first);
+            out.push('\n');
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn std::io::Write, end: &mut End<'_>) -> Result<()> {
+        if let Some(left) = end.left.take() {
+            let mut line = String::new();
+            for s in left {
+                line.clear();
+                self.connection(&mut line, &s, end.first)?;
+                out.write_all(line.as_bytes())?;
+            }
+        }
+        if end.evicted > 0 {
+            writeln!(out, "{{\"type\":\"stats\",\"evicted\":{}}}", end.evicted)?;
+        }
+        Ok(())
+    }
+}
 
 pub fn packet(out: &mut String, row: &Row<'_>) {
     // Pushes rather than write!: core::fmt dominated the profile (render/push.rs).

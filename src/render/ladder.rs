@@ -16,13 +16,43 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use super::Row;
+use anyhow::Result;
+
 use super::color::ColorMode;
 use super::info::{Numbers, write_flags, write_labels};
+use super::{Row, Sink, View};
 use crate::cli::{LadderOpts, SeqMode};
 use crate::decode::flags;
 use crate::flow::endpoint::{EndpointState, Side};
 use crate::flow::{Endpoint, Summary};
+use crate::source::Timestamp;
+
+impl Sink for Ladder {
+    fn rows(&self) -> bool {
+        true
+    }
+
+    fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        if let Some(row) = frame.row {
+            self.segment(out, row, frame.note);
+        }
+        Ok(())
+    }
+
+    fn shows_connections(&self) -> bool {
+        true
+    }
+
+    fn connection(&mut self, out: &mut String, s: &Summary, _: Option<Timestamp>) -> Result<()> {
+        let start = out.len();
+        self.close(out, s);
+        if self.after_rows && out.len() > start {
+            // Rows and diagrams together (the demo): a blank line between them.
+            out.insert(start, '\n');
+        }
+        Ok(())
+    }
+}
 
 /// The characters a diagram is drawn with.
 struct Glyphs {
@@ -88,6 +118,8 @@ struct Diagram {
 
 pub struct Ladder {
     opts: LadderOpts,
+    /// Rows come before each diagram (the demo): a blank line between them.
+    after_rows: bool,
     glyphs: &'static Glyphs,
     color: ColorMode,
     seq: SeqMode,
@@ -98,9 +130,16 @@ pub struct Ladder {
 }
 
 impl Ladder {
-    pub fn new(opts: LadderOpts, ascii: bool, color: ColorMode, seq: SeqMode) -> Ladder {
+    pub fn new(
+        opts: LadderOpts,
+        ascii: bool,
+        color: ColorMode,
+        seq: SeqMode,
+        after_rows: bool,
+    ) -> Ladder {
         Ladder {
             opts,
+            after_rows,
             glyphs: if ascii { &ASCII } else { &UNICODE },
             color,
             seq,
@@ -269,7 +308,7 @@ impl Ladder {
     }
 
     /// The connection left the tracker: its diagram (whole-diagram mode) and its final states.
-    pub fn finish(&mut self, out: &mut String, s: &Summary) {
+    pub fn close(&mut self, out: &mut String, s: &Summary) {
         let Some(d) = self.diagrams.remove(&s.stream) else {
             return;
         };

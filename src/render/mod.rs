@@ -1,5 +1,8 @@
-//! Renderers: turn decoded frames and the tracker's view of them into text rows or JSON Lines.
-//! They write; they never decide anything about TCP.
+//! Outputs: each view of the capture is a [`Sink`] of one event stream — a displayed frame,
+//! a connection that ended, the end of input — and [`Outputs`] drives every sink chosen for
+//! a run with the same events, in order (ripgrep's Sink/printer split, ../shared/style.md).
+//! Sinks write; they never decide anything about TCP: what they show is the tracker's
+//! verdict as the field table and `TcpInfo` carry it.
 
 pub mod color;
 pub mod explain;
@@ -9,99 +12,251 @@ pub mod json;
 pub mod ladder;
 pub mod progress;
 pub mod push;
+pub mod rows;
+pub mod summary;
 
-use std::fmt::Write as _;
 use std::io::{self, Write};
-
 use std::sync::Arc;
+
+use anyhow::Result;
 
 use crate::cli::{Output, SeqMode, SummaryMode};
 use crate::decode::{Decoded, Payload, Tcp, flags};
 use crate::dfilter::DisplayFilter;
 use crate::fields::Packet;
 use crate::flow::{Summary, TcpInfo};
-use crate::source::{Frame, Timestamp};
-use color::{ColorMode, Rule};
+use crate::source::write::FileHeader;
+use crate::source::{Captured, Frame, Timestamp};
+use color::Rule;
 use explain::Explainer;
 use fields::FieldsFormat;
-use ladder::Ladder;
 
-/// Connections listed in the text table at the end; beyond, they are counted, not listed.
-const MAX_LISTED: usize = 100_000;
-/// The table's lines are kept in text chunks of this size rather than one String: doubling
-/// one buffer of 32k lines left the smaller copies behind in the heap.
-const CHUNK: usize = 256 << 10;
+/// One view of the capture: rows, JSON records, ladders, the summary table, field lines, a
+/// capture file. Every method has a default that ignores the event, so a sink implements
+/// only what it shows.
+pub trait Sink: Send {
+    /// Whether it shows frames as rows (Info, time, addresses): [`Outputs`] then formats each
+    /// displayed frame's row once, for every sink that asks.
+    fn rows(&self) -> bool {
+        false
+    }
 
-/// Where one connection's line of the text table is kept.
-struct TableLine {
-    stream: u32,
-    chunk: u32,
-    start: u32,
-    end: u32,
-}
+    /// Whether it writes anything per displayed frame. When no sink does, a run without a
+    /// display filter does not build the frames' events at all (`--summary`).
+    fn per_frame(&self) -> bool {
+        true
+    }
 
-impl TableLine {
-    fn text<'a>(&self, chunks: &'a [String]) -> &'a str {
-        &chunks[self.chunk as usize][self.start as usize..self.end as usize]
+    /// A displayed frame. Text for stdout is appended to `out`.
+    fn packet(&mut self, _out: &mut String, _frame: &View<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether it shows connections when they end ([`Sink::connection`]).
+    fn shows_connections(&self) -> bool {
+        false
+    }
+
+    /// A connection that left the tracker (closed and waited out, idle, evicted, or still
+    /// there at the end of input), if the run shows it. `first`: the capture's first frame.
+    fn connection(
+        &mut self,
+        _out: &mut String,
+        _s: &Summary,
+        _first: Option<Timestamp>,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// A header block of the input (pcap header, pcapng section or interface), before the
+    /// frames it describes: a capture file copies it.
+    fn header(&mut self, _header: &FileHeader) -> Result<()> {
+        Ok(())
+    }
+
+    /// Every frame of a batch has been given: a file is flushed here.
+    fn batch_end(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether it can take the connections left at the end of input in [`End::left`],
+    /// writing each as it comes rather than keeping it first.
+    fn streams_left(&self) -> bool {
+        false
+    }
+
+    /// End of input; written straight to `out`, as it may be long (the summary table).
+    fn finish(&mut self, _out: &mut dyn Write, _end: &mut End<'_>) -> Result<()> {
+        Ok(())
     }
 }
 
-pub struct Renderer<W: Write> {
+/// A sink lent to a run (the caller finishes it afterwards: a `-w` file).
+impl<S: Sink> Sink for &mut S {
+    fn rows(&self) -> bool {
+        (**self).rows()
+    }
+    fn per_frame(&self) -> bool {
+        (**self).per_frame()
+    }
+    fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        (**self).packet(out, frame)
+    }
+    fn shows_connections(&self) -> bool {
+        (**self).shows_connections()
+    }
+    fn connection(
+        &mut self,
+        out: &mut String,
+        s: &Summary,
+        first: Option<Timestamp>,
+    ) -> Result<()> {
+        (**self).connection(out, s, first)
+    }
+    fn header(&mut self, header: &FileHeader) -> Result<()> {
+        (**self).header(header)
+    }
+    fn batch_end(&mut self) -> Result<()> {
+        (**self).batch_end()
+    }
+    fn streams_left(&self) -> bool {
+        (**self).streams_left()
+    }
+    fn finish(&mut self, out: &mut dyn Write, end: &mut End<'_>) -> Result<()> {
+        (**self).finish(out, end)
+    }
+}
+
+/// One displayed frame as every sink sees it.
+pub struct View<'a> {
+    /// The frame with its fields and the tracker's verdict.
+    pub packet: &'a Packet<'a>,
+    /// Its record and bytes, when the source kept them (`-w`).
+    pub captured: Option<Captured<'a>>,
+    /// Its row, formatted once when a sink shows rows.
+    pub row: Option<&'a Row<'a>>,
+    /// `--explain`'s sentence.
+    pub note: Option<&'a str>,
+}
+
+/// The end of input, as sinks see it.
+pub struct End<'a> {
+    /// The connections still in the tracker, by stream, when this sink streams them
+    /// ([`Sink::streams_left`]), is the only one that shows connections and every one is
+    /// shown: it writes them as they come instead of keeping them (the summary table of 32k
+    /// connections). Otherwise they have been given to [`Sink::connection`] already.
+    pub left: Option<&'a mut dyn ExactSizeIterator<Item = Summary>>,
+    /// Connections evicted before they ended (`--max-flows`).
+    pub evicted: u64,
+    /// The capture's first frame.
+    pub first: Option<Timestamp>,
+}
+
+/// The sinks of one run, driven event by event. It owns what every sink shares: the
+/// capture's start, each frame's row and explanation (made once), which connections had a
+/// displayed frame, and the writer they all write to.
+pub struct Outputs<'s, W: Write> {
     out: W,
-    opts: Output,
+    sinks: Vec<Box<dyn Sink + 's>>,
     first: Option<Timestamp>,
-    /// Text mode: the table's lines, written as each connection leaves the tracker (its summary
-    /// is then still in cache; formatting them all at the end read 32k cold summaries back),
-    /// printed in stream order at the end of the read.
-    table: Vec<String>,
-    lines: Vec<TableLine>,
-    unlisted: u64,
-    /// Reused per row: no allocation per packet once warmed up.
+    /// Reused per event: no allocation per packet once warmed up.
     line: String,
     info: String,
-    ladder: Option<Ladder>,
-    explainer: Option<Explainer>,
-    /// Reused per row: the `--explain` sentence.
     note: String,
-    /// A progress bar on stderr, cleared before the summary prints.
-    progress: Option<progress::Progress>,
-    /// Under a display filter: the streams with a displayed frame, one bit each.
+    seq: SeqMode,
+    explainer: Option<Explainer>,
+    /// Some sink shows rows / writes per frame.
+    rows: bool,
+    per_frame: bool,
+    /// A display filter selects frames: connections are shown when they had a displayed
+    /// frame, one bit per stream.
+    filtered: bool,
     matched: Vec<u64>,
-    /// `-T fields`.
-    fields: Option<Arc<FieldsFormat>>,
-    header_written: bool,
-    /// `--summary` with a filter of connection fields only.
+    /// `--summary` with a filter of connection fields only: it selects connections itself.
     verdict: Option<Arc<DisplayFilter>>,
+    /// A progress bar on stderr, cleared before the end of input is written.
+    progress: Option<progress::Progress>,
 }
 
-impl<W: Write> Renderer<W> {
-    pub fn new(opts: Output, out: W) -> Renderer<W> {
-        Renderer {
+impl<'s, W: Write> Outputs<'s, W> {
+    /// The sinks `opts` asks for: `-T fields` lines alone, or rows or JSON records, ladders,
+    /// and the summary (a table, or JSON connection records).
+    pub fn new(opts: Output, out: W, fields: Option<Arc<FieldsFormat>>) -> Outputs<'s, W> {
+        let mut sinks: Vec<Box<dyn Sink + 's>> = Vec::new();
+        if let Some(format) = fields {
+            sinks.push(Box::new(fields::FieldLines::new(format)));
+        } else {
+            let summary = opts.summary != SummaryMode::Off;
+            if opts.json {
+                sinks.push(Box::new(json::JsonRecords::new(opts.rows, summary)));
+            } else if opts.rows {
+                sinks.push(Box::new(rows::Rows::new(opts)));
+            }
+            if let Some(l) = opts.ladder {
+                sinks.push(Box::new(ladder::Ladder::new(
+                    l, opts.ascii, opts.color, opts.seq, opts.rows,
+                )));
+            }
+            if summary && !opts.json {
+                // After rows, a blank line; diagrams end with one of their own.
+                let blank = opts.rows && opts.ladder.is_none();
+                sinks.push(Box::new(summary::Table::new(blank)));
+            }
+        }
+        let mut outputs = Outputs {
             out,
-            opts,
+            sinks: Vec::new(),
             first: None,
-            table: Vec::new(),
-            lines: Vec::new(),
-            unlisted: 0,
             line: String::new(),
             info: String::new(),
-            ladder: opts
-                .ladder
-                .map(|l| Ladder::new(l, opts.ascii, opts.color, opts.seq)),
-            explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
             note: String::new(),
-            progress: None,
+            seq: opts.seq,
+            explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
+            rows: false,
+            per_frame: false,
+            filtered: opts.filtered,
             matched: Vec::new(),
-            fields: None,
-            header_written: false,
             verdict: None,
+            progress: None,
+        };
+        for sink in sinks {
+            outputs = outputs.sink(sink);
         }
+        outputs
     }
 
-    /// Keeps the read's progress bar, to clear it before the summary.
-    pub fn progress(mut self, progress: progress::Progress) -> Renderer<W> {
+    /// One more sink, after those already there (a capture file goes first: `-w`).
+    pub fn sink(mut self, sink: Box<dyn Sink + 's>) -> Outputs<'s, W> {
+        self.rows |= sink.rows();
+        self.per_frame |= sink.per_frame();
+        self.sinks.push(sink);
+        self
+    }
+
+    /// A sink that takes each frame before the others (`-w`: the file holds the frame of
+    /// every row printed after it).
+    pub fn first_sink(mut self, sink: Box<dyn Sink + 's>) -> Outputs<'s, W> {
+        self = self.sink(sink);
+        self.sinks.rotate_right(1);
+        self
+    }
+
+    /// Keeps the read's progress bar, to clear it before the end of input.
+    pub fn progress(mut self, progress: progress::Progress) -> Outputs<'s, W> {
         self.progress = Some(progress);
         self
+    }
+
+    /// With `--summary`, a filter of connection fields only selects summary lines by itself.
+    pub fn connection_filter(mut self, filter: Option<Arc<DisplayFilter>>) -> Outputs<'s, W> {
+        self.verdict = filter;
+        self
+    }
+
+    /// Whether any sink writes per displayed frame (rows, JSON records, ladder arrows, field
+    /// lines, a capture file) beyond noting the first frame and the connections displayed.
+    pub fn per_frame(&self) -> bool {
+        self.per_frame
     }
 
     /// Hands everything written so far to the output (live capture, when no packet waits).
@@ -109,46 +264,21 @@ impl<W: Write> Renderer<W> {
         self.out.flush()
     }
 
-    fn write_line(&mut self) -> io::Result<()> {
-        self.out.write_all(self.line.as_bytes())
-    }
-
-    /// Whether [`Renderer::packet`] writes anything (rows, JSON records, ladder arrows, field
-    /// lines) beyond noting the first frame's time and the connections displayed.
-    pub fn renders_packets(&self) -> bool {
-        self.opts.rows || self.ladder.is_some() || self.fields.is_some()
-    }
-
-    /// `-T fields`: field lines instead of rows, and nothing else.
-    pub fn fields(mut self, format: Option<Arc<FieldsFormat>>) -> Renderer<W> {
-        if format.is_some() {
-            self.opts.summary = SummaryMode::Off;
-        }
-        self.fields = format;
-        self
-    }
-
-    /// With `--summary`, a filter of connection fields only selects summary lines by itself.
-    pub fn connection_filter(mut self, filter: Option<Arc<DisplayFilter>>) -> Renderer<W> {
-        self.verdict = filter;
-        self
-    }
-
-    /// Whether a connection's summary and diagram are shown: all of them without a filter;
-    /// with one, those with a displayed frame, or those whose verdict the filter selects.
+    /// Whether a connection is shown: all of them without a filter; with one, those with a
+    /// displayed frame, or those whose verdict the filter selects.
     fn shows(&self, summary: &Summary) -> bool {
         if let Some(filter) = &self.verdict {
             return filter.matches(&Packet::of_connection(summary));
         }
-        !self.opts.filtered
+        !self.filtered
             || self
                 .matched
                 .get(summary.stream as usize / 64)
                 .is_some_and(|w| w & (1 << (summary.stream % 64)) != 0)
     }
 
-    /// One displayed frame (the display filter, if any, selected it).
-    pub fn packet(&mut self, packet: &Packet<'_>) -> io::Result<()> {
+    /// A displayed frame (the display filter, if any, selected it).
+    pub fn packet(&mut self, packet: &Packet<'_>, captured: Option<Captured<'_>>) -> Result<()> {
         let (frame, tcp) = (packet.frame, packet.tcp);
         if self.first.is_none() {
             // The file's first frame, which need not be displayed: times count from it.
@@ -159,7 +289,7 @@ impl<W: Write> Renderer<W> {
                 digits: frame.ts.digits,
             });
         }
-        if self.opts.filtered
+        if self.filtered
             && let Some(t) = tcp
         {
             let (word, bit) = (t.stream as usize / 64, t.stream % 64);
@@ -168,269 +298,98 @@ impl<W: Write> Renderer<W> {
             }
             self.matched[word] |= 1 << bit;
         }
-        if let Some(format) = &self.fields {
-            self.line.clear();
-            if !self.header_written {
-                self.header_written = true;
-                if format.header {
-                    format.header(&mut self.line);
-                }
-            }
-            format.line(&mut self.line, packet);
-            return self.write_line();
-        }
-        if !self.renders_packets() {
+        if !self.per_frame {
             return Ok(());
         }
-        let decoded = frame.decoded();
         self.info.clear();
-        let seg = match (&decoded.payload, tcp) {
-            (Payload::Tcp(t), Some(i)) => Some((t, i)),
+        let parts = (self.rows).then(|| RowParts::new(packet, &mut self.info, self.seq));
+        let row = parts.map(|p| p.with_info(&self.info));
+        let note = match (&self.explainer, &row) {
+            (Some(explainer), Some(row)) => {
+                self.note.clear();
+                explainer.sentence(&mut self.note, row);
+                Some(self.note.as_str())
+            }
             _ => None,
         };
-        let protocol = match seg {
-            Some((t, i)) => {
-                info::tcp_info(&mut self.info, t, i, self.opts.seq);
-                "TCP"
-            }
-            None => info::other_info(&mut self.info, decoded),
-        };
-        let row = Row {
-            frame,
-            decoded,
-            seg,
-            protocol,
-            info: &self.info,
-            time: RelTime {
-                nanos: packet.times.relative,
-                digits: frame.ts.digits,
-            },
+        let view = View {
+            packet,
+            captured,
+            row: row.as_ref(),
+            note,
         };
         self.line.clear();
-        self.note.clear();
-        if let Some(explainer) = &mut self.explainer {
-            explainer.sentence(&mut self.note, &row);
+        for sink in &mut self.sinks {
+            sink.packet(&mut self.line, &view)?;
         }
-        let note = self.explainer.as_ref().map(|_| self.note.as_str());
-        if self.opts.rows {
-            if self.opts.json {
-                json::packet(&mut self.line, &row);
-                if let Some(note) = note {
-                    // The record's closing brace makes room for the sentence.
-                    self.line.pop();
-                    self.line.push_str(",\"explain\":");
-                    json::string(&mut self.line, note);
-                    self.line.push('}');
-                }
-            } else {
-                text_row(&mut self.line, &row, self.opts.seq);
-                // The rule is only worth finding when it will be painted.
-                let color = self.opts.color != ColorMode::Off;
-                if let Some(style) =
-                    (row.rule().filter(|_| color)).and_then(|r| r.style(self.opts.color))
-                {
-                    let plain = std::mem::take(&mut self.line);
-                    let _ = write!(self.line, "{}", style.style(&plain));
-                }
-                if let Some(note) = note {
-                    self.line.push_str(if self.opts.ascii {
-                        "\n      -> "
-                    } else {
-                        "\n      ↳ "
-                    });
-                    self.line.push_str(note);
-                }
-            }
-            self.line.push('\n');
-        }
-        if let Some(ladder) = &mut self.ladder {
-            ladder.segment(&mut self.line, &row, note);
-        }
-        self.write_line()
+        self.out.write_all(self.line.as_bytes())?;
+        Ok(())
     }
 
-    /// A connection left the tracker: JSON prints its record now, text keeps it for the end.
-    pub fn connection(&mut self, summary: Summary) -> io::Result<()> {
-        if let Some(explainer) = &mut self.explainer {
-            explainer.forget(summary.stream);
-        }
-        if !self.shows(&summary) {
+    /// A connection left the tracker.
+    pub fn connection(&mut self, summary: &Summary) -> Result<()> {
+        if !self.shows(summary) {
             return Ok(());
         }
-        if let Some(ladder) = &mut self.ladder {
-            self.line.clear();
-            ladder.finish(&mut self.line, &summary);
-            if self.opts.rows && !self.line.is_empty() {
-                // Rows and diagrams together (the demo): a blank line between them.
-                self.line.insert(0, '\n');
-            }
-            self.write_line()?;
+        self.line.clear();
+        for sink in &mut self.sinks {
+            sink.connection(&mut self.line, summary, self.first)?;
         }
-        if self.opts.summary == SummaryMode::Off {
-            return Ok(());
-        }
-        if self.opts.json {
-            self.line.clear();
-            json::connection(&mut self.line, &summary, self.first);
-            self.line.push('\n');
-            return self.write_line();
-        }
-        if self.lines.len() < MAX_LISTED {
-            self.line.clear();
-            summary_line(&mut self.line, &summary, self.first);
-            let fits = (self.table.last())
-                .is_some_and(|chunk| chunk.len() + self.line.len() <= chunk.capacity());
-            if !fits {
-                (self.table).push(String::with_capacity(CHUNK.max(self.line.len())));
-            }
-            let index = self.table.len() - 1;
-            let chunk = &mut self.table[index];
-            let start = chunk.len();
-            chunk.push_str(&self.line);
-            self.lines.push(TableLine {
-                stream: summary.stream,
-                chunk: index as u32,
-                start: start as u32,
-                end: chunk.len() as u32,
-            });
-        } else {
-            self.unlisted += 1;
+        self.out.write_all(self.line.as_bytes())?;
+        Ok(())
+    }
+
+    /// A header block of the input.
+    pub fn header(&mut self, header: &FileHeader) -> Result<()> {
+        for sink in &mut self.sinks {
+            sink.header(header)?;
         }
         Ok(())
     }
 
-    /// End of input: `left` are the connections still in the tracker, by stream. JSON prints
-    /// their records; text prints the table, then the eviction count; then flush.
+    /// Every frame of a batch has been given.
+    pub fn batch_end(&mut self) -> Result<()> {
+        for sink in &mut self.sinks {
+            sink.batch_end()?;
+        }
+        Ok(())
+    }
+
+    /// End of input: `left` are the connections still in the tracker, by stream. Then flush.
     pub fn finish(
         &mut self,
         left: impl ExactSizeIterator<Item = Summary>,
         evicted: u64,
-    ) -> io::Result<()> {
+    ) -> Result<()> {
         self.progress = None;
-        let table = self.opts.summary != SummaryMode::Off && !self.opts.json;
         let mut left = left;
-        let mut listed_left = 0;
-        if table && self.ladder.is_none() && !self.opts.filtered {
-            // The common case: no diagram or filter needs each summary first, so the lines of
-            // the connections left are written as they are summarized, merged by stream with
-            // the lines kept, instead of being kept too (32k lines, 8 MiB, beside the
-            // connections they come from).
-            listed_left = left.len().min(MAX_LISTED.saturating_sub(self.lines.len()));
-            self.unlisted += (left.len() - listed_left) as u64;
-        } else {
+        let mut showing = self.sinks.iter().filter(|s| s.shows_connections());
+        // The common case: one sink shows connections and nothing filters them, so it may
+        // take the connections left as they are summarized rather than keep each first.
+        let stream_left = showing.next().is_some_and(|s| s.streams_left())
+            && showing.next().is_none()
+            && !self.filtered
+            && self.verdict.is_none();
+        if !stream_left {
             for summary in left.by_ref() {
-                self.connection(summary)?;
+                self.connection(&summary)?;
             }
         }
-        if table {
-            // Nearly sorted already: connections left the table mostly in stream order.
-            self.lines.sort_unstable_by_key(|l| l.stream);
-            self.line.clear();
-            if !self.lines.is_empty() || listed_left > 0 {
-                // Diagrams end with a blank line of their own.
-                if self.opts.rows && self.ladder.is_none() {
-                    self.line.push('\n');
-                }
-                let _ = writeln!(
-                    self.line,
-                    "Connections: {}",
-                    (self.lines.len() + listed_left) as u64 + self.unlisted
-                );
-            }
-            self.out.write_all(self.line.as_bytes())?;
-            let mut kept = self.lines.iter().peekable();
-            for summary in left.take(listed_left) {
-                while let Some(l) = kept.next_if(|l| l.stream < summary.stream) {
-                    self.out.write_all(l.text(&self.table).as_bytes())?;
-                }
-                self.line.clear();
-                summary_line(&mut self.line, &summary, self.first);
-                self.out.write_all(self.line.as_bytes())?;
-            }
-            for l in kept {
-                self.out.write_all(l.text(&self.table).as_bytes())?;
-            }
-            self.line.clear();
-            if self.unlisted > 0 {
-                let _ = writeln!(self.line, "  … {} more not listed", self.unlisted);
-            }
-            if evicted > 0 {
-                let _ = writeln!(
-                    self.line,
-                    "  {evicted} connections evicted before they ended (table full: raise --max-flows)"
-                );
-            }
-            self.out.write_all(self.line.as_bytes())?;
-        } else if self.opts.json && evicted > 0 {
-            let _ = writeln!(self.out, "{{\"type\":\"stats\",\"evicted\":{evicted}}}");
+        for sink in &mut self.sinks {
+            let mut end = End {
+                left: (stream_left && sink.streams_left())
+                    .then_some(&mut left as &mut dyn ExactSizeIterator<Item = Summary>),
+                evicted,
+                first: self.first,
+            };
+            sink.finish(&mut self.out, &mut end)?;
         }
-        self.out.flush()
+        self.out.flush()?;
+        Ok(())
     }
 }
 
-/// One summary line: who talked to whom, how it opened and closed, and the final states.
-/// Pushed field by field (render/push.rs): a capture of 32k short connections spent 18% of
-/// --summary's time formatting these lines through core::fmt.
-fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
-    let (start, duration) = span(s, first);
-    let l = &s.life;
-    out.push_str("  #");
-    push::int(out, s.stream);
-    out.push(' ');
-    push::endpoint(out, s.client);
-    out.push_str(" → ");
-    push::endpoint(out, s.server);
-    out.push_str(" · start ");
-    push::time(out, start);
-    out.push_str(" · duration ");
-    push::time(out, duration);
-    if let Some(rtt) = s.initial_rtt {
-        out.push_str(" · rtt ");
-        push::time(
-            out,
-            RelTime {
-                nanos: rtt,
-                digits: start.digits,
-            },
-        );
-    }
-    for (label, n) in [
-        (" · client ", l.packets[0]),
-        (" pkts ", l.bytes[0]),
-        (" B · server ", l.packets[1]),
-        (" pkts ", l.bytes[1]),
-        (" B · retrans ", l.retransmissions),
-    ] {
-        out.push_str(label);
-        push::int(out, n);
-    }
-    out.push_str(" · open ");
-    out.push_str(l.open.name());
-    out.push_str(" · close ");
-    out.push_str(l.close.name());
-    if let Some(side) = l.closed_by {
-        out.push_str(" by ");
-        out.push_str(side.name());
-    }
-    if let Some((_, state)) = l.abort {
-        out.push_str(" in ");
-        out.push_str(state.name());
-    }
-    if l.half_closed {
-        out.push_str(" (half-closed)");
-    }
-    out.push_str(" · client ");
-    out.push_str(l.client.name());
-    out.push_str(" · server ");
-    out.push_str(l.server.name());
-    out.push_str(" · ");
-    out.push_str(&l.history);
-    out.push(' ');
-    out.push_str(l.conn_state);
-    out.push('\n');
-}
-
-/// Everything a renderer needs about one frame.
+/// Everything a row-shaped output needs about one frame.
 pub struct Row<'a> {
     pub frame: &'a Frame,
     pub decoded: &'a Decoded,
@@ -439,6 +398,57 @@ pub struct Row<'a> {
     pub info: &'a str,
     /// Seconds since the first frame, at the file's precision.
     pub time: RelTime,
+}
+
+/// A row without its Info text, which is being written into the shared buffer.
+struct RowParts<'a> {
+    frame: &'a Frame,
+    decoded: &'a Decoded,
+    seg: Option<(&'a Tcp, &'a TcpInfo)>,
+    protocol: &'static str,
+    time: RelTime,
+}
+
+impl<'a> RowParts<'a> {
+    /// Formats the frame's Info into `info`.
+    fn new(packet: &Packet<'a>, info: &mut String, seq: SeqMode) -> RowParts<'a> {
+        let decoded = packet.frame.decoded();
+        let seg = match (&decoded.payload, packet.tcp) {
+            (Payload::Tcp(t), Some(i)) => Some((t, i)),
+            _ => None,
+        };
+        let protocol = match seg {
+            Some((t, i)) => {
+                info::tcp_info(info, t, i, seq);
+                "TCP"
+            }
+            None => info::other_info(info, decoded),
+        };
+        RowParts {
+            frame: packet.frame,
+            decoded,
+            seg,
+            protocol,
+            time: RelTime {
+                nanos: packet.times.relative,
+                digits: packet.frame.ts.digits,
+            },
+        }
+    }
+
+    fn with_info<'b>(self, info: &'b str) -> Row<'b>
+    where
+        'a: 'b,
+    {
+        Row {
+            frame: self.frame,
+            decoded: self.decoded,
+            seg: self.seg,
+            protocol: self.protocol,
+            info,
+            time: self.time,
+        }
+    }
 }
 
 impl Row<'_> {
@@ -522,74 +532,5 @@ impl std::fmt::Display for RelTime {
             format!("{sign}{secs}.{frac:0width$}", width = digits as usize)
         };
         f.pad(&s)
-    }
-}
-
-/// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
-/// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
-fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
-    // Field by field rather than one `write!`: core::fmt was the top of the profile (push.rs).
-    push::int_right(out, row.frame.number, 5);
-    out.push(' ');
-    push::time_right(out, row.time, 10);
-    out.push(' ');
-    push::ip_right(out, row.src(), 12);
-    out.push_str(" → ");
-    push::ip_left(out, row.dst(), 12);
-    out.push(' ');
-    out.push_str(row.protocol);
-    out.push(' ');
-    push::int(out, row.frame.origlen);
-    out.push(' ');
-    out.push_str(row.info);
-    annotation(out, row, seq);
-}
-
-/// tcplens's own column: stream, the raw ISN on SYNs (the articles' "Sequence Number (raw)"),
-/// raw numbers under `--seq both`, and where decoding stopped.
-fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
-    let start = out.len();
-    let sep = |out: &mut String| out.push_str(if out.len() == start { " │ " } else { " · " });
-    if let Some((t, i)) = row.seg {
-        sep(out);
-        out.push('#');
-        push::int(out, i.stream);
-        if let Some(step) = &i.step {
-            out.push(' ');
-            out.push_str(step.phase.name());
-            out.push(' ');
-            push::int(out, step.step);
-            for tr in step.transitions.iter() {
-                out.push_str(" · ");
-                out.push_str(tr.side.name());
-                out.push(' ');
-                out.push_str(tr.from.name());
-                out.push('→');
-                if let Some(via) = tr.via {
-                    out.push_str(via.name());
-                    out.push('→');
-                }
-                out.push_str(tr.to.name());
-            }
-            if let Some(event) = step.event {
-                let _ = write!(out, " · {event}");
-            }
-        }
-        if t.has(flags::SYN) {
-            out.push_str(" · ISN ");
-            push::int(out, t.seq);
-        }
-        if seq == SeqMode::Both {
-            out.push_str(" · seq ");
-            push::int(out, t.seq);
-            if t.has(flags::ACK) {
-                out.push_str(" ack ");
-                push::int(out, t.ack);
-            }
-        }
-    }
-    if let Some(stop) = &row.decoded.stop {
-        sep(out);
-        let _ = write!(out, "stopped at {}: {}", stop.layer, stop.reason);
     }
 }
