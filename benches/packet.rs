@@ -86,7 +86,10 @@ fn benches(c: &mut Criterion) {
                 times: FrameTimes::default(),
                 conn: None,
             };
-            b.iter(|| r.packet(&packet, None).unwrap())
+            b.iter(|| {
+                r.packet(&packet, None).unwrap();
+                r.batch_end().unwrap()
+            })
         });
     }
     g.finish();

@@ -477,9 +477,9 @@ impl Selector {
         let now = frame.ts.as_nanos();
         let first = *self.first.get_or_insert(now);
         let times = FrameTimes {
-            relative: now - first,
-            delta: now - self.prev.unwrap_or(now),
-            delta_displayed: now - self.prev_shown.unwrap_or(now),
+            relative: FrameTimes::span(now, first),
+            delta: FrameTimes::span(now, self.prev.unwrap_or(now)),
+            delta_displayed: FrameTimes::span(now, self.prev_shown.unwrap_or(now)),
         };
         self.prev = Some(now);
         let conn = match (&self.verdicts, &tcp) {

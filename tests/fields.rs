@@ -288,3 +288,164 @@ fn unknown_field_names_the_closest_fields_with_a_caret() {
         "{err}"
     );
 }
+
+/// Every key of every JSON packet record is one `render::json::PACKET_KEYS` declares, and its
+/// value is what the fields it names give for the same frame under `-T fields`, on every
+/// fixture: the JSON and the field table cannot drift apart.
+#[test]
+fn json_records_show_the_values_of_their_fields() {
+    use serde_json::Value as J;
+    use tcplens::render::json::PACKET_KEYS;
+    const FLAGS: [(&str, u64); 10] = [
+        ("FIN", 0x001),
+        ("SYN", 0x002),
+        ("RST", 0x004),
+        ("PSH", 0x008),
+        ("ACK", 0x010),
+        ("URG", 0x020),
+        ("ECE", 0x040),
+        ("CWR", 0x080),
+        ("AE", 0x100),
+        ("Reserved", 0xe00),
+    ];
+    const LABELS: [&str; 15] = [
+        "retransmission",
+        "fast_retransmission",
+        "spurious_retransmission",
+        "out_of_order",
+        "lost_segment",
+        "ack_lost_segment",
+        "duplicate_ack",
+        "zero_window",
+        "zero_window_probe",
+        "zero_window_probe_ack",
+        "window_full",
+        "window_update",
+        "keep_alive",
+        "keep_alive_ack",
+        "reused_ports",
+    ];
+    let mut names: Vec<String> = PACKET_KEYS
+        .iter()
+        .flat_map(|(_, fields)| fields.iter().map(|f| f.to_string()))
+        .collect();
+    names.extend(LABELS.iter().map(|l| format!("tcp.analysis.{l}")));
+    for name in &names {
+        assert!(
+            tcplens::fields::lookup(name).is_some(),
+            "PACKET_KEYS names {name}, which the table lacks"
+        );
+    }
+    let col = |name: &str| names.iter().position(|n| n == name).unwrap();
+    let mut checked = 0;
+    for path in common::fixtures() {
+        let path = path.to_string_lossy().into_owned();
+        let json = stdout_of(&["read", &path, "--json", "--no-summary"]);
+        let mut args = vec!["read", path.as_str(), "-T", "fields", "-E", "occurrence=f"];
+        for n in &names {
+            args.extend(["-e", n.as_str()]);
+        }
+        let lines = stdout_of(&args);
+        assert_eq!(json.lines().count(), lines.lines().count(), "{path}");
+        for (record, line) in json.lines().zip(lines.lines()) {
+            let record: serde_json::Map<String, J> = serde_json::from_str(record).unwrap();
+            let values: Vec<&str> = line.split('\t').collect();
+            let get = |name: &str| values[col(name)];
+            let first = |fields: &[&str]| {
+                (fields.iter().map(|f| get(f)))
+                    .find(|v| !v.is_empty())
+                    .unwrap_or("")
+            };
+            let keys: Vec<&str> = PACKET_KEYS.iter().map(|(k, _)| *k).collect();
+            for key in record.keys() {
+                assert!(
+                    keys.contains(&key.as_str()),
+                    "{path}: key {key} not in PACKET_KEYS"
+                );
+            }
+            let where_ = format!("{path} frame {}", record["frame"]);
+            for (key, fields) in PACKET_KEYS.iter().filter(|(_, f)| !f.is_empty()) {
+                let value = record.get(*key).unwrap_or(&J::Null);
+                let field = first(fields);
+                match *key {
+                    "time" => {
+                        let (j, f) = (value.as_f64().unwrap(), field.parse::<f64>().unwrap());
+                        assert!((j - f).abs() < 1e-9, "{where_}: time {j} vs {f}");
+                    }
+                    "flags" => {
+                        if let J::Array(names) = value {
+                            let bits = names.iter().fold(0, |acc, n| {
+                                acc | FLAGS.iter().find(|(f, _)| n == f).unwrap().1
+                            });
+                            let raw =
+                                u64::from_str_radix(field.trim_start_matches("0x"), 16).unwrap();
+                            // Reserved names any of the three reserved bits.
+                            assert_eq!(bits & 0x1ff, raw & 0x1ff, "{where_}: flags");
+                            assert_eq!(bits & 0xe00 != 0, raw & 0xe00 != 0, "{where_}: flags");
+                        } else {
+                            assert_eq!(field, "", "{where_}: flags");
+                        }
+                    }
+                    "analysis" => {
+                        let listed: Vec<&str> = (value.as_array().into_iter().flatten())
+                            .filter_map(J::as_str)
+                            .collect();
+                        for label in LABELS {
+                            assert_eq!(
+                                listed.contains(&label),
+                                !get(&format!("tcp.analysis.{label}")).is_empty(),
+                                "{where_}: tcp.analysis.{label}"
+                            );
+                        }
+                    }
+                    "transitions" => {
+                        // JSON writes a move through an intermediate state as two hops of one
+                        // side; the field writes it as one value, `side:from>via>to`.
+                        let mut shown: Vec<(String, String)> = Vec::new();
+                        for t in value.as_array().into_iter().flatten() {
+                            let (side, to) =
+                                (t["side"].as_str().unwrap(), t["to"].as_str().unwrap());
+                            match shown.last_mut() {
+                                Some((s, path)) if s == side => *path = format!("{path}>{to}"),
+                                _ => shown.push((
+                                    side.to_string(),
+                                    format!("{}>{to}", t["from"].as_str().unwrap()),
+                                )),
+                            }
+                        }
+                        let first = shown.first().map(|(s, p)| format!("{s}:{p}"));
+                        assert_eq!(first.as_deref().unwrap_or(""), field, "{where_}");
+                    }
+                    "states" => {
+                        for side in ["client", "server"] {
+                            let j = value.get(side).and_then(J::as_str).unwrap_or("");
+                            assert_eq!(j, get(&format!("tcplens.state.{side}")), "{where_}");
+                        }
+                    }
+                    // JSON leaves Ack out without the ACK flag (docs/json.md); the field, as
+                    // tshark, shows the header's value.
+                    "ack" | "ack_raw" if value.is_null() => {
+                        let flags =
+                            u64::from_str_radix(get("tcp.flags").trim_start_matches("0x"), 16);
+                        assert!(
+                            flags.is_ok_and(|f| f & 0x10 == 0),
+                            "{where_}: {key} null with ACK"
+                        );
+                    }
+                    // JSON names the moment in words, the field by its machine name.
+                    "event" => assert_eq!(value.is_null(), field.is_empty(), "{where_}: event"),
+                    _ => {
+                        let j = match value {
+                            J::Null => String::new(),
+                            J::String(s) => s.clone(),
+                            other => other.to_string(),
+                        };
+                        assert_eq!(j, field, "{where_}: {key} vs {fields:?}");
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 1000, "only {checked} records");
+}

@@ -7,15 +7,24 @@ use crate::decode::{Decoded, Payload, Tcp};
 use crate::flow::{Step, Summary, TcpInfo};
 use crate::source::Frame;
 
-/// Times Wireshark shows per frame, in nanoseconds.
+/// Times Wireshark shows per frame, in nanoseconds: ±292 years, saturated beyond (every
+/// displayed frame carries them, so they are kept to 8 bytes each rather than 16).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FrameTimes {
     /// Since the first frame (`frame.time_relative`).
-    pub relative: i128,
+    pub relative: i64,
     /// Since the previous captured frame (`frame.time_delta`).
-    pub delta: i128,
+    pub delta: i64,
     /// Since the previous displayed frame (`frame.time_delta_displayed`).
-    pub delta_displayed: i128,
+    pub delta_displayed: i64,
+}
+
+impl FrameTimes {
+    /// A difference of two timestamps in nanoseconds, saturated to what an i64 holds.
+    pub fn span(later: i128, earlier: i128) -> i64 {
+        let d = later - earlier;
+        i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
+    }
 }
 
 pub struct Packet<'a> {

@@ -367,7 +367,7 @@ pub static FIELDS: &[Field] = &[
         Packet,
         "Seconds since the previous captured frame",
         |p, out| {
-            out.push(Value::RelTime(p.times.delta));
+            out.push(Value::RelTime(p.times.delta.into()));
         }
     ),
     field!(
@@ -376,7 +376,7 @@ pub static FIELDS: &[Field] = &[
         Packet,
         "Seconds since the previous displayed frame",
         |p, out| {
-            out.push(Value::RelTime(p.times.delta_displayed));
+            out.push(Value::RelTime(p.times.delta_displayed.into()));
         }
     ),
     field!(
@@ -394,7 +394,7 @@ pub static FIELDS: &[Field] = &[
         Packet,
         "Seconds since the first frame",
         |p, out| {
-            out.push(Value::RelTime(p.times.relative));
+            out.push(Value::RelTime(p.times.relative.into()));
         }
     ),
     field!(

@@ -143,12 +143,18 @@ impl Analysis {
         self.bits == 0
     }
 
-    /// tshark's field names, in Info order.
+    /// The `tcp.analysis.*` fields tshark sets on the segment, in Info order. A fast or
+    /// spurious retransmission is also a `retransmission`: Wireshark's tree adds both fields
+    /// (packet-tcp.c, tcp_print_sequence_number_analysis), though Info names only the first.
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         Label::DISPLAY_ORDER
             .iter()
             .filter(|(l, ..)| self.has(*l))
-            .map(|(_, n, _)| *n)
+            .flat_map(|&(l, n, _)| {
+                let also = matches!(l, Label::FastRetransmission | Label::SpuriousRetransmission)
+                    && !self.has(Label::Retransmission);
+                std::iter::once(n).chain(also.then_some("retransmission"))
+            })
     }
 
     /// Any retransmission-family label: what connection summaries count.

@@ -267,6 +267,12 @@ impl Tracker {
     /// they left. A connection leaves when a segment arrives past its time (or reuses its
     /// ports), so taking them after each [`Tracker::track`] puts their records just before
     /// that segment's row, whatever the batching of frames.
+    /// Whether connections have left the table since the last [`Tracker::take_finished`]:
+    /// rarely, so a caller can skip draining an empty list per segment.
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
+    }
+
     pub fn take_finished(&mut self) -> std::vec::Drain<'_, Summary> {
         self.finished.drain(..)
     }

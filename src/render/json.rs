@@ -12,6 +12,39 @@ use crate::decode::{Payload, flags};
 use crate::flow::Summary;
 use crate::source::Timestamp;
 
+/// Every key of the packet record and the fields of the table it shows (docs/json.md), in
+/// record order: the one list that ties JSON to the field table. The writer below pushes
+/// these keys by hand (a serializer allocated per packet); `tests/fields.rs` holds every
+/// record of every fixture to it, key by key and value by value against `-T fields`.
+pub const PACKET_KEYS: &[(&str, &[&str])] = &[
+    ("type", &[]),
+    ("frame", &["frame.number"]),
+    ("time", &["frame.time_relative"]),
+    ("src", &["ip.src", "ipv6.src", "arp.src.proto_ipv4"]),
+    ("dst", &["ip.dst", "ipv6.dst", "arp.dst.proto_ipv4"]),
+    ("protocol", &[]),
+    ("length", &["frame.len"]),
+    ("srcport", &["tcp.srcport", "udp.srcport"]),
+    ("dstport", &["tcp.dstport", "udp.dstport"]),
+    ("stream", &["tcp.stream"]),
+    ("flags", &["tcp.flags"]),
+    ("seq", &["tcp.seq"]),
+    ("seq_raw", &["tcp.seq_raw"]),
+    ("ack", &["tcp.ack"]),
+    ("ack_raw", &["tcp.ack_raw"]),
+    ("win", &["tcp.window_size"]),
+    ("len", &["tcp.len"]),
+    ("analysis", &["tcp.analysis.flags"]),
+    ("phase", &["tcplens.phase"]),
+    ("step", &["tcplens.step"]),
+    ("transitions", &["tcplens.transition"]),
+    ("states", &["tcplens.state.client", "tcplens.state.server"]),
+    ("event", &["tcplens.event"]),
+    ("info", &[]),
+    ("stopped", &[]),
+    ("explain", &[]),
+];
+
 /// The JSON Lines sink: a packet record per displayed frame, a connection record as each
 /// connection ends, and a stats record when connections were evicted.
 pub struct JsonRecords {

@@ -15,7 +15,7 @@ pub mod push;
 pub mod rows;
 pub mod summary;
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -159,8 +159,9 @@ pub struct Outputs<'s, W: Write> {
     out: W,
     sinks: Vec<Box<dyn Sink + 's>>,
     first: Option<Timestamp>,
-    /// Reused per event: no allocation per packet once warmed up.
-    line: String,
+    /// The current batch's text: sinks append to it, and it is written once the batch is
+    /// done ([`Outputs::batch_end`]). Reused: no allocation per packet once warmed up.
+    text: String,
     info: String,
     note: String,
     seq: SeqMode,
@@ -207,7 +208,7 @@ impl<'s, W: Write> Outputs<'s, W> {
             out,
             sinks: Vec::new(),
             first: None,
-            line: String::new(),
+            text: String::new(),
             info: String::new(),
             note: String::new(),
             seq: opts.seq,
@@ -260,8 +261,10 @@ impl<'s, W: Write> Outputs<'s, W> {
     }
 
     /// Hands everything written so far to the output (live capture, when no packet waits).
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    pub fn flush(&mut self) -> Result<()> {
+        self.write_text()?;
+        self.out.flush()?;
+        Ok(())
     }
 
     /// Whether a connection is shown: all of them without a filter; with one, those with a
@@ -282,7 +285,7 @@ impl<'s, W: Write> Outputs<'s, W> {
         let (frame, tcp) = (packet.frame, packet.tcp);
         if self.first.is_none() {
             // The file's first frame, which need not be displayed: times count from it.
-            let ns = frame.ts.as_nanos() - packet.times.relative;
+            let ns = frame.ts.as_nanos() - i128::from(packet.times.relative);
             self.first = Some(Timestamp {
                 secs: ns.div_euclid(1_000_000_000) as i64,
                 nanos: ns.rem_euclid(1_000_000_000) as u32,
@@ -318,11 +321,9 @@ impl<'s, W: Write> Outputs<'s, W> {
             row: row.as_ref(),
             note,
         };
-        self.line.clear();
         for sink in &mut self.sinks {
-            sink.packet(&mut self.line, &view)?;
+            sink.packet(&mut self.text, &view)?;
         }
-        self.out.write_all(self.line.as_bytes())?;
         Ok(())
     }
 
@@ -331,11 +332,9 @@ impl<'s, W: Write> Outputs<'s, W> {
         if !self.shows(summary) {
             return Ok(());
         }
-        self.line.clear();
         for sink in &mut self.sinks {
-            sink.connection(&mut self.line, summary, self.first)?;
+            sink.connection(&mut self.text, summary, self.first)?;
         }
-        self.out.write_all(self.line.as_bytes())?;
         Ok(())
     }
 
@@ -347,11 +346,19 @@ impl<'s, W: Write> Outputs<'s, W> {
         Ok(())
     }
 
-    /// Every frame of a batch has been given.
+    /// Every frame of a batch has been given: the sinks finish the batch (a `-w` file is
+    /// flushed), then the batch's text goes out. A file that cannot be written stops the run
+    /// before the rows of frames it does not hold are printed.
     pub fn batch_end(&mut self) -> Result<()> {
         for sink in &mut self.sinks {
             sink.batch_end()?;
         }
+        self.write_text()
+    }
+
+    fn write_text(&mut self) -> Result<()> {
+        self.out.write_all(self.text.as_bytes())?;
+        self.text.clear();
         Ok(())
     }
 
@@ -362,6 +369,7 @@ impl<'s, W: Write> Outputs<'s, W> {
         evicted: u64,
     ) -> Result<()> {
         self.progress = None;
+        self.write_text()?;
         let mut left = left;
         let mut showing = self.sinks.iter().filter(|s| s.shows_connections());
         // The common case: one sink shows connections and nothing filters them, so it may
@@ -373,7 +381,11 @@ impl<'s, W: Write> Outputs<'s, W> {
         if !stream_left {
             for summary in left.by_ref() {
                 self.connection(&summary)?;
+                if self.text.len() >= 1 << 16 {
+                    self.write_text()?;
+                }
             }
+            self.write_text()?;
         }
         for sink in &mut self.sinks {
             let mut end = End {
@@ -430,7 +442,7 @@ impl<'a> RowParts<'a> {
             seg,
             protocol,
             time: RelTime {
-                nanos: packet.times.relative,
+                nanos: packet.times.relative.into(),
                 digits: packet.frame.ts.digits,
             },
         }
