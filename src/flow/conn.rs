@@ -2,6 +2,8 @@
 //! byte and packet counts, and Zeek's `history` and `conn_state` for the summary.
 
 use super::endpoint::{EndpointState, Endpoints, Side, Transitions};
+pub use super::zeek::ConnState;
+use super::zeek::ZeekConn;
 use super::{Analysis, Endpoint};
 use crate::decode::{Tcp, flags};
 
@@ -80,10 +82,7 @@ struct SideLog {
     rst: bool,
     /// Sent payload after the peer's FIN: the peer half-closed and this side kept sending.
     data_after_peer_fin: bool,
-    /// Zeek history letters already recorded by this side.
-    history: HistorySeen,
     retrans: u64,
-    zero_windows: u64,
 }
 
 /// The reconstruction of one connection, fed every segment in capture order.
@@ -99,10 +98,8 @@ pub struct Life {
     aborted: bool,
     /// Who sent the aborting RST, and in what state.
     abort: Option<(Side, EndpointState)>,
-    /// Zeek history, letter by letter (uppercase: client).
-    history: String,
-    /// The first segment came from the server (Zeek marks such a flip with `^`).
-    flipped: bool,
+    /// Zeek's own reconstruction, for `history` and `conn_state` (zeek.rs).
+    zeek: ZeekConn,
     pub retransmissions: u64,
 }
 
@@ -182,8 +179,7 @@ impl Life {
             first_closer: None,
             aborted: false,
             abort: None,
-            history: String::new(),
-            flipped: first_sender == Side::Server,
+            zeek: ZeekConn::new(first_sender),
             retransmissions: 0,
         }
     }
@@ -231,7 +227,13 @@ impl Life {
         if newly_acks_peer_fin && !fin && self.first_closer == Some(sender.peer()) {
             self.first_fin_acked_alone = true;
         }
-        self.history(sender, tcp, analysis);
+        // A self-connect is one socket: Zeek sees every segment come from its originator.
+        let zeek_sender = if self.endpoints.self_connect {
+            Side::Client
+        } else {
+            sender
+        };
+        self.zeek.segment(zeek_sender, tcp);
 
         let entered_established = transitions
             .iter()
@@ -302,55 +304,6 @@ impl Life {
             && self.sides[side as usize].fin
     }
 
-    /// Zeek's history letters (TCP analyzer `UpdateHistory`; conn.log docs): uppercase for the
-    /// client. A packet with exactly one of SYN/FIN/RST adds `s`/`h`, `f` or `r`, again only
-    /// when its sequence number differs from the last such packet's; two of them add `q` (`i`
-    /// for FIN+RST); a packet with none adds `d` for payload, else `a` for an ACK, once each.
-    /// Retransmissions (`t`) and zero windows (`w`) repeat at 1, 10, 100… occurrences.
-    fn history(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) {
-        if self.flipped && self.history.is_empty() {
-            self.history.push('^');
-        }
-        let syn = tcp.has(flags::SYN);
-        let fin = tcp.has(flags::FIN);
-        let rst = tcp.has(flags::RST);
-        let me = &mut self.sides[sender as usize];
-        let h = &mut me.history;
-        let mut letters: [Option<char>; 3] = [None; 3];
-        match syn as u8 + fin as u8 + rst as u8 {
-            0 if tcp.len > 0 => letters[0] = h.once(ONCE_DATA, 'd'),
-            0 if tcp.has(flags::ACK) => letters[0] = h.once(ONCE_ACK, 'a'),
-            0 => {}
-            1 => {
-                if syn {
-                    let code = if tcp.has(flags::ACK) { 'h' } else { 's' };
-                    letters[0] = h.on_new_seq(0, tcp.seq, code);
-                }
-                if fin {
-                    // A FIN's number comes after its payload (Zeek compares seq + len).
-                    letters[1] = h.on_new_seq(1, tcp.seq.wrapping_add(tcp.len), 'f');
-                }
-                if rst {
-                    letters[2] = h.on_new_seq(2, tcp.seq, 'r');
-                }
-            }
-            _ if fin && rst => letters[0] = h.once(ONCE_FIN_RST, 'i'),
-            _ => letters[0] = h.once(ONCE_MULTI, 'q'),
-        }
-        for c in letters.into_iter().flatten() {
-            push_letter(&mut self.history, c, sender);
-        }
-        if analysis.is_retransmission() && power_of_ten(me.retrans) {
-            push_letter(&mut self.history, 't', sender);
-        }
-        if tcp.window == 0 && !syn && !rst {
-            me.zero_windows += 1;
-            if power_of_ten(me.zero_windows) {
-                push_letter(&mut self.history, 'w', sender);
-            }
-        }
-    }
-
     pub fn into_summary(self) -> LifeSummary {
         let c = self.log(Side::Client);
         let s = self.log(Side::Server);
@@ -393,8 +346,8 @@ impl Life {
             retransmissions: self.retransmissions,
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
-            conn_state: self.conn_state(),
-            history: self.history,
+            conn_state: self.zeek.conn_state(),
+            history: self.zeek.into_history(),
         }
     }
 
@@ -407,93 +360,6 @@ impl Life {
             Close::ThreeWay
         }
     }
-
-    /// Zeek's conn_state (base/protocols/conn/main.zeek).
-    fn conn_state(&self) -> &'static str {
-        let o = self.log(Side::Client);
-        let r = self.log(Side::Server);
-        let established = (o.pure_syn || self.flipped) && r.syn_ack;
-        if !o.pure_syn && !r.syn_ack && !o.syn_ack {
-            return "OTH";
-        }
-        if !o.pure_syn && r.syn_ack {
-            // Only the responder's SYN/ACK was seen.
-            return if r.rst {
-                "RSTRH"
-            } else if r.fin {
-                "SHR"
-            } else {
-                "OTH"
-            };
-        }
-        if !established {
-            return if r.rst {
-                "REJ"
-            } else if o.rst {
-                "RSTOS0"
-            } else if o.fin {
-                "SH"
-            } else {
-                "S0"
-            };
-        }
-        if o.rst {
-            "RSTO"
-        } else if r.rst {
-            "RSTR"
-        } else if o.fin && r.fin {
-            "SF"
-        } else if o.fin {
-            "S2"
-        } else if r.fin {
-            "S3"
-        } else {
-            "S1"
-        }
-    }
-}
-
-const ONCE_DATA: u8 = 1;
-const ONCE_ACK: u8 = 2;
-const ONCE_MULTI: u8 = 4;
-const ONCE_FIN_RST: u8 = 8;
-
-/// What one side's history already holds (Zeek's per-endpoint `hist_flags`/`hist_last_*`).
-#[derive(Clone, Copy, Debug, Default)]
-struct HistorySeen {
-    once: u8,
-    /// Last sequence number of a SYN (or SYN/ACK), FIN and RST; None before the first.
-    last: [Option<u32>; 3],
-}
-
-impl HistorySeen {
-    fn once(&mut self, bit: u8, c: char) -> Option<char> {
-        let new = self.once & bit == 0;
-        self.once |= bit;
-        new.then_some(c)
-    }
-
-    fn on_new_seq(&mut self, kind: usize, seq: u32, c: char) -> Option<char> {
-        let new = self.last[kind] != Some(seq);
-        self.last[kind] = Some(seq);
-        new.then_some(c)
-    }
-}
-
-fn push_letter(history: &mut String, c: char, side: Side) {
-    history.push(if side == Side::Client {
-        c.to_ascii_uppercase()
-    } else {
-        c
-    });
-}
-
-/// Zeek repeats some history letters at 1, 10, 100, … occurrences.
-fn power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n.is_multiple_of(10) {
-        n /= 10;
-    }
-    n == 1
 }
 
 /// A finished (or still open) connection's summary, without timing and endpoints.
@@ -510,8 +376,9 @@ pub struct LifeSummary {
     pub retransmissions: u64,
     pub client: EndpointState,
     pub server: EndpointState,
+    /// Zeek's `history`, cased by Zeek's originator (zeek.rs).
     pub history: String,
-    pub conn_state: &'static str,
+    pub conn_state: ConnState,
 }
 
 /// The summary record of one stream (design.md connection record).

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod endpoint;
 pub mod key;
 pub mod seq;
+pub mod zeek;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry;
