@@ -184,8 +184,9 @@ impl Life {
         }
     }
 
-    /// Applies one segment sent by `sender` with its analysis labels.
-    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) -> Step {
+    /// Applies one segment sent by `sender` with its analysis labels; `whole`: the capture
+    /// holds all of its payload.
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis, whole: bool) -> Step {
         let peer_fin_before = self.sides[sender.peer() as usize].fin;
         let receiver_fin_acked_before = self.fin_acked(sender.peer());
         let first_segment = self.sides.iter().all(|s| s.packets == 0);
@@ -233,7 +234,7 @@ impl Life {
         } else {
             sender
         };
-        self.zeek.segment(zeek_sender, tcp);
+        self.zeek.segment(zeek_sender, tcp, whole);
 
         let entered_established = transitions
             .iter()

@@ -383,7 +383,10 @@ impl Tracker {
         };
         let now = frame.ts.as_nanos();
         self.expire(now);
-        Some(self.segment(src, dst, tcp, frame.number, now))
+        // Zeek's reassembler only takes payload the capture holds whole (`DataSent` needs
+        // `remaining >= len`): a snap length that cut the frame leaves content gaps in Zeek.
+        let whole = frame.caplen >= frame.origlen;
+        Some(self.segment(src, dst, tcp, frame.number, now, whole))
     }
 
     fn segment(
@@ -393,6 +396,7 @@ impl Tracker {
         tcp: &Tcp,
         frame: u64,
         now: i128,
+        whole: bool,
     ) -> TcpInfo {
         let (key, lo_to_hi) = FlowKey::new(src, dst);
         let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
@@ -493,7 +497,7 @@ impl Tracker {
         } else {
             Side::Server
         };
-        let step = conn.life.segment(sender, tcp, &analysis);
+        let step = conn.life.segment(sender, tcp, &analysis, whole);
         if !conn.due_closed && conn.finished() {
             conn.due_closed = true;
             self.due.push(Reverse(Due {
@@ -663,7 +667,7 @@ mod tests {
             dport: dst.port,
             ..TEMPL
         };
-        t.segment(src, dst, &tcp, 1, at)
+        t.segment(src, dst, &tcp, 1, at, true)
     }
 
     /// A complete connection: handshake, then a close whose second FIN carries the ACK.

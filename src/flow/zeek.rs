@@ -431,8 +431,9 @@ impl ZeekConn {
         }
     }
 
-    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order).
-    pub fn segment(&mut self, side: Side, tcp: &Tcp) {
+    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order);
+    /// `whole`: the capture holds all of its payload.
+    pub fn segment(&mut self, side: Side, tcp: &Tcp, whole: bool) {
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
             tcp.has(flags::FIN),
@@ -510,7 +511,7 @@ impl ZeekConn {
                 }
             }
         }
-        if len > 0 && !rst && !underflow {
+        if len > 0 && whole && !rst && !underflow {
             let e = &mut self.ends[me];
             let data_seq = (rel_seq + i64::from(syn)) as u64;
             let acked = e.rel(e.ack).max(0) as u64;
