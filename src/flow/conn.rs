@@ -98,8 +98,10 @@ pub struct Life {
     aborted: bool,
     /// Who sent the aborting RST, and in what state.
     abort: Option<(Side, EndpointState)>,
-    /// Zeek's own reconstruction, for `history` and `conn_state` (zeek.rs).
-    zeek: ZeekConn,
+    /// Zeek's own reconstruction, for `history` and `conn_state` (zeek.rs). Boxed: its two
+    /// endpoints (~230 bytes) would take a connection past the 8 cache lines flow/mod.rs holds
+    /// it to; the allocation is made once per connection.
+    zeek: Box<ZeekConn>,
     pub retransmissions: u64,
 }
 
@@ -179,7 +181,7 @@ impl Life {
             first_closer: None,
             aborted: false,
             abort: None,
-            zeek: ZeekConn::new(first_sender),
+            zeek: Box::new(ZeekConn::new(first_sender)),
             retransmissions: 0,
         }
     }

@@ -101,27 +101,20 @@ enum Once {
     FinRst = 64,
 }
 
-/// A letter Zeek records at the 1st, 10th, 100th… occurrence (`Session::ScaledHistoryEntry`).
+/// A letter Zeek records at the 1st, 10th, 100th… occurrence (`Session::ScaledHistoryEntry`,
+/// whose threshold is multiplied by 10 each time it is reached): the count alone says when.
 #[derive(Clone, Copy, Debug, Default)]
-struct Scaled {
-    count: u32,
-    threshold: u32,
-}
+struct Scaled(u32);
 
 impl Scaled {
-    /// Counts one occurrence; true when it reaches the threshold (1, then 10, 100…).
+    /// Counts one occurrence; true when the count is 1, 10, 100…
     fn hit(&mut self) -> bool {
-        self.count += 1;
-        let threshold = self.threshold.max(1);
-        if self.count != threshold {
-            return false;
+        self.0 = self.0.saturating_add(1);
+        let mut n = self.0;
+        while n >= 10 && n % 10 == 0 {
+            n /= 10;
         }
-        match threshold.checked_mul(10) {
-            Some(next) => self.threshold = next,
-            // Zeek resets the counter when the threshold would wrap.
-            None => self.count = 0,
-        }
-        true
+        n == 1
     }
 }
 
@@ -236,11 +229,12 @@ struct ZEndpoint {
     last: i64,
     /// Highest acknowledgment the peer sent for this endpoint's data.
     ack: i64,
-    fins: u32,
+    fins: u16,
     /// Relative sequence number just past the FIN.
     fin_seq: i64,
-    /// Relative numbers of the last SYN, FIN (past its data) and RST (`hist_last_*`, 0 at first).
-    hist_last: [i64; 3],
+    /// Relative numbers of the last SYN, FIN (past its data) and RST (`hist_last_*`, 0 at
+    /// first), kept modulo 2^32: only compared for equality.
+    hist_last: [u32; 3],
     retransmitted: Scaled,
     zero_window: Scaled,
     gaps: Scaled,
@@ -410,6 +404,7 @@ impl ZeekConn {
                 } else {
                     (2, Once::Rst, 'r', rel_seq)
                 };
+                let at = at as u32;
                 if self.seen_before(side, once, c) && at != self.ends[side as usize].hist_last[kind]
                 {
                     self.letter(side, c);
@@ -464,7 +459,7 @@ impl ZeekConn {
         }
         if fin {
             let e = &mut self.ends[me];
-            e.fins += 1;
+            e.fins = e.fins.saturating_add(1);
             e.fin_seq = rel_seq + seg_len;
         }
 
