@@ -396,3 +396,231 @@ pub struct Summary {
     pub initial_rtt: Option<i128>,
     pub life: LifeSummary,
 }
+
+#[cfg(test)]
+mod tests {
+    //! Connections built from segment templates, as flow/endpoint.rs's tests build them; the
+    //! expected history and conn_state are Zeek's (docs/states.md, "Zeek's history").
+    use super::*;
+    use crate::decode::TCP_TEMPLATE;
+    use Side::{Client as C, Server as S};
+
+    const A: u16 = flags::ACK;
+    const SYN: u16 = flags::SYN;
+    const FIN: u16 = flags::FIN | flags::ACK;
+    const RST: u16 = flags::RST;
+    const C_ISN: u32 = 1000;
+    const S_ISN: u32 = u32::MAX - 1;
+
+    /// One segment: sender, flags, seq, ack, payload length.
+    type Seg = (Side, u16, u32, u32, u32);
+
+    fn tcp(&(_, flags, seq, ack, len): &Seg) -> Tcp {
+        Tcp {
+            flags,
+            seq,
+            ack,
+            len,
+            window: 1000,
+            ..TCP_TEMPLATE
+        }
+    }
+
+    /// The summary of a connection made of `segs`, every payload captured whole.
+    fn life(segs: &[Seg]) -> LifeSummary {
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, segs[0].0, false);
+        for s in segs {
+            life.segment(s.0, &tcp(s), &Analysis::default(), true);
+        }
+        life.into_summary()
+    }
+
+    fn zeek(segs: &[Seg]) -> (String, &'static str) {
+        let l = life(segs);
+        (l.history, l.conn_state.name())
+    }
+
+    /// The handshake, 5 bytes each way, then `close`.
+    fn with_handshake(close: &[Seg]) -> Vec<Seg> {
+        let mut v = vec![
+            (C, SYN, C_ISN, 0, 0),
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            (S, A, S_ISN.wrapping_add(1), C_ISN + 6, 5),
+        ];
+        v.extend_from_slice(close);
+        v
+    }
+
+    const C_END: u32 = C_ISN + 6;
+    const S_END: u32 = S_ISN.wrapping_add(6);
+
+    #[test]
+    fn four_way_close_is_sf_with_each_letter_once() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, A, S_END, C_END + 1, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdFaf", ConnState::Sf)
+        );
+        assert_eq!((l.open, l.close), (Open::ThreeWay, Close::FourWay));
+        assert_eq!(l.closed_by, Some(C));
+    }
+
+    #[test]
+    fn retransmitted_fin_adds_no_letter_and_no_t() {
+        let (h, st) = zeek(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!((h.as_str(), st), ("ShADdFf", "SF"));
+    }
+
+    #[test]
+    fn rst_after_both_fins_stays_sf() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, RST, C_END + 1, 0, 0),
+        ]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdFfR", ConnState::Sf)
+        );
+        assert_ne!(l.close, Close::Reset, "both FINs were out before the RST");
+    }
+
+    #[test]
+    fn retransmitted_syn_is_not_t() {
+        let l = life(&[(C, SYN, C_ISN, 0, 0), (C, SYN, C_ISN, 0, 0)]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("S", ConnState::S0));
+        assert_eq!(l.open, Open::NoAnswer);
+    }
+
+    #[test]
+    fn retransmitted_payload_is_t_at_1_and_10() {
+        let mut segs = with_handshake(&[]);
+        segs.extend(std::iter::repeat_n(
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            10,
+        ));
+        let (h, st) = zeek(&segs);
+        assert_eq!((h.as_str(), st), ("ShADdTT", "S1"));
+    }
+
+    #[test]
+    fn zero_window_is_w_logarithmically() {
+        let mut segs = with_handshake(&[]);
+        let zero = (S, A, S_END, C_END, 0);
+        for _ in 0..12 {
+            segs.push(zero);
+        }
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, C, false);
+        for s in &segs {
+            let mut t = tcp(s);
+            if s == &zero {
+                t.window = 0;
+            }
+            life.segment(s.0, &t, &Analysis::default(), true);
+        }
+        assert_eq!(life.into_summary().history, "ShADdaww");
+    }
+
+    #[test]
+    fn missing_syn_with_both_fins_is_sf() {
+        let l = life(&[
+            (C, A, C_ISN, S_ISN, 5),
+            (S, A, S_ISN, C_ISN + 5, 5),
+            (C, FIN, C_ISN + 5, S_ISN.wrapping_add(5), 0),
+            (S, FIN, S_ISN.wrapping_add(5), C_ISN + 6, 0),
+            (C, A, C_ISN + 6, S_ISN.wrapping_add(6), 0),
+        ]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("DdFfA", ConnState::Sf));
+        assert_eq!(l.open, Open::Midstream);
+    }
+
+    #[test]
+    fn syn_ack_first_is_flipped_and_s1_for_hadd() {
+        // The SYN was not captured: Zeek flips the roles (^) and the client's ACK
+        // establishes it.
+        let l = life(&[
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            (S, A, S_ISN.wrapping_add(1), C_ISN + 6, 5),
+        ]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("^hADd", ConnState::S1));
+        assert_eq!(l.open, Open::ThreeWay);
+    }
+
+    #[test]
+    fn responder_fin_without_originator_is_shr() {
+        let (h, st) = zeek(&[
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (S, FIN, S_ISN.wrapping_add(1), C_ISN + 1, 0),
+        ]);
+        assert_eq!((h.as_str(), st), ("^hf", "SHR"));
+    }
+
+    #[test]
+    fn rstos0_only_without_ack_between_syn_and_rst() {
+        let syn = (C, SYN, C_ISN, 0, 0);
+        let rst = (C, RST, C_ISN + 1, 0, 0);
+        assert_eq!(zeek(&[syn, rst]), ("SR".to_string(), "RSTOS0"));
+        let ack = (C, A, C_ISN + 1, 77, 0);
+        assert_eq!(zeek(&[syn, ack, rst]), ("SAR".to_string(), "OTH"));
+    }
+
+    #[test]
+    fn refused_and_aborted() {
+        let l = life(&[(C, SYN, C_ISN, 0, 0), (S, RST | A, 0, C_ISN + 1, 0)]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("Sr", ConnState::Rej));
+        assert_eq!((l.open, l.close), (Open::Refused, Close::Reset));
+        let l = life(&with_handshake(&[(C, RST | A, C_END, S_END, 0)]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdR", ConnState::Rsto)
+        );
+        assert_eq!(l.abort, Some((C, EndpointState::Established)));
+        let l = life(&with_handshake(&[(S, RST | A, S_END, C_END, 0)]));
+        assert_eq!(l.conn_state, ConnState::Rstr);
+    }
+
+    #[test]
+    fn simultaneous_close_and_half_open() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!(l.close, Close::Simultaneous);
+        assert_eq!(l.conn_state, ConnState::Sf);
+        let (_, st) = zeek(&with_handshake(&[(C, FIN, C_END, S_END, 0)]));
+        assert_eq!(st, "S2");
+        let (_, st) = zeek(&with_handshake(&[(S, FIN, S_END, C_END, 0)]));
+        assert_eq!(st, "S3");
+    }
+
+    #[test]
+    fn payload_the_capture_cut_is_a_content_gap_once_acked() {
+        let segs = with_handshake(&[]);
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, C, false);
+        for (i, s) in segs.iter().enumerate() {
+            // The client's data (4th segment) was cut by the snap length.
+            life.segment(s.0, &tcp(s), &Analysis::default(), i != 3);
+        }
+        // The server's d comes first: update_history runs before the ack reaches the
+        // client's reassembler.
+        assert_eq!(life.into_summary().history, "ShADdG");
+    }
+}

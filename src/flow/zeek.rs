@@ -111,7 +111,7 @@ impl Scaled {
     fn hit(&mut self) -> bool {
         self.0 = self.0.saturating_add(1);
         let mut n = self.0;
-        while n >= 10 && n % 10 == 0 {
+        while n >= 10 && n.is_multiple_of(10) {
             n /= 10;
         }
         n == 1
@@ -130,8 +130,8 @@ fn unwrap(near: i64, seq: u32) -> i64 {
 struct Reassembly {
     delivered: u64,
     trimmed: u64,
-    /// Disjoint `[seq, upper)` ranges above `delivered`, in order. Boxed-slice growth is rare:
-    /// only reordered or lost segments leave blocks here.
+    /// Disjoint `[seq, upper)` ranges above `delivered`, in order: only reordered or lost
+    /// segments leave blocks here, so it is empty (and unallocated) most of the time.
     above_hole: Vec<(u64, u64)>,
 }
 
@@ -480,15 +480,16 @@ impl ZeekConn {
                     rel_ack = r;
                     // Acks in RSTs are not trusted; a zero ack far ahead is a broken one.
                     let delta = ack_full - p.ack;
-                    if !rst && !(tcp.ack == 0 && delta > TOO_LARGE_SEQ_DELTA) && delta > 0 {
+                    let broken = tcp.ack == 0 && delta > TOO_LARGE_SEQ_DELTA;
+                    if !rst && !broken && delta > 0 {
                         p.ack = ack_full;
                     }
                 }
             }
         }
 
-        let delta_last = self.update_last_seq(side, seq_full + seg_len, syn, fin, rst, len);
-        self.update_state_machine(side, tcp, seq_full, delta_last);
+        self.update_last_seq(side, seq_full + seg_len, syn, fin, rst, len);
+        self.update_state_machine(side, tcp, seq_full);
 
         if ack {
             // After the state machine: a gap revealed by the ack that closes the connection
@@ -565,8 +566,7 @@ impl ZeekConn {
     }
 
     /// `update_last_seq`: payload that does not reach past the highest sequence number seen
-    /// is a retransmission (`t`), the only source of that letter. Returns how far the segment
-    /// moved the highest number.
+    /// is a retransmission (`t`), the only source of that letter.
     fn update_last_seq(
         &mut self,
         side: Side,
@@ -575,7 +575,7 @@ impl ZeekConn {
         fin: bool,
         rst: bool,
         len: i64,
-    ) -> i64 {
+    ) {
         let e = &mut self.ends[side as usize];
         let delta = end_full - e.last;
         if (syn || rst) && delta.abs() > TOO_LARGE_SEQ_DELTA {
@@ -590,11 +590,10 @@ impl ZeekConn {
         } else if len > 0 {
             self.scaled(side, 't', |e| &mut e.retransmitted);
         }
-        delta
     }
 
     /// `UpdateStateMachine` and the per-state handlers it calls.
-    fn update_state_machine(&mut self, side: Side, tcp: &Tcp, seq_full: i64, delta_last: i64) {
+    fn update_state_machine(&mut self, side: Side, tcp: &Tcp, seq_full: i64) {
         use ZeekState::*;
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
@@ -681,24 +680,14 @@ impl ZeekConn {
                 if rst && self.ends[peer].state != Closed {
                     self.ends[me].set_state(Reset);
                 }
-                let _ = delta_last;
             }
             Reset => {}
         }
     }
 
-    /// The history so far (Zeek's `c$history`).
-    pub fn history(&self) -> &str {
-        &self.history
-    }
-
+    /// The history (Zeek's `c$history`).
     pub fn into_history(self) -> String {
         self.history
-    }
-
-    /// The tcplens side Zeek calls the originator.
-    pub fn orig(&self) -> Side {
-        self.orig
     }
 
     /// `conn_state()` of base/protocols/conn/main.zeek, from both endpoints' final states.
