@@ -1373,7 +1373,7 @@ pub static FIELDS: &[Field] = &[
         "Zeek's conn_state (SF, S0, REJ, RSTO, ...)",
         |p, out| {
             conn(p, out, |s| {
-                Some(Value::Str(Cow::Borrowed(s.life.conn_state)))
+                Some(Value::Str(Cow::Borrowed(s.life.conn_state.name())))
             });
         }
     ),

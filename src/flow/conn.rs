@@ -2,6 +2,8 @@
 //! byte and packet counts, and Zeek's `history` and `conn_state` for the summary.
 
 use super::endpoint::{EndpointState, Endpoints, Side, Transitions};
+pub use super::zeek::ConnState;
+use super::zeek::ZeekConn;
 use super::{Analysis, Endpoint};
 use crate::decode::{Tcp, flags};
 
@@ -80,10 +82,7 @@ struct SideLog {
     rst: bool,
     /// Sent payload after the peer's FIN: the peer half-closed and this side kept sending.
     data_after_peer_fin: bool,
-    /// Zeek history letters already recorded by this side.
-    history: HistorySeen,
     retrans: u64,
-    zero_windows: u64,
 }
 
 /// The reconstruction of one connection, fed every segment in capture order.
@@ -99,10 +98,10 @@ pub struct Life {
     aborted: bool,
     /// Who sent the aborting RST, and in what state.
     abort: Option<(Side, EndpointState)>,
-    /// Zeek history, letter by letter (uppercase: client).
-    history: String,
-    /// The first segment came from the server (Zeek marks such a flip with `^`).
-    flipped: bool,
+    /// Zeek's own reconstruction, for `history` and `conn_state` (zeek.rs). Boxed: its two
+    /// endpoints (~230 bytes) would take a connection past the 8 cache lines flow/mod.rs holds
+    /// it to; the allocation is made once per connection.
+    zeek: Box<ZeekConn>,
     pub retransmissions: u64,
 }
 
@@ -184,14 +183,14 @@ impl Life {
             first_closer: None,
             aborted: false,
             abort: None,
-            history: String::new(),
-            flipped: first_sender == Side::Server,
+            zeek: Box::new(ZeekConn::new(first_sender)),
             retransmissions: 0,
         }
     }
 
-    /// Applies one segment sent by `sender` with its analysis labels.
-    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) -> Step {
+    /// Applies one segment sent by `sender` with its analysis labels; `whole`: the capture
+    /// holds all of its payload.
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis, whole: bool) -> Step {
         let peer_fin_before = self.sides[sender.peer() as usize].fin;
         let receiver_fin_acked_before = self.fin_acked(sender.peer());
         let first_segment = self.sides.iter().all(|s| s.packets == 0);
@@ -233,7 +232,13 @@ impl Life {
         if newly_acks_peer_fin && !fin && self.first_closer == Some(sender.peer()) {
             self.first_fin_acked_alone = true;
         }
-        self.history(sender, tcp, analysis);
+        // A self-connect is one socket: Zeek sees every segment come from its originator.
+        let zeek_sender = if self.endpoints.self_connect {
+            Side::Client
+        } else {
+            sender
+        };
+        self.zeek.segment(zeek_sender, tcp, whole);
 
         let entered_established = transitions
             .iter()
@@ -305,55 +310,6 @@ impl Life {
             && self.sides[side as usize].fin
     }
 
-    /// Zeek's history letters (TCP analyzer `UpdateHistory`; conn.log docs): uppercase for the
-    /// client. A packet with exactly one of SYN/FIN/RST adds `s`/`h`, `f` or `r`, again only
-    /// when its sequence number differs from the last such packet's; two of them add `q` (`i`
-    /// for FIN+RST); a packet with none adds `d` for payload, else `a` for an ACK, once each.
-    /// Retransmissions (`t`) and zero windows (`w`) repeat at 1, 10, 100… occurrences.
-    fn history(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis) {
-        if self.flipped && self.history.is_empty() {
-            self.history.push('^');
-        }
-        let syn = tcp.has(flags::SYN);
-        let fin = tcp.has(flags::FIN);
-        let rst = tcp.has(flags::RST);
-        let me = &mut self.sides[sender as usize];
-        let h = &mut me.history;
-        let mut letters: [Option<char>; 3] = [None; 3];
-        match syn as u8 + fin as u8 + rst as u8 {
-            0 if tcp.len > 0 => letters[0] = h.once(ONCE_DATA, 'd'),
-            0 if tcp.has(flags::ACK) => letters[0] = h.once(ONCE_ACK, 'a'),
-            0 => {}
-            1 => {
-                if syn {
-                    let code = if tcp.has(flags::ACK) { 'h' } else { 's' };
-                    letters[0] = h.on_new_seq(0, tcp.seq, code);
-                }
-                if fin {
-                    // A FIN's number comes after its payload (Zeek compares seq + len).
-                    letters[1] = h.on_new_seq(1, tcp.seq.wrapping_add(tcp.len), 'f');
-                }
-                if rst {
-                    letters[2] = h.on_new_seq(2, tcp.seq, 'r');
-                }
-            }
-            _ if fin && rst => letters[0] = h.once(ONCE_FIN_RST, 'i'),
-            _ => letters[0] = h.once(ONCE_MULTI, 'q'),
-        }
-        for c in letters.into_iter().flatten() {
-            push_letter(&mut self.history, c, sender);
-        }
-        if analysis.is_retransmission() && power_of_ten(me.retrans) {
-            push_letter(&mut self.history, 't', sender);
-        }
-        if tcp.window == 0 && !syn && !rst {
-            me.zero_windows += 1;
-            if power_of_ten(me.zero_windows) {
-                push_letter(&mut self.history, 'w', sender);
-            }
-        }
-    }
-
     pub fn into_summary(self) -> LifeSummary {
         let c = self.log(Side::Client);
         let s = self.log(Side::Server);
@@ -396,8 +352,8 @@ impl Life {
             retransmissions: self.retransmissions,
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
-            conn_state: self.conn_state(),
-            history: self.history,
+            conn_state: self.zeek.conn_state(),
+            history: self.zeek.into_history(),
         }
     }
 
@@ -410,93 +366,6 @@ impl Life {
             Close::ThreeWay
         }
     }
-
-    /// Zeek's conn_state (base/protocols/conn/main.zeek).
-    fn conn_state(&self) -> &'static str {
-        let o = self.log(Side::Client);
-        let r = self.log(Side::Server);
-        let established = (o.pure_syn || self.flipped) && r.syn_ack;
-        if !o.pure_syn && !r.syn_ack && !o.syn_ack {
-            return "OTH";
-        }
-        if !o.pure_syn && r.syn_ack {
-            // Only the responder's SYN/ACK was seen.
-            return if r.rst {
-                "RSTRH"
-            } else if r.fin {
-                "SHR"
-            } else {
-                "OTH"
-            };
-        }
-        if !established {
-            return if r.rst {
-                "REJ"
-            } else if o.rst {
-                "RSTOS0"
-            } else if o.fin {
-                "SH"
-            } else {
-                "S0"
-            };
-        }
-        if o.rst {
-            "RSTO"
-        } else if r.rst {
-            "RSTR"
-        } else if o.fin && r.fin {
-            "SF"
-        } else if o.fin {
-            "S2"
-        } else if r.fin {
-            "S3"
-        } else {
-            "S1"
-        }
-    }
-}
-
-const ONCE_DATA: u8 = 1;
-const ONCE_ACK: u8 = 2;
-const ONCE_MULTI: u8 = 4;
-const ONCE_FIN_RST: u8 = 8;
-
-/// What one side's history already holds (Zeek's per-endpoint `hist_flags`/`hist_last_*`).
-#[derive(Clone, Copy, Debug, Default)]
-struct HistorySeen {
-    once: u8,
-    /// Last sequence number of a SYN (or SYN/ACK), FIN and RST; None before the first.
-    last: [Option<u32>; 3],
-}
-
-impl HistorySeen {
-    fn once(&mut self, bit: u8, c: char) -> Option<char> {
-        let new = self.once & bit == 0;
-        self.once |= bit;
-        new.then_some(c)
-    }
-
-    fn on_new_seq(&mut self, kind: usize, seq: u32, c: char) -> Option<char> {
-        let new = self.last[kind] != Some(seq);
-        self.last[kind] = Some(seq);
-        new.then_some(c)
-    }
-}
-
-fn push_letter(history: &mut String, c: char, side: Side) {
-    history.push(if side == Side::Client {
-        c.to_ascii_uppercase()
-    } else {
-        c
-    });
-}
-
-/// Zeek repeats some history letters at 1, 10, 100, … occurrences.
-fn power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n.is_multiple_of(10) {
-        n /= 10;
-    }
-    n == 1
 }
 
 /// A finished (or still open) connection's summary, without timing and endpoints.
@@ -513,8 +382,9 @@ pub struct LifeSummary {
     pub retransmissions: u64,
     pub client: EndpointState,
     pub server: EndpointState,
+    /// Zeek's `history`, cased by Zeek's originator (zeek.rs).
     pub history: String,
-    pub conn_state: &'static str,
+    pub conn_state: ConnState,
 }
 
 /// The summary record of one stream (design.md connection record).
@@ -528,4 +398,232 @@ pub struct Summary {
     pub last: i128,
     pub initial_rtt: Option<i128>,
     pub life: LifeSummary,
+}
+
+#[cfg(test)]
+mod tests {
+    //! Connections built from segment templates, as flow/endpoint.rs's tests build them; the
+    //! expected history and conn_state are Zeek's (docs/states.md, "Zeek's history").
+    use super::*;
+    use crate::decode::TCP_TEMPLATE;
+    use Side::{Client as C, Server as S};
+
+    const A: u16 = flags::ACK;
+    const SYN: u16 = flags::SYN;
+    const FIN: u16 = flags::FIN | flags::ACK;
+    const RST: u16 = flags::RST;
+    const C_ISN: u32 = 1000;
+    const S_ISN: u32 = u32::MAX - 1;
+
+    /// One segment: sender, flags, seq, ack, payload length.
+    type Seg = (Side, u16, u32, u32, u32);
+
+    fn tcp(&(_, flags, seq, ack, len): &Seg) -> Tcp {
+        Tcp {
+            flags,
+            seq,
+            ack,
+            len,
+            window: 1000,
+            ..TCP_TEMPLATE
+        }
+    }
+
+    /// The summary of a connection made of `segs`, every payload captured whole.
+    fn life(segs: &[Seg]) -> LifeSummary {
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, segs[0].0, false);
+        for s in segs {
+            life.segment(s.0, &tcp(s), &Analysis::default(), true);
+        }
+        life.into_summary()
+    }
+
+    fn zeek(segs: &[Seg]) -> (String, &'static str) {
+        let l = life(segs);
+        (l.history, l.conn_state.name())
+    }
+
+    /// The handshake, 5 bytes each way, then `close`.
+    fn with_handshake(close: &[Seg]) -> Vec<Seg> {
+        let mut v = vec![
+            (C, SYN, C_ISN, 0, 0),
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            (S, A, S_ISN.wrapping_add(1), C_ISN + 6, 5),
+        ];
+        v.extend_from_slice(close);
+        v
+    }
+
+    const C_END: u32 = C_ISN + 6;
+    const S_END: u32 = S_ISN.wrapping_add(6);
+
+    #[test]
+    fn four_way_close_is_sf_with_each_letter_once() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, A, S_END, C_END + 1, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdFaf", ConnState::Sf)
+        );
+        assert_eq!((l.open, l.close), (Open::ThreeWay, Close::FourWay));
+        assert_eq!(l.closed_by, Some(C));
+    }
+
+    #[test]
+    fn retransmitted_fin_adds_no_letter_and_no_t() {
+        let (h, st) = zeek(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!((h.as_str(), st), ("ShADdFf", "SF"));
+    }
+
+    #[test]
+    fn rst_after_both_fins_stays_sf() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END + 1, 0),
+            (C, RST, C_END + 1, 0, 0),
+        ]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdFfR", ConnState::Sf)
+        );
+        assert_ne!(l.close, Close::Reset, "both FINs were out before the RST");
+    }
+
+    #[test]
+    fn retransmitted_syn_is_not_t() {
+        let l = life(&[(C, SYN, C_ISN, 0, 0), (C, SYN, C_ISN, 0, 0)]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("S", ConnState::S0));
+        assert_eq!(l.open, Open::NoAnswer);
+    }
+
+    #[test]
+    fn retransmitted_payload_is_t_at_1_and_10() {
+        let mut segs = with_handshake(&[]);
+        segs.extend(std::iter::repeat_n(
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            10,
+        ));
+        let (h, st) = zeek(&segs);
+        assert_eq!((h.as_str(), st), ("ShADdTT", "S1"));
+    }
+
+    #[test]
+    fn zero_window_is_w_logarithmically() {
+        let mut segs = with_handshake(&[]);
+        let zero = (S, A, S_END, C_END, 0);
+        for _ in 0..12 {
+            segs.push(zero);
+        }
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, C, false);
+        for s in &segs {
+            let mut t = tcp(s);
+            if s == &zero {
+                t.window = 0;
+            }
+            life.segment(s.0, &t, &Analysis::default(), true);
+        }
+        assert_eq!(life.into_summary().history, "ShADdaww");
+    }
+
+    #[test]
+    fn missing_syn_with_both_fins_is_sf() {
+        let l = life(&[
+            (C, A, C_ISN, S_ISN, 5),
+            (S, A, S_ISN, C_ISN + 5, 5),
+            (C, FIN, C_ISN + 5, S_ISN.wrapping_add(5), 0),
+            (S, FIN, S_ISN.wrapping_add(5), C_ISN + 6, 0),
+            (C, A, C_ISN + 6, S_ISN.wrapping_add(6), 0),
+        ]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("DdFfA", ConnState::Sf));
+        assert_eq!(l.open, Open::Midstream);
+    }
+
+    #[test]
+    fn syn_ack_first_is_flipped_and_s1_for_hadd() {
+        // The SYN was not captured: Zeek flips the roles (^) and the client's ACK
+        // establishes it.
+        let l = life(&[
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 0),
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(1), 5),
+            (S, A, S_ISN.wrapping_add(1), C_ISN + 6, 5),
+        ]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("^hADd", ConnState::S1));
+        assert_eq!(l.open, Open::ThreeWay);
+    }
+
+    #[test]
+    fn responder_fin_without_originator_is_shr() {
+        let (h, st) = zeek(&[
+            (S, SYN | A, S_ISN, C_ISN + 1, 0),
+            (S, FIN, S_ISN.wrapping_add(1), C_ISN + 1, 0),
+        ]);
+        assert_eq!((h.as_str(), st), ("^hf", "SHR"));
+    }
+
+    #[test]
+    fn rstos0_only_without_ack_between_syn_and_rst() {
+        let syn = (C, SYN, C_ISN, 0, 0);
+        let rst = (C, RST, C_ISN + 1, 0, 0);
+        assert_eq!(zeek(&[syn, rst]), ("SR".to_string(), "RSTOS0"));
+        let ack = (C, A, C_ISN + 1, 77, 0);
+        assert_eq!(zeek(&[syn, ack, rst]), ("SAR".to_string(), "OTH"));
+    }
+
+    #[test]
+    fn refused_and_aborted() {
+        let l = life(&[(C, SYN, C_ISN, 0, 0), (S, RST | A, 0, C_ISN + 1, 0)]);
+        assert_eq!((l.history.as_str(), l.conn_state), ("Sr", ConnState::Rej));
+        assert_eq!((l.open, l.close), (Open::Refused, Close::Reset));
+        let l = life(&with_handshake(&[(C, RST | A, C_END, S_END, 0)]));
+        assert_eq!(
+            (l.history.as_str(), l.conn_state),
+            ("ShADdR", ConnState::Rsto)
+        );
+        assert_eq!(l.abort, Some((C, EndpointState::Established)));
+        let l = life(&with_handshake(&[(S, RST | A, S_END, C_END, 0)]));
+        assert_eq!(l.conn_state, ConnState::Rstr);
+    }
+
+    #[test]
+    fn simultaneous_close_and_half_open() {
+        let l = life(&with_handshake(&[
+            (C, FIN, C_END, S_END, 0),
+            (S, FIN, S_END, C_END, 0),
+            (C, A, C_END + 1, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!(l.close, Close::Simultaneous);
+        assert_eq!(l.conn_state, ConnState::Sf);
+        let (_, st) = zeek(&with_handshake(&[(C, FIN, C_END, S_END, 0)]));
+        assert_eq!(st, "S2");
+        let (_, st) = zeek(&with_handshake(&[(S, FIN, S_END, C_END, 0)]));
+        assert_eq!(st, "S3");
+    }
+
+    #[test]
+    fn payload_the_capture_cut_is_a_content_gap_once_acked() {
+        let segs = with_handshake(&[]);
+        let first = tcp(&segs[0]);
+        let mut life = Life::new(&first, C, false);
+        for (i, s) in segs.iter().enumerate() {
+            // The client's data (4th segment) was cut by the snap length.
+            life.segment(s.0, &tcp(s), &Analysis::default(), i != 3);
+        }
+        // The server's d comes first: update_history runs before the ack reaches the
+        // client's reassembler.
+        assert_eq!(life.into_summary().history, "ShADdG");
+    }
 }

@@ -6,6 +6,7 @@ pub mod conn;
 pub mod endpoint;
 pub mod key;
 pub mod seq;
+pub mod zeek;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::hash_map::Entry;
@@ -389,7 +390,10 @@ impl Tracker {
         };
         let now = frame.ts.as_nanos();
         self.expire(now);
-        Some(self.segment(src, dst, tcp, frame.number, now))
+        // Zeek's reassembler only takes payload the capture holds whole (`DataSent` needs
+        // `remaining >= len`): a snap length that cut the frame leaves content gaps in Zeek.
+        let whole = frame.caplen >= frame.origlen;
+        Some(self.segment(src, dst, tcp, frame.number, now, whole))
     }
 
     fn segment(
@@ -399,6 +403,7 @@ impl Tracker {
         tcp: &Tcp,
         frame: u64,
         now: i128,
+        whole: bool,
     ) -> TcpInfo {
         let (key, lo_to_hi) = FlowKey::new(src, dst);
         let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
@@ -499,7 +504,7 @@ impl Tracker {
         } else {
             Side::Server
         };
-        let step = conn.life.segment(sender, tcp, &analysis);
+        let step = conn.life.segment(sender, tcp, &analysis, whole);
         if !conn.due_closed && conn.finished() {
             conn.due_closed = true;
             self.due.push(Reverse(Due {
@@ -669,7 +674,7 @@ mod tests {
             dport: dst.port,
             ..TEMPL
         };
-        t.segment(src, dst, &tcp, 1, at)
+        t.segment(src, dst, &tcp, 1, at, true)
     }
 
     /// A complete connection: handshake, then a close whose second FIN carries the ACK.

@@ -313,7 +313,7 @@ pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     out.push_str("\"},\"history\":");
     string(out, &l.history);
     out.push_str(",\"conn_state\":\"");
-    out.push_str(l.conn_state);
+    out.push_str(l.conn_state.name());
     out.push_str("\"}");
 }
 

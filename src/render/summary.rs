@@ -207,6 +207,6 @@ fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     out.push_str(" · ");
     out.push_str(&l.history);
     out.push(' ');
-    out.push_str(l.conn_state);
+    out.push_str(l.conn_state.name());
     out.push('\n');
 }

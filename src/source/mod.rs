@@ -58,6 +58,8 @@ pub struct Frame {
     pub ts: Timestamp,
     /// Length on the wire.
     pub origlen: u32,
+    /// Bytes captured (less than `origlen` when the snap length cut the frame).
+    pub caplen: u32,
     /// `decode(linktype, bytes)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
@@ -72,6 +74,7 @@ impl Frame {
             number,
             ts,
             origlen,
+            caplen: data.len() as u32,
             decoded: decode(linktype, data),
         }
     }
