@@ -331,51 +331,61 @@ impl Frames for Batch {
 }
 
 /// The typed event stream every output consumes, in capture order (design.md): what the
-/// tracker and the display filter made of the frames. The end of input follows the last
-/// event ([`Tracking::end`]).
+/// tracker made of the frames. The end of input follows the last event ([`Tracking::end`]).
 #[derive(Clone)]
 pub enum Event {
     /// A connection left the tracker. Boxed: a summary is 200 bytes, and events are mostly
     /// frames.
     Ended(Box<Summary>),
-    /// A displayed frame: its place in its batch and what the tracker said of it.
-    Packet(Shown),
+    /// A frame: its place in its batch and what the tracker said of it. The display filter
+    /// decides in the loop's second half whether it is shown.
+    Frame(Tracked),
 }
 
-/// The loop's first half: the tracker and the display filter turn frames into events. The
-/// second half is [`render`]. A file or live run runs the halves on two threads (rows cost
-/// twice what tracking does), `--summary` on one; the fuzz driver and the property test run
-/// both halves themselves, so they drive exactly this loop.
+/// A tracked frame: its index in its batch and the tracker's verdict on its segment.
+#[derive(Clone)]
+pub struct Tracked {
+    index: u32,
+    tcp: Option<TcpInfo>,
+}
+
+/// The loop's first half: the tracker turns frames into events. The second half is
+/// [`render`]: the display filter, then every sink. A file or live run runs the halves on
+/// two threads (rows cost twice what tracking does, and with a display filter the tracker's
+/// thread is the busier one, so the filter runs on the other), `--summary` on one; the fuzz
+/// driver and the property test run both halves themselves, so they drive exactly this loop.
 pub struct Tracking {
     tracker: Tracker,
-    selector: Selector,
-    /// Some output writes per frame.
-    per_frame: bool,
+    /// Every frame is an event (some output writes per frame, or a filter selects frames);
+    /// otherwise only the first, whose time the summary counts from.
+    every_frame: bool,
+    started: bool,
 }
 
 impl Tracking {
-    pub fn new(limits: Limits, selector: Selector, per_frame: bool) -> Tracking {
+    pub fn new(limits: Limits, every_frame: bool) -> Tracking {
         Tracking {
             tracker: Tracker::new(limits),
-            selector,
-            per_frame,
+            every_frame,
+            started: false,
         }
     }
 
-    /// Tracks `frames`: each connection that left the tracker and each displayed frame go to
-    /// `events`, in order.
+    /// Tracks `frames`: each connection that left the tracker and each frame go to `events`,
+    /// in order.
     pub fn frames(&mut self, frames: &impl Frames, events: &mut Vec<Event>) {
         for (index, frame) in frames.frames().iter().enumerate() {
             let tcp = self.tracker.track(frame);
-            events.extend((self.tracker.take_finished()).map(|s| Event::Ended(Box::new(s))));
-            // Nothing to select or write per frame (`--summary` alone): the outputs need
-            // only the first frame, for the summary's times.
-            if !self.per_frame && self.selector.passes_all() && self.selector.started() {
-                continue;
+            if self.tracker.has_finished() {
+                let ended = self.tracker.take_finished();
+                events.extend(ended.map(|s| Event::Ended(Box::new(s))));
             }
-            let bytes = frames.captured(index).map(|c| c.data);
-            if let Some(shown) = self.selector.select(index, frame, tcp, bytes) {
-                events.push(Event::Packet(shown));
+            if self.every_frame || !self.started {
+                self.started = true;
+                events.push(Event::Frame(Tracked {
+                    index: index as u32,
+                    tcp,
+                }));
             }
         }
     }
@@ -388,21 +398,26 @@ impl Tracking {
     }
 }
 
-/// The loop's second half: every event of a batch to every sink.
+/// The loop's second half: the display filter selects frames, and every event of a batch
+/// goes to every sink. A rejected frame is neither formatted nor written.
 pub fn render<W: Write>(
     outputs: &mut Outputs<'_, W>,
+    selector: &mut Selector,
     frames: &impl Frames,
     events: impl IntoIterator<Item = Event>,
 ) -> Result<()> {
     for event in events {
         match event {
             Event::Ended(summary) => outputs.connection(&summary)?,
-            Event::Packet(shown) => {
-                let i = shown.index as usize;
-                if let Some(frame) = frames.frames().get(i) {
-                    let captured = frames.captured(i);
-                    let packet = shown.packet(frame, captured.map(|c| c.data));
-                    outputs.packet(&packet, captured)?;
+            Event::Frame(Tracked { index, tcp }) => {
+                let i = index as usize;
+                let Some(frame) = frames.frames().get(i) else {
+                    continue;
+                };
+                let captured = frames.captured(i);
+                let bytes = captured.map(|c| c.data);
+                if let Some(shown) = selector.select(frame, tcp, bytes) {
+                    outputs.packet(&shown.packet(frame, bytes), captured)?;
                 }
             }
         }
@@ -411,9 +426,7 @@ pub fn render<W: Write>(
 }
 
 /// A frame the display filter selected (every frame, without one).
-#[derive(Clone)]
 pub struct Shown {
-    index: u32,
     tcp: Option<TcpInfo>,
     times: FrameTimes,
     /// Its connection's end, on the second pass of a filter on `tcplens.conn.*`.
@@ -456,20 +469,14 @@ impl Selector {
         }
     }
 
-    /// Without a filter every frame is displayed.
-    fn passes_all(&self) -> bool {
-        self.filter.is_none()
-    }
-
-    /// A frame has been seen: times count from it.
-    fn started(&self) -> bool {
-        self.first.is_some()
+    /// Whether it selects frames (else every frame is displayed).
+    fn filters(&self) -> bool {
+        self.filter.is_some()
     }
 
     /// Whether `frame` is displayed, with its times and its connection's end.
     pub fn select(
         &mut self,
-        index: usize,
         frame: &source::Frame,
         tcp: Option<TcpInfo>,
         bytes: Option<&[u8]>,
@@ -486,12 +493,7 @@ impl Selector {
             (Some(v), Some(t)) => v.get(&t.stream).cloned(),
             _ => None,
         };
-        let shown = Shown {
-            index: index as u32,
-            tcp,
-            times,
-            conn,
-        };
+        let shown = Shown { tcp, times, conn };
         if let Some(filter) = &self.filter
             && !filter.matches(&shown.packet(frame, bytes))
         {
@@ -527,9 +529,10 @@ fn consume<W: Write + Send>(
     limits: Limits,
     flush_idle: bool,
 ) -> Result<()> {
-    let mut tracking = Tracking::new(limits, selector, outputs.per_frame());
+    let mut selector = selector;
+    let mut tracking = Tracking::new(limits, outputs.per_frame() || selector.filters());
     if !outputs.per_frame() {
-        return consume_here(rx, &mut outputs, tracking, flush_idle);
+        return consume_here(rx, &mut outputs, &mut selector, tracking, flush_idle);
     }
     let mut failure = None;
     let (to_render, rendering) = crossbeam_channel::bounded::<ToRender>(4);
@@ -540,7 +543,7 @@ fn consume<W: Write + Send>(
                 for msg in &rendering {
                     match msg {
                         ToRender::Batch(batch, events) => {
-                            render(&mut outputs, &batch, events)?;
+                            render(&mut outputs, &mut selector, &batch, events)?;
                             if flush_idle && rendering.is_empty() {
                                 outputs.flush()?;
                             }
@@ -591,6 +594,7 @@ fn consume<W: Write + Send>(
 fn consume_here<W: Write>(
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     outputs: &mut Outputs<'_, W>,
+    selector: &mut Selector,
     mut tracking: Tracking,
     flush_idle: bool,
 ) -> Result<()> {
@@ -600,7 +604,7 @@ fn consume_here<W: Write>(
         match msg {
             SourceMsg::Frames(batch) => {
                 tracking.frames(&batch, &mut events);
-                render(outputs, &batch, events.drain(..))?;
+                render(outputs, selector, &batch, events.drain(..))?;
                 if flush_idle && rx.is_empty() {
                     outputs.flush()?;
                 }

@@ -54,10 +54,11 @@ pub fn filter(expr: &str, cap: &Capture) {
         &mut out,
         Some(std::sync::Arc::new(format)),
     );
-    let mut tracking = Tracking::new(cap.limits, Selector::new(Some(filter)), true);
+    let mut tracking = Tracking::new(cap.limits, true);
     let mut events = Vec::new();
     tracking.frames(cap, &mut events);
-    render(&mut outputs, cap, events).expect("a Vec never fails");
+    let mut selector = Selector::new(Some(filter));
+    render(&mut outputs, &mut selector, cap, events).expect("a Vec never fails");
     drop(outputs);
     let text = String::from_utf8(out).expect("field lines are UTF-8");
     assert!(text.lines().all(|l| l.split('\t').count() == FIELDS.len()));
@@ -106,20 +107,26 @@ pub fn outputs() -> Vec<Output> {
 /// frame, valid UTF-8 everywhere, and every JSON line valid JSON, one packet record per frame.
 pub fn run(cap: &Capture) {
     let outputs = outputs();
-    let mut tracking = Tracking::new(cap.limits, Selector::default(), true);
+    let mut tracking = Tracking::new(cap.limits, true);
     let mut events = Vec::new();
     tracking.frames(cap, &mut events);
-    let displayed = events
+    let frames = events
         .iter()
-        .filter(|e| matches!(e, Event::Packet(_)))
+        .filter(|e| matches!(e, Event::Frame(_)))
         .count();
-    assert_eq!(displayed, cap.frames.len(), "no filter shows every frame");
+    assert_eq!(frames, cap.frames.len(), "every frame is an event");
     let (left, evicted) = tracking.end();
     let left: Vec<Summary> = left.collect();
     for o in &outputs {
         let mut buf = Vec::new();
         let mut run = Outputs::new(*o, &mut buf, None);
-        render(&mut run, cap, events.iter().cloned()).expect("a Vec never fails");
+        render(
+            &mut run,
+            &mut Selector::default(),
+            cap,
+            events.iter().cloned(),
+        )
+        .expect("a Vec never fails");
         run.finish(left.iter().cloned(), evicted)
             .expect("a Vec never fails");
         drop(run);

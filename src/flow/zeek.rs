@@ -160,6 +160,12 @@ impl Reassembly {
             return;
         }
         seq = seq.max(self.trimmed);
+        if seq <= self.delivered && self.above_hole.is_empty() {
+            // In order, nothing buffered: delivered at once. Most segments take this path,
+            // so most connections never allocate a block list.
+            self.delivered = self.delivered.max(upper);
+            return;
+        }
         self.insert(seq, upper);
         self.deliver();
     }
@@ -213,8 +219,10 @@ impl Reassembly {
                 self.delivered = ack;
             }
         }
-        self.above_hole.retain(|&(_, u)| u > ack);
-        self.deliver();
+        if !self.above_hole.is_empty() {
+            self.above_hole.retain(|&(_, u)| u > ack);
+            self.deliver();
+        }
         self.trimmed = ack;
         gaps
     }
