@@ -24,37 +24,29 @@ const FIELDS: &[&str] = &[
     "tcp.analysis.initial_rtt",
 ];
 
-/// tshark's Info prefixes → tcp.analysis field names (packet-tcp.c's labels).
-const LABELS: &[(&str, &str)] = &[
-    ("[TCP ZeroWindowProbeAck] ", "zero_window_probe_ack"),
-    ("[TCP ZeroWindowProbe] ", "zero_window_probe"),
-    ("[TCP ZeroWindow] ", "zero_window"),
-    ("[TCP Dup ACK ", "duplicate_ack"),
-    ("[TCP Keep-Alive ACK] ", "keep_alive_ack"),
-    ("[TCP Keep-Alive] ", "keep_alive"),
-    ("[TCP Window Full] ", "window_full"),
-    ("[TCP Window Update] ", "window_update"),
-    ("[TCP ACKed unseen segment] ", "ack_lost_segment"),
-    ("[TCP Previous segment not captured] ", "lost_segment"),
-    ("[TCP Out-Of-Order] ", "out_of_order"),
-    ("[TCP Spurious Retransmission] ", "spurious_retransmission"),
-    ("[TCP Fast Retransmission] ", "fast_retransmission"),
-    ("[TCP Retransmission] ", "retransmission"),
-    ("[TCP Port numbers reused] ", "reused_ports"),
+/// The tcp.analysis.* flag fields (packet-tcp.c's expert items). tshark sets several on one
+/// packet (a fast retransmission is also a retransmission), and Info announces only the most
+/// specific, so the oracle reads the fields themselves: each prints `1` when present.
+const ANALYSIS: &[&str] = &[
+    "ack_lost_segment",
+    "duplicate_ack",
+    "fast_retransmission",
+    "keep_alive",
+    "keep_alive_ack",
+    "lost_segment",
+    "out_of_order",
+    "retransmission",
+    "reused_ports",
+    "spurious_retransmission",
+    "window_full",
+    "window_update",
+    "zero_window",
+    "zero_window_probe",
+    "zero_window_probe_ack",
 ];
 
-/// The analysis names tshark's Info announces, in Info order.
-fn analysis_from_info(mut info: &str) -> Vec<&'static str> {
-    let mut names = Vec::new();
-    while let Some((prefix, name)) = LABELS.iter().find(|(p, _)| info.starts_with(p)) {
-        names.push(*name);
-        info = &info[prefix.len()..];
-        if *name == "duplicate_ack" {
-            info = info.find("] ").map_or("", |i| &info[i + 2..]);
-        }
-    }
-    names
-}
+/// Where the analysis columns start in a tshark row.
+const FIRST_ANALYSIS: usize = FIELDS.len();
 
 fn tshark_rows(file: &Path) -> Vec<Vec<String>> {
     let mut cmd = common::tshark();
@@ -63,6 +55,9 @@ fn tshark_rows(file: &Path) -> Vec<Vec<String>> {
         .args(["-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]);
     for f in FIELDS {
         cmd.args(["-e", f]);
+    }
+    for name in ANALYSIS {
+        cmd.args(["-e", &format!("tcp.analysis.{name}")]);
     }
     let out = cmd.output().expect("run tshark");
     String::from_utf8_lossy(&out.stdout)
@@ -169,17 +164,20 @@ fn compare(file: &Path) -> (Vec<String>, usize) {
         check("win", get(9), as_text(&o["win"]));
         check("len", get(10), as_text(&o["len"]));
         check("info", get(11), as_text(&o["info"]));
-        let ours: Vec<&str> = o["analysis"]
+        let mut ours: Vec<&str> = o["analysis"]
             .as_array()
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let theirs = analysis_from_info(get(11));
-        // Wireshark prints no prefixes when the options end in an exception; skip those.
-        if !get(11).ends_with(']') || !theirs.is_empty() {
-            check("analysis", &theirs.join(","), ours.join(","));
-        }
+        ours.sort_unstable();
+        let theirs: Vec<&str> = ANALYSIS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !get(FIRST_ANALYSIS + i).is_empty())
+            .map(|(_, name)| *name)
+            .collect();
+        check("analysis", &theirs.join(","), ours.join(","));
     }
     // tcp.analysis.initial_rtt, where tshark shows it, against the connection record.
     let mut rtt_seen = std::collections::HashSet::new();
