@@ -154,6 +154,9 @@ pub struct Tcp {
     /// The shift of a well-formed window scale option, if the header has one: found once
     /// here, on the source's thread, because the tracker asks on every segment.
     pub window_scale: Option<u8>,
+    /// Whether the header has a SACK option (RFC 2018): found in the same walk, so that the
+    /// tracker reads the blocks (for bytes in flight) only when there are some.
+    pub sack: bool,
     /// Payload length by the IP header (Wireshark's `tcp.len`), even when the capture cut it.
     pub len: u32,
     /// The IP length leaves less than the header: Wireshark then tracks nothing for it.
@@ -201,6 +204,7 @@ pub const TCP_TEMPLATE: Tcp = Tcp {
     options: OptionBytes::EMPTY,
     options_len: 0,
     window_scale: None,
+    sack: false,
     len: 0,
     short: false,
     cut: None,
@@ -638,11 +642,12 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         options,
         options_len: declared - 20,
         window_scale: None,
+        sack: false,
         len: reported.saturating_sub(hdr_len as usize) as u32,
         short: reported < hdr_len as usize,
         cut,
     };
-    seg.window_scale = window_scale(&seg);
+    (seg.window_scale, seg.sack) = scale_and_sack(&seg);
     (Payload::Tcp(seg), stop)
 }
 
@@ -988,15 +993,23 @@ impl<'a> Iterator for TcpOptions<'a> {
     }
 }
 
-/// The shift of a well-formed window scale option (kind 3, length 3), if present.
-fn window_scale(tcp: &Tcp) -> Option<u8> {
-    options(tcp).find_map(|o| match o {
-        TcpOption::Opt {
-            kind: 3,
-            data: [shift],
-        } => Some(*shift),
-        _ => None,
-    })
+/// The shift of a well-formed window scale option (kind 3, length 3), if present, and whether
+/// a SACK option (kind 5) is: one walk for both, as every segment needs them.
+fn scale_and_sack(tcp: &Tcp) -> (Option<u8>, bool) {
+    let (mut scale, mut sack) = (None, false);
+    for o in options(tcp) {
+        match o {
+            TcpOption::Opt {
+                kind: 3,
+                data: [shift],
+            } => {
+                scale.get_or_insert(*shift);
+            }
+            TcpOption::Opt { kind: 5, .. } => sack = true,
+            _ => {}
+        }
+    }
+    (scale, sack)
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {

@@ -774,6 +774,37 @@ pub static FIELDS: &[Field] = &[
         |p, out| label(p, out, Label::AckLostSegment)
     ),
     field!(
+        "tcp.analysis.ack_rtt",
+        Kind::RelTime,
+        Packet,
+        "Time from the segment this ACK acknowledges to the ACK",
+        |p, out| {
+            let rtt = p.tcp.and_then(|i| i.analysis.acks).map(|a| a.rtt);
+            if let Some(rtt) = rtt.filter(|r| *r != 0) {
+                out.push(Value::RelTime(rtt.into()));
+            }
+        }
+    ),
+    field!(
+        "tcp.analysis.acks_frame",
+        Kind::FrameNum,
+        Packet,
+        "The frame whose end this ACK acknowledges",
+        |p, out| {
+            uint(out, p.tcp.and_then(|i| i.analysis.acks).map(|a| a.frame));
+        }
+    ),
+    field!(
+        "tcp.analysis.bytes_in_flight",
+        Kind::UInt,
+        Packet,
+        "Bytes sent and not yet acknowledged, after this segment",
+        |p, out| {
+            let flight = p.tcp.and_then(|i| i.analysis.flight);
+            uint(out, flight.map(|f| f.bytes).filter(|b| *b != 0));
+        }
+    ),
+    field!(
         "tcp.analysis.duplicate_ack",
         Kind::None,
         Packet,
@@ -827,7 +858,7 @@ pub static FIELDS: &[Field] = &[
         "First ACK without SYN minus the latest SYN before it",
         |p, out| {
             // In the SEQ/ACK analysis tree, which Wireshark adds only to some segments.
-            let tree = p.segment().is_some_and(|(t, i)| i.analysis.has_tree(t.len));
+            let tree = p.tcp.is_some_and(|i| i.analysis.has_tree());
             if let Some(rtt) = p.tcp.and_then(|i| i.initial_rtt).filter(|_| tree) {
                 out.push(Value::RelTime(rtt.into()));
             }
@@ -862,6 +893,17 @@ pub static FIELDS: &[Field] = &[
         |p, out| label(p, out, Label::OutOfOrder)
     ),
     field!(
+        "tcp.analysis.push_bytes_sent",
+        Kind::UInt,
+        Packet,
+        "Bytes sent since the last segment with PSH",
+        |p, out| {
+            // Shown beside bytes_in_flight only (packet-tcp.c prints the two together).
+            let flight = p.tcp.and_then(|i| i.analysis.flight);
+            uint(out, flight.filter(|f| f.bytes != 0).map(|f| f.push));
+        }
+    ),
+    field!(
         "tcp.analysis.retransmission",
         Kind::None,
         Packet,
@@ -878,6 +920,28 @@ pub static FIELDS: &[Field] = &[
         Packet,
         "A new SYN reuses the ports of an earlier connection",
         |p, out| label(p, out, Label::ReusedPorts)
+    ),
+    field!(
+        "tcp.analysis.rto",
+        Kind::RelTime,
+        Packet,
+        "Time from the segment a retransmission repeats to the retransmission",
+        |p, out| {
+            let rto = p.tcp.and_then(|i| i.analysis.rto).map(|r| r.after);
+            if let Some(after) = rto.filter(|a| *a != 0) {
+                out.push(Value::RelTime(after.into()));
+            }
+        }
+    ),
+    field!(
+        "tcp.analysis.rto_frame",
+        Kind::FrameNum,
+        Packet,
+        "The segment a retransmission repeats",
+        |p, out| {
+            let rto = p.tcp.and_then(|i| i.analysis.rto);
+            uint(out, rto.filter(|r| r.after != 0).map(|r| r.frame));
+        }
     ),
     field!(
         "tcp.analysis.spurious_retransmission",

@@ -2,12 +2,17 @@
 //!
 //! Runs on raw numbers and raw (unscaled) windows, as Wireshark does, per direction of a
 //! connection. The order of the checks matters: the retransmission family is exclusive, and a
-//! zero-window probe skips the rest. Only the labels are kept; Wireshark's per-segment lists
-//! (for ack RTT and bytes in flight) are not, so memory per connection stays constant.
+//! zero-window probe skips the rest. Each direction also keeps Wireshark's list of segments
+//! not yet acknowledged (`tcp_unacked_t`), from which come `tcp.analysis.acks_frame`,
+//! `ack_rtt`, `bytes_in_flight`, `push_bytes_sent` and a retransmission's `rto`; it is
+//! capped as Wireshark caps it (TCP_MAX_UNACKED_SEGMENTS), so memory per connection stays
+//! bounded.
+
+use std::collections::VecDeque;
 
 use super::seq::Nanos;
 use super::{SeqNum, WinScale};
-use crate::decode::{Tcp, flags};
+use crate::decode::{Tcp, TcpOption, flags, options};
 
 /// One `tcp.analysis.*` flag.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +100,47 @@ pub struct Analysis {
     pub dup_ack: Option<(u64, u32)>,
     /// What the acknowledgment says that its sender's earlier ones did not.
     pub ack: AckNews,
+    /// `tcp.analysis.acks_frame` and `ack_rtt`: the segment this ACK acknowledges exactly.
+    pub acks: Option<Acked>,
+    /// `tcp.analysis.bytes_in_flight` and `push_bytes_sent`, for a segment with data.
+    pub flight: Option<Flight>,
+    /// `tcp.analysis.rto` and `rto_frame`, for a (plain) retransmission.
+    pub rto: Option<Rto>,
+    /// The ACK goes beyond what the peer was seen sending, again: Wireshark makes its
+    /// analysis record (and shows the tree) though it labels only the first such ACK.
+    beyond_seen: bool,
+}
+
+/// An ACK that ends exactly where an unacknowledged segment of the peer ended (packet-tcp.c
+/// sets `frame_acked` only on that exact match, not on an ACK covering several segments'
+/// middle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Acked {
+    /// The acknowledged segment's frame (`tcp.analysis.acks_frame`); the oldest one when a
+    /// retransmission left two with the same end.
+    pub frame: u64,
+    /// Nanoseconds from that segment to this ACK (`tcp.analysis.ack_rtt`, shown when not 0).
+    pub rtt: i64,
+}
+
+/// Data in flight after a segment with payload was sent (Wireshark's default, "historical"
+/// method: the span of its direction's unacknowledged segments, less what the peer's last
+/// SACK blocks reported delivered).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flight {
+    /// `tcp.analysis.bytes_in_flight`; 0 when Wireshark shows neither field.
+    pub bytes: u32,
+    /// `tcp.analysis.push_bytes_sent`: bytes sent since the last segment with PSH.
+    pub push: u32,
+}
+
+/// How long after the segment it repeats a retransmission came (the oldest unacknowledged
+/// segment of its direction, else the segment that last advanced the sequence number).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rto {
+    pub frame: u64,
+    /// Nanoseconds (`tcp.analysis.rto`, shown when not 0).
+    pub after: i64,
 }
 
 /// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
@@ -124,9 +170,10 @@ impl AckNews {
 
 impl Analysis {
     /// Wireshark shows its "SEQ/ACK analysis" tree (and `tcp.analysis.initial_rtt` in it) on
-    /// segments that acknowledge something, carry data (bytes in flight) or have a label.
-    pub fn has_tree(&self, seglen: u32) -> bool {
-        self.ack.is_new() || seglen > 0 || !self.is_empty()
+    /// the segments it made a `tcp_acked` record for: an exact ACK of a segment, data while
+    /// bytes in flight are tracked, an ACK beyond the data seen, or a label.
+    pub fn has_tree(&self) -> bool {
+        self.acks.is_some() || self.flight.is_some() || self.beyond_seen || !self.is_empty()
     }
 }
 
@@ -172,12 +219,111 @@ impl Analysis {
     }
 }
 
-/// Per-direction analysis state (Wireshark's `tcp_flow_t`, the fields the labels need).
+/// Wireshark keeps at most this many unacknowledged segments per direction (packet-tcp.h,
+/// TCP_MAX_UNACKED_SEGMENTS); later ones are not listed, as there.
+const MAX_UNACKED: usize = 10_000;
+
+/// Wireshark stores at most three SACK blocks of a segment for bytes in flight (its array has
+/// MAX_TCP_SACK_RANGES = 4 slots, filled from index 1, and stops at `num < 4`).
+const SACK_BLOCKS_KEPT: usize = 3;
+
+/// A segment not yet acknowledged (Wireshark's `tcp_unacked_t`).
 #[derive(Clone, Copy, Debug)]
+struct Unacked {
+    frame: u64,
+    seq: u32,
+    nextseq: u32,
+    at: Nanos,
+}
+
+/// One direction's unacknowledged segments, oldest first (Wireshark prepends to a list and
+/// walks it newest first; where the order decides a value, the code below says so).
+#[derive(Clone, Debug)]
+struct InFlight {
+    segs: VecDeque<Unacked>,
+    /// Every segment starts at or after the previous one's end: then an ACK only touches a
+    /// prefix of the list and the span is its two ends, which is what makes the list cheap
+    /// on bulk transfers. Retransmissions break it until the list empties again.
+    ordered: bool,
+}
+
+impl Default for InFlight {
+    fn default() -> InFlight {
+        InFlight {
+            segs: VecDeque::new(),
+            ordered: true,
+        }
+    }
+}
+
+impl InFlight {
+    fn push(&mut self, seg: Unacked) {
+        if let Some(last) = self.segs.back() {
+            self.ordered &= SeqNum(seg.seq) >= SeqNum(last.nextseq);
+        }
+        self.segs.push_back(seg);
+    }
+
+    /// Removes what `ack` acknowledges (packet-tcp.c, "remove all segments this ACKs"):
+    /// a segment ending exactly at `ack` is the acknowledged one; one that `ack` cuts keeps
+    /// only its unacknowledged part; older ones go silently.
+    fn acknowledge(&mut self, ack: u32) -> Option<Unacked> {
+        let mut acked = None;
+        let gt = |a: u32, b: u32| SeqNum(a) > SeqNum(b);
+        if self.ordered {
+            while let Some(s) = self.segs.front_mut() {
+                if s.nextseq == ack {
+                    acked = Some(*s);
+                } else if gt(ack, s.seq) && !gt(ack, s.nextseq) {
+                    s.seq = ack;
+                    break;
+                } else if gt(s.nextseq, ack) {
+                    break;
+                }
+                self.segs.pop_front();
+            }
+        } else {
+            // Wireshark assigns frame_acked at every exact match while walking newest
+            // first, so the oldest match is what it shows: the first one here.
+            self.segs.retain_mut(|s| {
+                if s.nextseq == ack {
+                    acked.get_or_insert(*s);
+                    false
+                } else if gt(ack, s.seq) && !gt(ack, s.nextseq) {
+                    s.seq = ack;
+                    true
+                } else {
+                    gt(s.nextseq, ack)
+                }
+            });
+        }
+        if self.segs.is_empty() {
+            self.ordered = true;
+        }
+        acked
+    }
+
+    /// The span from the lowest start to the highest end, both relative to `base` as
+    /// Wireshark compares them (unsigned, so a span across the relative wrap is its own).
+    fn span(&self, base: u32) -> Option<u32> {
+        let rel = |x: u32| x.wrapping_sub(base);
+        let (first, last) = (self.segs.front()?, self.segs.back()?);
+        if self.ordered && rel(first.seq) <= rel(last.nextseq) {
+            return Some(rel(last.nextseq) - rel(first.seq));
+        }
+        let lo = self.segs.iter().map(|s| rel(s.seq)).min()?;
+        let hi = self.segs.iter().map(|s| rel(s.nextseq)).max()?;
+        Some(hi.wrapping_sub(lo))
+    }
+}
+
+/// Per-direction analysis state (Wireshark's `tcp_flow_t`, the fields the labels need).
+#[derive(Clone, Debug)]
 pub struct FlowAnalysis {
     /// Next expected sequence number; 0 = unknown (as Wireshark, which shares the sentinel).
     nextseq: u32,
     nextseq_time: Nanos,
+    nextseq_frame: u64,
     maxseqtobeacked: u32,
     lastack: u32,
     lastack_time: Nanos,
@@ -195,6 +341,27 @@ pub struct FlowAnalysis {
     /// This direction has sent an ACK, and the highest it sent.
     acked: bool,
     highest_ack: u32,
+    unacked: InFlight,
+    /// Bytes in flight are shown until a segment goes missing, and again once the peer ACKs
+    /// (Wireshark's `valid_bif`).
+    valid_bif: bool,
+    /// Running count for `push_bytes_sent`, and whether the last data segment had PSH.
+    push_bytes: u32,
+    push_last: bool,
+    /// Bytes the SACK blocks of this direction's latest segment report delivered.
+    sacked: u32,
+}
+
+impl FlowAnalysis {
+    /// Gives back the unacknowledged list's buffer when nothing waits in it: called as the
+    /// connection closes, which then stays in the table for 2×MSL; memory follows data in
+    /// flight, not closed connections. (Not on every empty list: a request/response
+    /// connection empties it at each exchange, and would allocate again each time.)
+    pub fn settle(&mut self) {
+        if self.unacked.segs.is_empty() {
+            self.unacked.segs = VecDeque::new();
+        }
+    }
 }
 
 impl Default for FlowAnalysis {
@@ -202,6 +369,7 @@ impl Default for FlowAnalysis {
         FlowAnalysis {
             nextseq: 0,
             nextseq_time: Nanos::default(),
+            nextseq_frame: 0,
             maxseqtobeacked: 0,
             lastack: 0,
             lastack_time: Nanos::default(),
@@ -213,6 +381,11 @@ impl Default for FlowAnalysis {
             is_first_ack: false,
             acked: false,
             highest_ack: 0,
+            unacked: InFlight::default(),
+            valid_bif: true,
+            push_bytes: 0,
+            push_last: false,
+            sacked: 0,
         }
     }
 }
@@ -227,8 +400,11 @@ pub struct ConnAnalysis {
 }
 
 impl ConnAnalysis {
+    /// Wireshark keeps the first RTT in an `nstime_t` whose zero means "not yet": a zero
+    /// difference (the SYN and ACK in the same microsecond, or clocks out of order) is
+    /// neither shown nor kept, and the next ACK measures again.
     pub fn initial_rtt(&self) -> Option<i128> {
-        self.initial_rtt.map(Nanos::get)
+        self.initial_rtt.map(Nanos::get).filter(|r| *r != 0)
     }
 }
 
@@ -239,6 +415,54 @@ pub struct Segment<'a> {
     pub now: i128,
     /// Receiver's window scale, for "window full".
     pub rev_scale: WinScale,
+    /// This direction's relative-sequence base (raw), for bytes in flight.
+    pub base: u32,
+}
+
+/// Bytes in flight and push bytes after a data segment (packet-tcp.c 4.0, the historical
+/// method Wireshark uses by default).
+fn flight(t: &Tcp, fwd: &mut FlowAnalysis, peer_sacked: u32, base: u32) -> Flight {
+    let span = fwd.unacked.span(base).unwrap_or(0);
+    let in_flight = span.wrapping_sub(peer_sacked);
+    let mut bytes = 0;
+    if in_flight > 0 && in_flight < 2_000_000_000 {
+        // SYN and FIN take a sequence number but no byte of the stream.
+        bytes = in_flight - u32::from(t.flags & (flags::SYN | flags::FIN) != 0);
+    }
+    let psh = t.has(flags::PSH);
+    fwd.push_bytes = if fwd.push_last {
+        t.len
+    } else {
+        fwd.push_bytes.wrapping_add(t.len)
+    };
+    fwd.push_last = psh;
+    Flight {
+        bytes,
+        push: fwd.push_bytes,
+    }
+}
+
+/// What this segment's SACK blocks report delivered (RFC 2018). Only the direction's latest
+/// segment counts: TShark 4.0 subtracts nothing after an ACK without SACK, however recent
+/// the blocks before it (checked on fixtures/retransmissions.pcap, frames 66–67). Wireshark
+/// keeps the first three blocks of an option.
+fn record_sack(t: &Tcp, fwd: &mut FlowAnalysis) {
+    fwd.sacked = 0;
+    if !t.sack {
+        return;
+    }
+    for o in options(t) {
+        if let TcpOption::Opt { kind: 5, data } = o {
+            fwd.sacked = data
+                .chunks_exact(8)
+                .take(SACK_BLOCKS_KEPT)
+                .map(|b| {
+                    let edge = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+                    edge(4).wrapping_sub(edge(0))
+                })
+                .fold(0u32, u32::wrapping_add);
+        }
+    }
 }
 
 /// A pure SYN retransmitted with its original ISN rewinds the expected sequence number, so the
@@ -264,6 +488,10 @@ pub fn analyze(
     let gt = |a: u32, b: u32| SeqNum(a) > SeqNum(b);
     let lt = |a: u32, b: u32| SeqNum(a) < SeqNum(b);
     let le = |a: u32, b: u32| SeqNum(a) <= SeqNum(b);
+    if t.has(flags::ACK) {
+        rev.valid_bif = true;
+    }
+    record_sack(t, fwd);
 
     'fwd: {
         // A one-byte segment at the edge of a closed window probes it (RFC 9293 §3.8.6.1).
@@ -276,6 +504,8 @@ pub fn analyze(
         }
         if fwd.nextseq != 0 && gt(seq, fwd.nextseq) && !t.has(flags::RST) {
             out.set(Label::LostSegment);
+            // Bytes in flight cannot be counted across a hole until the peer ACKs again.
+            fwd.valid_bif = false;
         }
         if seglen <= 1 && seq == fwd.nextseq.wrapping_sub(1) && sfr == 0 {
             out.set(Label::KeepAlive);
@@ -334,6 +564,7 @@ pub fn analyze(
     }
     // An ACK beyond anything the other side was seen sending: segments were not captured.
     if rev.maxseqtobeacked != 0 && gt(ack, rev.maxseqtobeacked) && t.has(flags::ACK) {
+        out.beyond_seen = true;
         if lt(rev.maxseqtobeacked, rev.nextseq) {
             rev.maxseqtobeacked = rev.nextseq;
             out.set(Label::AckLostSegment);
@@ -351,7 +582,7 @@ pub fn analyze(
             not_advanced = false;
         }
         let since = |then: Nanos| seg.now - then.get();
-        let ooo_threshold = conn.initial_rtt().filter(|r| *r != 0).unwrap_or(3_000_000);
+        let ooo_threshold = conn.initial_rtt().unwrap_or(3_000_000);
         if seglen > 0 && rev.lastack != 0 && le(seq.wrapping_add(seglen), rev.lastack) {
             out.set(Label::SpuriousRetransmission);
         } else if not_advanced
@@ -367,15 +598,35 @@ pub fn analyze(
             out.set(Label::OutOfOrder);
         } else if not_advanced {
             out.set(Label::Retransmission);
+            // Measured from the oldest segment still unacknowledged, which is likely the
+            // one repeated here; without one, from the segment that last advanced nextseq.
+            let (frame, at) = fwd
+                .unacked
+                .segs
+                .front()
+                .map_or((fwd.nextseq_frame, fwd.nextseq_time), |u| (u.frame, u.at));
+            out.rto = Some(Rto {
+                frame,
+                after: since(at) as i64,
+            });
         }
     }
 
     // SYN and FIN each occupy one sequence number (RFC 9293 §3.4).
     let nextseq = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
+    if (seglen > 0 || syn_fin) && fwd.unacked.segs.len() < MAX_UNACKED {
+        fwd.unacked.push(Unacked {
+            frame: seg.frame,
+            seq,
+            nextseq,
+            at: seg.now.into(),
+        });
+    }
     let probe = out.has(Label::ZeroWindowProbe);
     if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
         fwd.nextseq = nextseq;
         fwd.nextseq_time = seg.now.into();
+        fwd.nextseq_frame = seg.frame;
     }
     if (seq == fwd.maxseqtobeacked || fwd.maxseqtobeacked == 0) && !probe {
         fwd.maxseqtobeacked = fwd.nextseq;
@@ -395,14 +646,269 @@ pub fn analyze(
         fwd.is_first_ack = false;
     }
 
+    // Wireshark runs this on the raw ack field whatever the flags say, as it does above.
+    out.acks = rev.unacked.acknowledge(ack).map(|u| Acked {
+        frame: u.frame,
+        rtt: (seg.now - u.at.get()) as i64,
+    });
+    if seglen != 0 && fwd.valid_bif && !fwd.unacked.segs.is_empty() {
+        out.flight = Some(flight(t, fwd, rev.sacked, seg.base));
+    }
+
     // tcp.analysis.initial_rtt: from the latest pure SYN to the first ACK without SYN.
     if t.flags & (flags::SYN | flags::ACK) == flags::SYN {
         conn.mru_syn = Some(seg.now.into());
     } else if t.flags & (flags::SYN | flags::ACK) == flags::ACK
-        && conn.initial_rtt.is_none()
+        && conn.initial_rtt().is_none()
         && let Some(syn) = conn.mru_syn
     {
         conn.initial_rtt = Some((seg.now - syn.get()).into());
     }
     out
+}
+
+/// Wireshark's per-segment timing (acks_frame, ack_rtt, bytes_in_flight, push_bytes_sent,
+/// rto) on segment templates; the same fields are compared with TShark on every fixture and
+/// corpus capture by tests/timing_oracle.rs.
+#[cfg(test)]
+mod timing_tests {
+    use super::*;
+    use crate::decode::{OptionBytes, TCP_TEMPLATE};
+
+    const MS: i128 = 1_000_000;
+    /// The client's ISN; the server's is 5000.
+    const C: u32 = 1000;
+    const S: u32 = 5000;
+
+    /// Both directions of one connection, fed segments as the tracker feeds `analyze`.
+    #[derive(Default)]
+    struct Conn {
+        client: FlowAnalysis,
+        server: FlowAnalysis,
+        conn: ConnAnalysis,
+        frame: u64,
+    }
+
+    struct Sent {
+        from_server: bool,
+        flags: u16,
+        seq: u32,
+        ack: u32,
+        len: u32,
+        sack: Option<(u32, u32)>,
+    }
+
+    fn client(flags: u16, seq: u32, ack: u32, len: u32) -> Sent {
+        Sent {
+            from_server: false,
+            flags,
+            seq,
+            ack,
+            len,
+            sack: None,
+        }
+    }
+
+    fn server(flags: u16, seq: u32, ack: u32, len: u32) -> Sent {
+        Sent {
+            from_server: true,
+            ..client(flags, seq, ack, len)
+        }
+    }
+
+    const A: u16 = flags::ACK;
+    const PA: u16 = flags::PSH | flags::ACK;
+
+    impl Conn {
+        fn send(&mut self, s: Sent, at: i128) -> Analysis {
+            self.frame += 1;
+            let mut tcp = Tcp {
+                flags: s.flags,
+                seq: s.seq,
+                ack: s.ack,
+                len: s.len,
+                ..TCP_TEMPLATE
+            };
+            if let Some((le, re)) = s.sack {
+                let mut o = vec![1, 1, 5, 10];
+                o.extend(le.to_be_bytes());
+                o.extend(re.to_be_bytes());
+                tcp.options = OptionBytes::new(&o);
+                tcp.options_len = o.len();
+                tcp.sack = true;
+            }
+            let (fwd, rev, base) = if s.from_server {
+                (&mut self.server, &mut self.client, S)
+            } else {
+                (&mut self.client, &mut self.server, C)
+            };
+            let seg = Segment {
+                tcp: &tcp,
+                frame: self.frame,
+                now: at,
+                rev_scale: WinScale::Off,
+                base,
+            };
+            analyze(&seg, fwd, rev, &mut self.conn, Analysis::default())
+        }
+
+        /// Handshake at 0, 10 and 11 ms: frames 1–3.
+        fn established() -> Conn {
+            let mut c = Conn::default();
+            c.send(client(flags::SYN, C, 0, 0), 0);
+            c.send(server(flags::SYN | A, S, C + 1, 0), 10 * MS);
+            c.send(client(A, C + 1, S + 1, 0), 11 * MS);
+            c
+        }
+    }
+
+    #[test]
+    fn handshake_ack_acknowledges_the_syn_ack_after_its_round_trip() {
+        let mut c = Conn::default();
+        c.send(client(flags::SYN, C, 0, 0), 0);
+        let syn_ack = c.send(server(flags::SYN | A, S, C + 1, 0), 10 * MS);
+        let ack = c.send(client(A, C + 1, S + 1, 0), 11 * MS);
+        assert_eq!(
+            syn_ack.acks,
+            Some(Acked {
+                frame: 1,
+                rtt: 10_000_000
+            })
+        );
+        assert_eq!(
+            ack.acks,
+            Some(Acked {
+                frame: 2,
+                rtt: 1_000_000
+            })
+        );
+        // Neither carries data: no bytes in flight.
+        assert_eq!((syn_ack.flight, ack.flight), (None, None));
+    }
+
+    #[test]
+    fn bytes_in_flight_grow_with_each_unacknowledged_segment_and_push_resets_its_count() {
+        let mut c = Conn::established();
+        let one = c.send(client(A, C + 1, S + 1, 100), 20 * MS);
+        let two = c.send(client(PA, C + 101, S + 1, 100), 21 * MS);
+        let three = c.send(client(A, C + 201, S + 1, 50), 22 * MS);
+        assert_eq!(
+            one.flight,
+            Some(Flight {
+                bytes: 100,
+                push: 100
+            })
+        );
+        assert_eq!(
+            two.flight,
+            Some(Flight {
+                bytes: 200,
+                push: 200
+            })
+        );
+        // After a PSH the count starts again from this segment.
+        assert_eq!(
+            three.flight,
+            Some(Flight {
+                bytes: 250,
+                push: 50
+            })
+        );
+    }
+
+    #[test]
+    fn ack_of_a_segments_end_names_it_and_an_ack_inside_a_segment_names_none() {
+        let mut c = Conn::established();
+        c.send(client(A, C + 1, S + 1, 100), 20 * MS); // frame 4
+        c.send(client(A, C + 101, S + 1, 100), 21 * MS); // frame 5
+        let inside = c.send(server(A, S + 1, C + 151, 0), 30 * MS);
+        assert_eq!(
+            inside.acks, None,
+            "an ACK cutting frame 5 acknowledges no segment"
+        );
+        let next = c.send(client(A, C + 201, S + 1, 10), 31 * MS);
+        // Frame 5's unacknowledged half (50 bytes) and the new 10 are in flight.
+        assert_eq!(next.flight.map(|f| f.bytes), Some(60));
+        let end = c.send(server(A, S + 1, C + 201, 0), 40 * MS);
+        assert_eq!(
+            end.acks,
+            Some(Acked {
+                frame: 5,
+                rtt: 19_000_000
+            })
+        );
+    }
+
+    #[test]
+    fn retransmission_is_timed_from_the_oldest_unacknowledged_segment() {
+        let mut c = Conn::established();
+        c.send(client(A, C + 1, S + 1, 100), 20 * MS); // frame 4
+        c.send(client(A, C + 101, S + 1, 100), 21 * MS); // frame 5
+        let again = c.send(client(A, C + 1, S + 1, 100), 220 * MS); // frame 6
+        assert!(again.has(Label::Retransmission));
+        assert_eq!(
+            again.rto,
+            Some(Rto {
+                frame: 4,
+                after: 200_000_000
+            })
+        );
+        // The ACK of the first 100 bytes ends where both frame 4 and its retransmission end:
+        // Wireshark names the oldest.
+        let ack = c.send(server(A, S + 1, C + 101, 0), 230 * MS);
+        assert_eq!(ack.acks.map(|a| a.frame), Some(4));
+    }
+
+    #[test]
+    fn peer_sack_blocks_subtract_what_was_delivered_until_its_next_segment_without_them() {
+        let mut c = Conn::established();
+        for k in 0..4 {
+            c.send(
+                client(A, C + 1 + 100 * k, S + 1, 100),
+                (20 + k as i128) * MS,
+            ); // frames 4–7
+        }
+        // The first segment was lost: the server SACKs the next three.
+        let mut dup = server(A, S + 1, C + 1, 0);
+        dup.sack = Some((C + 101, C + 401));
+        c.send(dup, 30 * MS);
+        let fifth = c.send(client(A, C + 401, S + 1, 100), 31 * MS);
+        // 500 bytes unacknowledged, 300 of them reported delivered.
+        assert_eq!(fifth.flight.map(|f| f.bytes), Some(200));
+        c.send(server(A, S + 1, C + 1, 0), 32 * MS);
+        let sixth = c.send(client(A, C + 501, S + 1, 100), 33 * MS);
+        assert_eq!(sixth.flight.map(|f| f.bytes), Some(600));
+    }
+
+    #[test]
+    fn a_hole_in_the_data_stops_bytes_in_flight_until_the_peer_acks() {
+        let mut c = Conn::established();
+        c.send(client(A, C + 1, S + 1, 100), 20 * MS);
+        let after_hole = c.send(client(A, C + 201, S + 1, 100), 21 * MS);
+        assert!(after_hole.has(Label::LostSegment));
+        assert_eq!(after_hole.flight, None);
+        c.send(server(A, S + 1, C + 101, 0), 30 * MS);
+        let later = c.send(client(A, C + 301, S + 1, 100), 31 * MS);
+        assert_eq!(later.flight.map(|f| f.bytes), Some(200));
+    }
+
+    #[test]
+    fn unacknowledged_list_stops_growing_at_wiresharks_cap() {
+        let mut c = Conn::established();
+        for k in 0..(MAX_UNACKED as u32 + 10) {
+            c.send(client(A, C + 1 + k, S + 1, 1), 20 * MS);
+        }
+        assert_eq!(c.client.unacked.segs.len(), MAX_UNACKED);
+    }
+
+    #[test]
+    fn a_zero_handshake_rtt_is_measured_again_at_the_next_ack() {
+        let mut c = Conn::default();
+        c.send(client(flags::SYN, C, 0, 0), 0);
+        c.send(server(flags::SYN | A, S, C + 1, 0), 0);
+        c.send(client(A, C + 1, S + 1, 0), 0);
+        assert_eq!(c.conn.initial_rtt(), None, "zero is Wireshark's 'not yet'");
+        c.send(client(A, C + 1, S + 1, 0), 5 * MS);
+        assert_eq!(c.conn.initial_rtt(), Some(5_000_000));
+    }
 }

@@ -497,6 +497,7 @@ impl Tracker {
             frame,
             now,
             rev_scale: conn.halves[rev].win_scale,
+            base: conn.halves[fwd].base.map_or(0, |b| b.0),
         };
         let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
         let sender = if lo_to_hi == conn.client_is_lo {
@@ -507,6 +508,7 @@ impl Tracker {
         let step = conn.life.segment(sender, tcp, &analysis, whole);
         if !conn.due_closed && conn.finished() {
             conn.due_closed = true;
+            conn.flows.iter_mut().for_each(FlowAnalysis::settle);
             self.due.push(Reverse(Due {
                 at: now + 2 * self.limits.msl,
                 stream: conn.stream,
@@ -536,7 +538,7 @@ impl Conn {
             client_is_lo: lo_to_hi == sender_is_client,
             acc_ecn_syn: false,
             acc_ecn_synack: false,
-            flows: [FlowAnalysis::default(); 2],
+            flows: Default::default(),
             analysis: ConnAnalysis::default(),
         }
     }

@@ -35,6 +35,12 @@ pub const PACKET_KEYS: &[(&str, &[&str])] = &[
     ("win", &["tcp.window_size"]),
     ("len", &["tcp.len"]),
     ("analysis", &["tcp.analysis.flags"]),
+    ("acks_frame", &["tcp.analysis.acks_frame"]),
+    ("ack_rtt", &["tcp.analysis.ack_rtt"]),
+    ("bytes_in_flight", &["tcp.analysis.bytes_in_flight"]),
+    ("push_bytes_sent", &["tcp.analysis.push_bytes_sent"]),
+    ("rto", &["tcp.analysis.rto"]),
+    ("rto_frame", &["tcp.analysis.rto_frame"]),
     ("phase", &["tcplens.phase"]),
     ("step", &["tcplens.step"]),
     ("transitions", &["tcplens.transition"]),
@@ -190,6 +196,7 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
             list_item(out, k, name);
         }
         out.push(']');
+        timing(out, &i.analysis);
         if let Some(step) = &i.step {
             out.push_str(",\"phase\":\"");
             out.push_str(step.phase.name());
@@ -247,6 +254,38 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
         out.push('}');
     }
     out.push('}');
+}
+
+/// A duration as tshark prints FT_RELATIVE_TIME: nanosecond digits.
+fn nanos(n: i64) -> RelTime {
+    RelTime {
+        nanos: n.into(),
+        digits: 9,
+    }
+}
+
+/// Wireshark's per-segment timing, each key only where tshark shows its field.
+fn timing(out: &mut String, a: &crate::flow::Analysis) {
+    if let Some(acks) = a.acks {
+        out.push_str(",\"acks_frame\":");
+        push::int(out, acks.frame);
+        if acks.rtt != 0 {
+            out.push_str(",\"ack_rtt\":");
+            push::time(out, nanos(acks.rtt));
+        }
+    }
+    if let Some(f) = a.flight.filter(|f| f.bytes != 0) {
+        out.push_str(",\"bytes_in_flight\":");
+        push::int(out, f.bytes);
+        out.push_str(",\"push_bytes_sent\":");
+        push::int(out, f.push);
+    }
+    if let Some(rto) = a.rto.filter(|r| r.after != 0) {
+        out.push_str(",\"rto\":");
+        push::time(out, nanos(rto.after));
+        out.push_str(",\"rto_frame\":");
+        push::int(out, rto.frame);
+    }
 }
 
 /// A `{"type":"connection"}` record (design.md), pushed field by field like packets.
