@@ -13,6 +13,7 @@ use crate::fields::{FieldId, Needs};
 use crate::flow::Limits;
 use crate::render::color::ColorMode;
 use crate::render::fields::FieldsFormat;
+use crate::render::follow::FollowFormat;
 use crate::source::filter::Filter;
 use crate::source::live;
 
@@ -34,6 +35,10 @@ pub enum Command {
     Read(ReadArgs),
     /// Capture live from an interface (as tcpdump) and print one row per packet as it arrives.
     Capture(CaptureArgs),
+    /// Follow TCP streams (Wireshark's Follow TCP Stream): each selected stream's payload put
+    /// back in order, retransmitted bytes once, gaps marked, as `tshark -z follow,tcp,MODE,N`
+    /// prints it.
+    Follow(FollowArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
     /// List every field the display filter, -T fields and JSON know (as `tshark -G fields`):
@@ -185,6 +190,90 @@ pub struct ReadArgs {
     pub filter: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FollowArgs {
+    /// The capture file (pcap or pcapng).
+    pub file: PathBuf,
+    /// Follow TCP stream N (`tcp.stream`), as `tshark -z follow,tcp,MODE,N`.
+    #[arg(long, value_name = "N", conflicts_with = "display_filter")]
+    pub stream: Option<u32>,
+    /// Follow every stream with a frame matching this display filter (a first pass finds
+    /// them). Without --stream or -Y, every TCP stream is followed.
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    pub display_filter: Option<String>,
+    /// ascii, hex and raw print as tshark's follow modes of the same name; json writes one
+    /// record per chunk (docs/follow.md).
+    #[arg(long, value_enum, default_value_t = FollowFormat::Ascii)]
+    pub format: FollowFormat,
+    /// Write each side of each stream to its own file in DIR, named as tcpflow names them
+    /// (`127.000.000.001.05201-127.000.000.001.05200`), instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// When to color the ascii format (client red, server blue, as Wireshark).
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+}
+
+/// `tcplens follow`, validated.
+pub struct FollowConfig {
+    /// The file, BPF words and display filter, as `read` takes them.
+    pub read: Config,
+    pub stream: Option<u32>,
+    pub format: FollowFormat,
+    pub color: bool,
+    pub output_dir: Option<PathBuf>,
+}
+
+impl FollowArgs {
+    pub fn into_config(self) -> Result<FollowConfig> {
+        let filter = match &self.display_filter {
+            Some(e) => Some(Arc::new(
+                DisplayFilter::compile(e).map_err(|err| anyhow::anyhow!("{err}"))?,
+            )),
+            None => None,
+        };
+        if let Some(dir) = &self.output_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let color = ColorMode::choose(
+            self.color,
+            self.format == FollowFormat::Json,
+            std::io::stdout().is_terminal(),
+            env("NO_COLOR").is_some(),
+            env("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            false,
+        ) != ColorMode::Off;
+        let mut output = Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off);
+        output.rows = false;
+        Ok(FollowConfig {
+            read: Config {
+                file: self.file,
+                filter: Filter::from_words(&self.filter)?,
+                output,
+                query: Query {
+                    filter,
+                    fields: None,
+                },
+                limits: Limits {
+                    max_flows: DEFAULT_MAX_FLOWS,
+                    idle_timeout: DEFAULT_IDLE_TIMEOUT as i128 * 1_000_000_000,
+                    msl: DEFAULT_MSL as i128 * 1_000_000_000,
+                },
+                write: None,
+            },
+            stream: self.stream,
+            format: self.format,
+            color,
+            output_dir: self.output_dir,
+        })
+    }
 }
 
 #[derive(Args, Debug)]

@@ -13,6 +13,9 @@ fn main() -> ExitCode {
         Command::Capture(args) => args
             .into_config()
             .and_then(|cfg| tcplens::pipeline::capture(&cfg)),
+        Command::Follow(args) => args
+            .into_config()
+            .and_then(|cfg| tcplens::pipeline::follow(&cfg)),
         Command::Interfaces => tcplens::pipeline::interfaces(),
         Command::Fields => tcplens::cli::list_fields(),
         Command::Demo(args) => tcplens::demo::run(&args.into_config()),

@@ -6,10 +6,11 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config, Output, Query, SummaryMode};
+use crate::cli::{CaptureConfig, Config, FollowConfig, Output, Query, SummaryMode};
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
+use crate::render::follow::{FollowStreams, Streams};
 use crate::render::progress::Progress;
 use crate::render::{Outputs, Sink, View};
 use crate::source::write::{FileHeader, Writer};
@@ -70,6 +71,64 @@ pub fn read(cfg: &Config) -> Result<()> {
     // Also after a damaged record: the file holds every frame before it, and is valid.
     let finished = save.map_or(Ok(()), |s| s.writer.finish());
     result.and(finished)
+}
+
+/// `tcplens follow`: the file read once more for each selected stream's payload (with a
+/// first pass when a display filter chooses the streams), through the same loop as `read`,
+/// its one sink being the follower.
+pub fn follow(cfg: &FollowConfig) -> Result<()> {
+    let read = &cfg.read;
+    let streams = match (cfg.stream, &read.query.filter) {
+        (Some(n), _) => Streams::One(n),
+        (None, Some(_)) => Streams::Matched(matched_streams(read)?),
+        (None, None) => Streams::All,
+    };
+    let mut sink = FollowStreams::new(cfg.format, cfg.color, streams, cfg.output_dir.clone());
+    run_file(read, true, Selector::new(None), &mut sink)
+}
+
+/// The streams with a frame the display filter selects.
+fn matched_streams(cfg: &Config) -> Result<std::collections::HashSet<u32>> {
+    #[derive(Default)]
+    struct Matched(std::collections::HashSet<u32>);
+    impl Sink for Matched {
+        fn packet(&mut self, _out: &mut String, frame: &View<'_>) -> Result<()> {
+            if let Some(i) = frame.packet.tcp {
+                self.0.insert(i.stream);
+            }
+            Ok(())
+        }
+    }
+    let mut matched = Matched::default();
+    let selector = Selector::new(cfg.query.filter.clone());
+    run_file(cfg, cfg.query.needs_bytes(), selector, &mut matched)?;
+    Ok(matched.0)
+}
+
+/// One run of the loop over a file with one sink of the caller's, to stdout.
+fn run_file<S: Sink>(
+    cfg: &Config,
+    keep_bytes: bool,
+    selector: Selector,
+    sink: &mut S,
+) -> Result<()> {
+    let (tx, rx) = source::channel();
+    let input = source::file::open(cfg.file.clone())?;
+    let opts = source::file::Options {
+        filter: cfg.filter.clone(),
+        keep_bytes,
+    };
+    let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
+    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+    let outputs = Outputs::new(cfg.output, out, None).sink(Box::new(sink));
+    consume_file(
+        &cfg.file.display().to_string(),
+        reader,
+        rx,
+        outputs,
+        selector,
+        cfg.limits,
+    )
 }
 
 /// `read -w`: the sink that copies the displayed frames into a capture file. It takes each

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod conn;
 pub mod endpoint;
+pub mod follow;
 pub mod key;
 pub mod seq;
 pub mod zeek;

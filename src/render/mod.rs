@@ -7,6 +7,7 @@
 pub mod color;
 pub mod explain;
 pub mod fields;
+pub mod follow;
 pub mod info;
 pub mod json;
 pub mod ladder;

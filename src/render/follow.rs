@@ -1,0 +1,464 @@
+//! `tcplens follow`: each selected stream's payload as Wireshark's Follow TCP Stream shows it
+//! (the chunks come from `flow::follow`), printed as `tshark -q -z follow,tcp,MODE,N` prints it
+//! (ui/cli/tap-follow.c 4.0), one block per stream in stream order, or as JSON records, or
+//! written to one file per side (tcpflow's use).
+//!
+//! Output is streamed: the lowest-numbered selected stream still open prints as its data
+//! completes, so following one stream of any size needs no more memory than its waiting
+//! out-of-order data. A later stream open at the same time keeps its text until the earlier
+//! ones have printed (tshark keeps every stream whole until the end).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use owo_colors::OwoColorize;
+
+use super::{End, Sink, View};
+use crate::decode::{self, flags};
+use crate::flow::follow::{Chunk, Data, Follow, Node, Segment};
+use crate::flow::{Endpoint, Summary};
+use crate::source::Timestamp;
+
+/// How chunks print (`--format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FollowFormat {
+    /// tshark's `ascii`: a chunk's length, then its text, non-printables as `.`; the
+    /// server's chunks indented by a tab (and, on a terminal, client red and server blue).
+    Ascii,
+    /// tshark's `hex`: a hexdump per chunk, offsets running per side.
+    Hex,
+    /// tshark's `raw`: each chunk's bytes in hex on one line.
+    Raw,
+    /// One JSON record per chunk.
+    Json,
+}
+
+impl FollowFormat {
+    fn name(self) -> &'static str {
+        match self {
+            FollowFormat::Ascii => "ascii",
+            FollowFormat::Hex => "hex",
+            FollowFormat::Raw => "raw",
+            FollowFormat::Json => "json",
+        }
+    }
+}
+
+/// Which streams to follow.
+#[derive(Clone, Debug)]
+pub enum Streams {
+    /// Every TCP stream.
+    All,
+    /// `--stream N`: printed even if it never appears, as tshark prints an empty block.
+    One(u32),
+    /// The streams a display filter matched in a first pass.
+    Matched(HashSet<u32>),
+}
+
+impl Streams {
+    fn has(&self, s: u32) -> bool {
+        match self {
+            Streams::All => true,
+            Streams::One(n) => *n == s,
+            Streams::Matched(set) => set.contains(&s),
+        }
+    }
+}
+
+const SEPARATOR: &str = "===================================================================\n";
+
+struct Stream {
+    follow: Follow,
+    /// Node 0: the sender of the stream's first segment.
+    client: Endpoint,
+    /// Text kept while an earlier stream prints.
+    held: String,
+    /// Running offsets of each side, for hex dumps.
+    offset: [u64; 2],
+    ended: bool,
+    /// Each side's file under `--output-dir`, and where the next byte goes.
+    files: [Option<File>; 2],
+}
+
+/// The follow sink.
+pub struct FollowStreams {
+    format: FollowFormat,
+    color: bool,
+    streams: Streams,
+    open: BTreeMap<u32, Stream>,
+    /// Streams whose block has printed (a frame of one after it left the tracker's table
+    /// starts nothing new).
+    done: HashSet<u32>,
+    dir: Option<PathBuf>,
+    /// tcpflow's file names already used, for a 4-tuple that comes back (port reuse).
+    names: HashMap<String, u32>,
+}
+
+impl FollowStreams {
+    pub fn new(
+        format: FollowFormat,
+        color: bool,
+        streams: Streams,
+        dir: Option<PathBuf>,
+    ) -> FollowStreams {
+        FollowStreams {
+            format,
+            color: color && format == FollowFormat::Ascii,
+            streams,
+            open: BTreeMap::new(),
+            done: HashSet::new(),
+            dir,
+            names: HashMap::new(),
+        }
+    }
+
+    fn block_header(&self, out: &mut String, stream: u32, ends: Option<(Endpoint, Endpoint)>) {
+        if self.format == FollowFormat::Json || self.dir.is_some() {
+            return;
+        }
+        out.push('\n');
+        out.push_str(SEPARATOR);
+        out.push_str(&format!(
+            "Follow: tcp,{}\nFilter: tcp.stream eq {stream}\n",
+            self.format.name()
+        ));
+        let node = |e: Option<Endpoint>| match e {
+            Some(Endpoint {
+                addr: IpAddr::V6(a),
+                port,
+            }) => format!("[{a}]:{port}"),
+            Some(Endpoint { addr, port }) => format!("{addr}:{port}"),
+            None => ":0".to_string(),
+        };
+        out.push_str(&format!("Node 0: {}\n", node(ends.map(|e| e.0))));
+        out.push_str(&format!("Node 1: {}\n", node(ends.map(|e| e.1))));
+    }
+
+    fn footer(&self, out: &mut String) {
+        if self.format != FollowFormat::Json && self.dir.is_none() {
+            out.push_str(SEPARATOR);
+        }
+    }
+
+    /// Prints the finished streams at the head of the queue, then what the new head held.
+    fn drain(&mut self, out: &mut String) {
+        while let Some(mut head) = self.open.first_entry() {
+            out.push_str(&std::mem::take(&mut head.get_mut().held));
+            if !head.get().ended {
+                break;
+            }
+            let (stream, _) = head.remove_entry();
+            self.footer(out);
+            self.done.insert(stream);
+        }
+    }
+
+    /// A new stream's files under `--output-dir`, named as tcpflow names them.
+    fn open_files(&mut self, stream: u32, c: Endpoint, s: Endpoint) -> Result<[Option<File>; 2]> {
+        let Some(dir) = &self.dir else {
+            return Ok([None, None]);
+        };
+        let mut open = |from: Endpoint, to: Endpoint| -> Result<Option<File>> {
+            let base = format!("{}-{}", flow_name(from), flow_name(to));
+            let n = self.names.entry(base.clone()).or_insert(0);
+            let name = if *n == 0 { base } else { format!("{base}c{n}") };
+            *n += 1;
+            let path = dir.join(name);
+            let f = File::create(&path)
+                .with_context(|| format!("cannot create {} for stream {stream}", path.display()))?;
+            Ok(Some(f))
+        };
+        Ok([open(c, s)?, open(s, c)?])
+    }
+}
+
+/// tcpflow's name for one direction: each IPv4 octet zero-padded to three digits, the port to
+/// five (`127.000.000.001.05201`); IPv6 as written, colons kept.
+fn flow_name(e: Endpoint) -> String {
+    match e.addr {
+        IpAddr::V4(a) => {
+            let [a, b, c, d] = a.octets();
+            format!("{a:03}.{b:03}.{c:03}.{d:03}.{:05}", e.port)
+        }
+        IpAddr::V6(a) => format!("{a}.{:05}", e.port),
+    }
+}
+
+impl Sink for FollowStreams {
+    fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        let p = frame.packet;
+        let (Some((t, info)), Some(ip)) = (p.segment(), p.decoded().ip) else {
+            return Ok(());
+        };
+        let stream = info.stream;
+        if !self.streams.has(stream) || self.done.contains(&stream) || t.short {
+            return Ok(());
+        }
+        let src = Endpoint {
+            addr: ip.src,
+            port: t.sport,
+        };
+        let dst = Endpoint {
+            addr: ip.dst,
+            port: t.dport,
+        };
+        if !self.open.contains_key(&stream) {
+            let files = self.open_files(stream, src, dst)?;
+            let mut held = String::new();
+            self.block_header(&mut held, stream, Some((src, dst)));
+            self.open.insert(
+                stream,
+                Stream {
+                    follow: Follow::default(),
+                    client: src,
+                    held,
+                    offset: [0; 2],
+                    ended: false,
+                    files,
+                },
+            );
+            self.drain(out);
+        }
+        let live = self
+            .open
+            .first_key_value()
+            .is_some_and(|(s, _)| *s == stream);
+        let (format, color) = (self.format, self.color);
+        let st = self.open.get_mut(&stream).expect("inserted above");
+        let node = if src == st.client {
+            Node::Client
+        } else {
+            Node::Server
+        };
+        // A RST's data is Wireshark's follow data too (the tap takes the whole TCP payload).
+        let payload = p
+            .bytes
+            .and_then(|b| decode::tcp_payload(&p.decoded().layers, t, b))
+            .unwrap_or_default();
+        let seg = Segment {
+            node,
+            frame: p.frame.number,
+            seq: info.rel_seq(t),
+            ack: info.rel_ack(t),
+            syn: t.has(flags::SYN),
+            len: t.len,
+            payload,
+        };
+        let Stream {
+            follow,
+            held,
+            offset,
+            files,
+            ..
+        } = st;
+        let text = if live { &mut *out } else { held };
+        let mut failed = None;
+        follow.segment(&seg, &mut |c| {
+            if let Some(f) = &mut files[c.node as usize] {
+                if let Err(e) = write_file(f, &c) {
+                    failed.get_or_insert(e);
+                }
+                return;
+            }
+            chunk(text, format, color, stream, offset, &c);
+        });
+        failed.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    fn shows_connections(&self) -> bool {
+        true
+    }
+
+    fn connection(
+        &mut self,
+        out: &mut String,
+        s: &Summary,
+        _first: Option<Timestamp>,
+    ) -> Result<()> {
+        if let Some(st) = self.open.get_mut(&s.stream) {
+            st.ended = true;
+            st.files = [None, None];
+            self.drain(out);
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, _end: &mut End<'_>) -> Result<()> {
+        let mut text = String::new();
+        for st in self.open.values_mut() {
+            st.ended = true;
+        }
+        self.drain(&mut text);
+        if let Streams::One(n) = self.streams
+            && !self.done.contains(&n)
+            && self.dir.is_none()
+        {
+            // tshark prints an empty block for a stream the capture does not have.
+            self.block_header(&mut text, n, None);
+            self.footer(&mut text);
+        }
+        out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// One chunk in the chosen format (tap-follow.c's `follow_draw`).
+fn chunk(
+    out: &mut String,
+    format: FollowFormat,
+    color: bool,
+    stream: u32,
+    offset: &mut [u64; 2],
+    c: &Chunk<'_>,
+) {
+    let bytes = c.data.bytes();
+    let server = c.node == Node::Server;
+    let tab = if server { "\t" } else { "" };
+    match format {
+        FollowFormat::Raw => {
+            out.push_str(tab);
+            for &b in bytes.iter() {
+                push_hex(out, b);
+            }
+            out.push('\n');
+        }
+        FollowFormat::Ascii => {
+            out.push_str(&format!("{tab}{}\n", bytes.len()));
+            // g_ascii_isprint, with CR and LF kept as they are.
+            let text: String = bytes
+                .iter()
+                .map(|&b| match b {
+                    b'\r' | b'\n' | 0x20..=0x7e => b as char,
+                    _ => '.',
+                })
+                .collect();
+            if color {
+                // Wireshark's Follow TCP Stream: client red, server blue.
+                if server {
+                    out.push_str(&text.blue().to_string());
+                } else {
+                    out.push_str(&text.red().to_string());
+                }
+            } else {
+                out.push_str(&text);
+            }
+            out.push('\n');
+        }
+        FollowFormat::Hex => {
+            let pos = &mut offset[c.node as usize];
+            hexdump(out, tab, *pos, &bytes);
+            *pos += bytes.len() as u64;
+        }
+        FollowFormat::Json => json(out, stream, c, &bytes),
+    }
+}
+
+/// tshark's follow hexdump: the side's running offset in 8 uppercase hex digits, 16 bytes in
+/// two groups of 8, then the printable characters (also split after 8).
+fn hexdump(out: &mut String, prefix: &str, start: u64, bytes: &[u8]) {
+    for (row, line) in bytes.chunks(16).enumerate() {
+        let mut s = format!("{:08X}  ", start + row as u64 * 16);
+        for (i, b) in line.iter().enumerate() {
+            if i == 8 {
+                s.push(' ');
+            }
+            push_hex(&mut s, *b);
+            s.push(' ');
+        }
+        while s.len() < 60 {
+            s.push(' ');
+        }
+        for (i, &b) in line.iter().enumerate() {
+            s.push(if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            });
+            if i == 7 {
+                s.push(' ');
+            }
+        }
+        // tap-follow.c drops one trailing space: the group space, or the data's own.
+        if s.ends_with(' ') {
+            s.pop();
+        }
+        out.push_str(prefix);
+        out.push_str(&s);
+        out.push('\n');
+    }
+}
+
+/// `{"stream":0,"side":"client","frame":4,"seq":1,"length":5,"data":"user1"}`; data not
+/// valid UTF-8 as `"base64"`, a gap as `"missing":N`.
+fn json(out: &mut String, stream: u32, c: &Chunk<'_>, bytes: &[u8]) {
+    out.push_str(&format!(
+        "{{\"stream\":{stream},\"side\":\"{}\",\"frame\":{},\"seq\":{}",
+        c.node.name(),
+        c.frame,
+        c.seq
+    ));
+    match &c.data {
+        Data::Missing(n) => out.push_str(&format!(",\"missing\":{n}}}\n")),
+        Data::Bytes(b) => {
+            out.push_str(&format!(",\"length\":{}", b.len()));
+            match std::str::from_utf8(bytes) {
+                Ok(text) => {
+                    out.push_str(",\"data\":");
+                    super::json::string(out, text);
+                }
+                Err(_) => {
+                    out.push_str(",\"base64\":\"");
+                    out.push_str(&base64::engine::general_purpose::STANDARD.encode(bytes));
+                    out.push('"');
+                }
+            }
+            out.push_str("}\n");
+        }
+    }
+}
+
+/// Appends a chunk to its side's file; a missing stretch becomes a hole of that size, so each
+/// byte sits at its stream offset (as tcpflow writes a gap).
+fn write_file(f: &mut File, c: &Chunk<'_>) -> std::io::Result<()> {
+    match &c.data {
+        Data::Bytes(b) => f.write_all(b),
+        Data::Missing(n) => f.seek(SeekFrom::Current((*n).max(0) as i64)).map(|_| ()),
+    }
+}
+
+/// Two lowercase hex digits.
+fn push_hex(out: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(DIGITS[usize::from(b >> 4)] as char);
+    out.push(DIGITS[usize::from(b & 15)] as char);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hexdump_lays_out_a_line_as_tshark_does() {
+        let mut out = String::new();
+        hexdump(&mut out, "\t", 6, b"Hi, user1, I got you!");
+        assert_eq!(
+            out,
+            "\t00000006  48 69 2c 20 75 73 65 72  31 2c 20 49 20 67 6f 74  Hi, user 1, I got\n\
+             \t00000016  20 79 6f 75 21                                     you!\n"
+        );
+    }
+
+    #[test]
+    fn tcpflow_names_pad_octets_and_ports() {
+        let e = Endpoint {
+            addr: "127.0.0.1".parse().unwrap(),
+            port: 5201,
+        };
+        assert_eq!(flow_name(e), "127.000.000.001.05201");
+    }
+}
