@@ -95,6 +95,40 @@ pub struct Analysis {
     pub dup_ack: Option<(u64, u32)>,
     /// What the acknowledgment says that its sender's earlier ones did not.
     pub ack: AckNews,
+    /// The receive window the peer last advertised, as this segment finds it.
+    pub peer_window: PeerWindow,
+    /// Whether the segment moves its sender's next sequence number.
+    pub seq: SeqNews,
+}
+
+/// What a segment's sequence space adds to what its sender sent before: explanations say
+/// "so its next Seq is N" only for a segment that moved it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SeqNews {
+    /// No payload, SYN or FIN: it occupies no sequence number (RFC 9293 §3.4).
+    #[default]
+    Empty,
+    /// It ends beyond the sender's next sequence number, which now follows it.
+    Advances,
+    /// It ends at or below the sender's next sequence number (sent before, or a zero-window
+    /// probe's byte, which Wireshark does not count as sent until the window opens).
+    Behind,
+}
+
+/// The peer's receive window when a segment is sent: whether the sender may send at all.
+/// Wireshark names an empty segment one below the next sequence number a keep-alive whatever
+/// this window; into a closed window it is the sender's zero-window probe (RFC 9293
+/// §3.8.6.1), which Linux sends empty at SND.UNA − 1 (`tcp_xmit_probe_skb`), so an
+/// explanation must know the window to say which the segment is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerWindow {
+    /// The peer has sent nothing yet.
+    #[default]
+    Unknown,
+    /// Its last segment advertised a window above zero.
+    Open,
+    /// Its last segment advertised a zero window.
+    Closed,
 }
 
 /// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
@@ -265,6 +299,11 @@ pub fn analyze(
     let lt = |a: u32, b: u32| SeqNum(a) < SeqNum(b);
     let le = |a: u32, b: u32| SeqNum(a) <= SeqNum(b);
 
+    out.peer_window = match rev.window {
+        0xffff_ffff => PeerWindow::Unknown,
+        0 => PeerWindow::Closed,
+        _ => PeerWindow::Open,
+    };
     'fwd: {
         // A one-byte segment at the edge of a closed window probes it (RFC 9293 §3.8.6.1).
         if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
@@ -373,7 +412,13 @@ pub fn analyze(
     // SYN and FIN each occupy one sequence number (RFC 9293 §3.4).
     let nextseq = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
     let probe = out.has(Label::ZeroWindowProbe);
-    if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+    let advances = (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe;
+    out.seq = match (seglen > 0 || syn_fin, advances) {
+        (false, _) => SeqNews::Empty,
+        (true, true) => SeqNews::Advances,
+        (true, false) => SeqNews::Behind,
+    };
+    if advances {
         fwd.nextseq = nextseq;
         fwd.nextseq_time = seg.now.into();
     }

@@ -14,7 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crate::decode::{Payload, Tcp, flags};
 use crate::source::Frame;
-pub use analysis::{AckNews, Analysis, Label};
+pub use analysis::{AckNews, Analysis, Label, PeerWindow, SeqNews};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary};

@@ -14,7 +14,7 @@ use crate::cli::SeqMode;
 use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::conn::{Event, Phase};
 use crate::flow::endpoint::{EndpointState, Transition};
-use crate::flow::{AckNews, Label, Step, TcpInfo};
+use crate::flow::{AckNews, Label, PeerWindow, SeqNews, Step, TcpInfo};
 
 pub struct Explainer {
     /// The maximum segment lifetime in seconds, which TIME_WAIT waits twice.
@@ -111,7 +111,10 @@ impl Explainer {
                     tcp.len, n.seq
                 )
             };
-            let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));
+            // Bytes sent before (or a probe's byte) do not move the sender's next Seq.
+            if info.analysis.seq == SeqNews::Advances {
+                let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));
+            }
             if tcp.has(flags::PSH) {
                 c.push_str("; PSH asks the receiver to hand them to the application now");
             }
@@ -294,9 +297,22 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
     write_label(&mut shown, label, &info.analysis);
     let name = shown.trim_end();
     match label {
+        // Wireshark's verdict is only that the sequence numbers were sent before and this
+        // copy is neither quick enough to be reordered nor asked for by duplicate ACKs; why
+        // the sender sent it again (a timer, a lost ACK) is not in the capture.
+        Label::Retransmission if tcp.has(flags::SYN) => format!(
+            "{name}: the {who} already sent a SYN with this ISN, so Wireshark counts this one \
+             as sent again"
+        ),
+        Label::Retransmission if tcp.len == 0 && tcp.has(flags::FIN) => format!(
+            "{name}: the {who} already sent its FIN at Seq={}, so this FIN is the same one \
+             sent again",
+            n.seq
+        ),
         Label::Retransmission => format!(
-            "{name}: the {who} sends Seq={} again, it was sent before and not acknowledged in \
-             time",
+            "{name}: the {who} already sent Seq={}, and this copy does not follow its newest \
+             segment within the connection's initial round-trip time (3 ms when unknown), as \
+             a reordered one would, so Wireshark takes it for the same bytes sent again",
             n.seq
         ),
         Label::FastRetransmission => format!(
@@ -309,8 +325,10 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
              unnecessary"
         ),
         Label::OutOfOrder => format!(
-            "{name}: Seq={} is below the next expected number yet new, so the segment was \
-             reordered on the way",
+            "{name}: Seq={} is below the {who}'s next sequence number, but the segment comes \
+             within the connection's initial round-trip time (3 ms when unknown) of the \
+             {who}'s newest one, sooner than a retransmission timer fires, so Wireshark takes \
+             it for a segment reordered on the way (a copy resent at once looks the same)",
             n.seq
         ),
         Label::LostSegment => format!(
@@ -330,6 +348,13 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
         Label::WindowFull => format!(
             "{name}: this segment fills the {peer}'s advertised window, so the {who} must \
              wait for an ACK before sending more"
+        ),
+        Label::KeepAlive if info.analysis.peer_window == PeerWindow::Closed => format!(
+            "{name}: Seq is one below the next sequence number, which Wireshark names a \
+             keep-alive; but the {peer}'s window is closed (its last Win=0), so this is the \
+             {who}'s zero-window probe: the {peer} must answer with an ACK that says whether \
+             its window has opened (RFC 9293 §3.8.6.1; Linux probes with a segment one below \
+             the unacknowledged data rather than with a byte of new data)"
         ),
         Label::KeepAlive => format!(
             "{name}: Seq is one below the next sequence number, a probe asking the {peer} to \
