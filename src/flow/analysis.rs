@@ -451,3 +451,259 @@ pub fn analyze(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    //! Each label from a state fixture and segment templates, as smoltcp's socket tests are
+    //! built (`socket_established()`, `..SEND_TEMPL`): a connection after its handshake, then
+    //! the segments of the scenario, each checked against what Wireshark 4.0's
+    //! `tcp_analyze_sequence_number` decides for it.
+    use super::*;
+    use crate::decode::TCP_TEMPLATE;
+    use crate::flow::endpoint::Side::{self, Client as C, Server as S};
+
+    const A: u16 = flags::ACK;
+    const SYN: u16 = flags::SYN;
+    /// Client ISN, and its first data byte.
+    const C_ISN: u32 = 1000;
+    const C1: u32 = C_ISN + 1;
+    /// Server ISN near the top of the sequence space, so its numbers wrap.
+    const S_ISN: u32 = u32::MAX - 10;
+    const S1: u32 = S_ISN.wrapping_add(1);
+    /// Every segment's window unless a scenario changes it.
+    const WIN: u16 = 5000;
+    /// The handshake's ACK comes 20 ms after the SYN: Wireshark's initial RTT, which is also
+    /// its out-of-order threshold.
+    const RTT_MS: i128 = 20;
+
+    /// Both directions' analysis state, a frame counter and the capture's clock.
+    struct Wire {
+        flows: [FlowAnalysis; 2],
+        conn: ConnAnalysis,
+        frame: u64,
+    }
+
+    /// A segment: flags, seq, ack, payload length, with the default window.
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp {
+        Tcp {
+            flags,
+            seq,
+            ack,
+            len,
+            window: WIN,
+            ..TCP_TEMPLATE
+        }
+    }
+
+    fn with_window(t: Tcp, window: u16) -> Tcp {
+        Tcp { window, ..t }
+    }
+
+    impl Wire {
+        /// `from` sends `tcp` at `ms` milliseconds; its labels. Window scaling is known and 0
+        /// both ways, so windows are what the segments say.
+        fn send(&mut self, from: Side, tcp: Tcp, ms: i128) -> Analysis {
+            self.frame += 1;
+            let (f, r) = match from {
+                C => (0, 1),
+                S => (1, 0),
+            };
+            let [a, b] = &mut self.flows;
+            let (fwd, rev) = if f < r { (a, b) } else { (b, a) };
+            let seg = Segment {
+                tcp: &tcp,
+                frame: self.frame,
+                now: ms * 1_000_000,
+                rev_scale: WinScale::Shift(0),
+            };
+            analyze(&seg, fwd, rev, &mut self.conn, Analysis::default())
+        }
+    }
+
+    /// The fixture: a three-way handshake at 0, 10 and 20 ms (frames 1–3), nothing else.
+    fn established() -> Wire {
+        let mut w = Wire {
+            flows: [FlowAnalysis::default(); 2],
+            conn: ConnAnalysis::default(),
+            frame: 0,
+        };
+        for (from, t, ms) in [
+            (C, seg(SYN, C_ISN, 0, 0), 0),
+            (S, seg(SYN | A, S_ISN, C1, 0), 10),
+            (C, seg(A, C1, S1, 0), RTT_MS),
+        ] {
+            assert!(
+                w.send(from, t, ms).is_empty(),
+                "the handshake has no labels"
+            );
+        }
+        assert_eq!(w.conn.initial_rtt(), Some(RTT_MS * 1_000_000));
+        w
+    }
+
+    fn labels(a: &Analysis) -> Vec<&'static str> {
+        a.names().collect()
+    }
+
+    #[test]
+    fn established_data_then_its_ack_have_no_labels_and_move_the_numbers() {
+        let mut w = established();
+        let data = w.send(C, seg(A, C1, S1, 100), 30);
+        assert!(data.is_empty());
+        assert_eq!(data.seq, SeqNews::Advances);
+        assert_eq!(data.peer_window, PeerWindow::Open);
+        let ack = w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        assert!(ack.is_empty());
+        assert_eq!(ack.seq, SeqNews::Empty);
+        assert_eq!(
+            ack.ack,
+            AckNews::Beyond {
+                previous: C1,
+                by: 100
+            }
+        );
+    }
+
+    #[test]
+    fn established_resend_of_acknowledged_bytes_is_a_spurious_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        // The ACK was late for the client's timer: the bytes go again, already acknowledged.
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(
+            labels(&again),
+            ["spurious_retransmission", "retransmission"]
+        );
+        assert!(again.is_retransmission());
+        assert_eq!(again.seq, SeqNews::Behind);
+    }
+
+    #[test]
+    fn established_resend_after_the_initial_rtt_is_a_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let again = w.send(C, seg(A, C1, S1, 100), 30 + RTT_MS + 200);
+        assert_eq!(labels(&again), ["retransmission"]);
+        assert_eq!(again.seq, SeqNews::Behind);
+    }
+
+    #[test]
+    fn established_older_segment_within_the_initial_rtt_is_out_of_order() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(C, seg(A, C1 + 100, S1, 100), 31);
+        let late = w.send(C, seg(A, C1, S1, 100), 31 + RTT_MS - 1);
+        assert_eq!(labels(&late), ["out_of_order"]);
+        assert!(!late.is_retransmission());
+    }
+
+    #[test]
+    fn established_three_duplicate_acks_then_the_resend_is_a_fast_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let ack_frame = w.frame + 1;
+        assert!(w.send(S, seg(A, S1, C1 + 100, 0), 40).is_empty());
+        // The next segment is lost past the capture point; the three after it each make the
+        // server repeat its ACK, with the same window.
+        for i in 0..4 {
+            w.send(C, seg(A, C1 + 100 * (i + 1), S1, 100), 50 + i as i128);
+        }
+        for n in 1..=3 {
+            let dup = w.send(S, seg(A, S1, C1 + 100, 0), 60 + n as i128);
+            assert_eq!(labels(&dup), ["duplicate_ack"]);
+            assert_eq!(dup.dup_ack, Some((ack_frame, n)));
+            assert_eq!(dup.ack, AckNews::Same);
+        }
+        let fast = w.send(C, seg(A, C1 + 100, S1, 100), 64);
+        assert_eq!(labels(&fast), ["fast_retransmission", "retransmission"]);
+    }
+
+    #[test]
+    fn established_segment_beyond_the_next_seq_is_lost_segment() {
+        let mut w = established();
+        // Bytes C1..C1+100 were not captured.
+        let after_gap = w.send(C, seg(A, C1 + 100, S1, 100), 30);
+        assert_eq!(labels(&after_gap), ["lost_segment"]);
+        assert_eq!(after_gap.seq, SeqNews::Advances);
+    }
+
+    #[test]
+    fn established_ack_beyond_anything_captured_is_ack_lost_segment() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        // The server acknowledges 400 bytes the capture never saw the client send.
+        let ack = w.send(S, seg(A, S1, C1 + 500, 0), 40);
+        assert_eq!(labels(&ack), ["ack_lost_segment"]);
+    }
+
+    #[test]
+    fn established_empty_segment_one_below_next_seq_is_keep_alive_and_its_answer_the_ack() {
+        let mut w = established();
+        let probe = w.send(C, seg(A, C1 - 1, S1, 0), 7_200_000);
+        assert_eq!(labels(&probe), ["keep_alive"]);
+        assert_eq!(probe.peer_window, PeerWindow::Open);
+        let answer = w.send(S, seg(A, S1, C1, 0), 7_200_010);
+        assert_eq!(labels(&answer), ["keep_alive_ack"]);
+        assert!(!answer.is_bad(), "keep-alives are not Bad TCP");
+    }
+
+    #[test]
+    fn zero_window_then_a_byte_at_the_edge_is_a_zero_window_probe_and_its_answer_the_ack() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let closed = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 40);
+        assert_eq!(labels(&closed), ["zero_window"]);
+        let probe = w.send(C, seg(A, C1 + 100, S1, 1), 250);
+        assert_eq!(labels(&probe), ["zero_window_probe"]);
+        assert_eq!(probe.peer_window, PeerWindow::Closed);
+        // Wireshark does not count the probe's byte as sent: it goes again once the window opens.
+        assert_eq!(probe.seq, SeqNews::Behind);
+        let answer = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 251);
+        // Still Win=0, so also a zero window (checked first in packet-tcp.c).
+        assert_eq!(labels(&answer), ["zero_window_probe_ack", "zero_window"]);
+        let open = w.send(S, seg(A, S1, C1 + 100, 0), 3000);
+        assert_eq!(labels(&open), ["window_update"]);
+        let resent = w.send(C, seg(A, C1 + 100, S1, 1), 3001);
+        assert!(resent.is_empty(), "the probe's byte, now sent: {resent:?}");
+        assert_eq!(resent.seq, SeqNews::Advances);
+    }
+
+    #[test]
+    fn zero_window_then_linux_empty_probe_is_a_keep_alive_into_a_closed_window() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 40);
+        // Linux probes with an empty segment at SND.UNA - 1 (tcp_xmit_probe_skb).
+        let probe = w.send(C, seg(A, C1 + 99, S1, 0), 250);
+        assert_eq!(labels(&probe), ["keep_alive"]);
+        assert_eq!(probe.peer_window, PeerWindow::Closed);
+        let answer = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 251);
+        // Wireshark's keep-alive ACK needs an open window: the answer is only a zero window.
+        assert_eq!(labels(&answer), ["zero_window"]);
+    }
+
+    #[test]
+    fn established_pure_ack_with_a_new_window_is_a_window_update() {
+        let mut w = established();
+        let update = w.send(S, with_window(seg(A, S1, C1, 0), WIN * 2), 30);
+        assert_eq!(labels(&update), ["window_update"]);
+        assert!(!update.is_bad());
+    }
+
+    #[test]
+    fn established_data_up_to_the_peer_window_edge_is_window_full() {
+        let mut w = established();
+        let full = w.send(C, seg(A, C1, S1, WIN as u32), 30);
+        assert_eq!(labels(&full), ["window_full"]);
+    }
+
+    #[test]
+    fn established_same_ack_and_window_without_data_is_a_duplicate_ack() {
+        let mut w = established();
+        let handshake_ack = w.frame;
+        let dup = w.send(C, seg(A, C1, S1, 0), 30);
+        assert_eq!(labels(&dup), ["duplicate_ack"]);
+        assert_eq!(dup.dup_ack, Some((handshake_ack, 1)));
+    }
+}
