@@ -14,7 +14,7 @@ use crate::cli::SeqMode;
 use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::conn::{Event, Phase};
 use crate::flow::endpoint::{EndpointState, Transition};
-use crate::flow::{AckNews, Label, PeerWindow, SeqNews, Step, TcpInfo};
+use crate::flow::{AckNews, Label, PeerWindow, SeqNews, SeqNum, Step, TcpInfo};
 
 pub struct Explainer {
     /// The maximum segment lifetime in seconds, which TIME_WAIT waits twice.
@@ -74,6 +74,18 @@ impl Explainer {
                      discarded, and neither side waits in TIME_WAIT",
                     state.name()
                 ),
+                // The transitions say from which state the sender reset: after its own FIN
+                // the close had begun, and the RST cuts it short.
+                _ if step
+                    .transitions
+                    .iter()
+                    .any(|tr| tr.side == step.sender && tr.from.sent_fin()) =>
+                {
+                    format!(
+                        "the {who} sends RST after its own FIN: the close had begun, and the \
+                         reset ends the connection at once instead of finishing it"
+                    )
+                }
                 _ => format!(
                     "the {who} sends RST: the connection is reset at once, without the FIN \
                      exchange"
@@ -123,7 +135,10 @@ impl Explainer {
 
         if fin {
             let fin_seq = n.seq.wrapping_add(tcp.len);
-            clauses.push(if step.event == Some(Event::FinCarriesAck) {
+            clauses.push(if info.analysis.seq == SeqNews::Behind {
+                // The direction was closed by the first copy; this one only repeats it.
+                format!("the {who} sends its FIN (Seq={fin_seq}) again")
+            } else if step.event == Some(Event::FinCarriesAck) {
                 format!(
                     "the {who} closes its direction with FIN (Seq={fin_seq}) and in the same \
                      segment acknowledges the {peer}'s FIN, so the close takes three segments \
@@ -210,13 +225,15 @@ impl Explainer {
             )),
             _ => {}
         }
+        let reset = tcp.has(flags::RST);
         for tr in step.transitions.iter() {
-            clauses.push(self.transition(tr));
+            clauses.push(self.transition(tr, reset));
         }
         out.push_str(&clauses.join("; "));
     }
 
-    fn transition(&self, tr: &Transition) -> String {
+    /// One state change in words; `reset`: the segment that caused it is a RST.
+    fn transition(&self, tr: &Transition, reset: bool) -> String {
         let side = tr.side.name();
         let peer = tr.side.peer().name();
         let mut s = format!("the {side} ");
@@ -253,6 +270,12 @@ impl Explainer {
                  out before this pair of ports is used again",
                 2 * self.msl,
                 self.msl
+            ),
+            // From LAST_ACK a RST ends the wait for the ACK of the FIN without that ACK.
+            EndpointState::Closed if tr.from == EndpointState::LastAck && reset => write!(
+                s,
+                "is {to}: the reset, not an ACK of its FIN, ends the connection on its side \
+                 (a RST is processed before its ACK field, RFC 9293 §3.10.7.4)"
             ),
             EndpointState::Closed if tr.from == EndpointState::LastAck => write!(
                 s,
@@ -363,6 +386,15 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
         Label::KeepAliveAck => {
             format!("{name}: the {who} answers a keep-alive, so it is still there")
         }
+        Label::DuplicateAck if reports_duplicate(tcp) => {
+            let (frame, _) = info.analysis.dup_ack.unwrap_or((0, 0));
+            format!(
+                "{name}: the same Ack={} as frame {frame} again, but its first SACK block lies \
+                 below the Ack: a D-SACK (RFC 2883) telling the {peer} that a segment arrived \
+                 twice, not that one is missing",
+                n.ack
+            )
+        }
         Label::DuplicateAck => {
             let (frame, _) = info.analysis.dup_ack.unwrap_or((0, 0));
             format!(
@@ -390,6 +422,18 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
              (a new stream) starts"
         ),
     }
+}
+
+/// The segment's first SACK block ends at or below its Ack: a D-SACK, which reports data
+/// received twice (RFC 2883 §4), read from the row's own options.
+fn reports_duplicate(tcp: &Tcp) -> bool {
+    options(tcp).any(|o| match o {
+        TcpOption::Opt { kind: 5, data } if data.len() >= 8 => {
+            let right = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
+            SeqNum(right) <= SeqNum(tcp.ack)
+        }
+        _ => false,
+    })
 }
 
 /// Frames that are not a tracked TCP segment.
