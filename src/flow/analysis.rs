@@ -99,6 +99,26 @@ pub struct Analysis {
     pub peer_window: PeerWindow,
     /// Whether the segment moves its sender's next sequence number.
     pub seq: SeqNews,
+    /// Whether Wireshark hands the payload to a subdissector (`frame.protocols` ends in
+    /// `data`) or shows it as retransmitted segment data.
+    pub payload: PayloadNews,
+}
+
+/// What Wireshark 4.0 does with a segment's payload. A retransmission or an out-of-order copy
+/// never reaches a subdissector (packet-tcp.c `decode_tcp_ports` checks those two flags); a
+/// spurious retransmission does not either when its payload is captured whole, so that
+/// desegmentation runs (arkime__wireshark-retrans.pcap frames 30 and 89 in ../shared/corpus),
+/// but is dissected as data when the snap length cut it (fixtures/spurious_retransmission.pcap
+/// frame 6). A fast retransmission is dissected either way (the same corpus file, frame 22).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadNews {
+    /// No payload.
+    #[default]
+    Empty,
+    /// Handed to the subdissectors.
+    Dissected,
+    /// Shown as retransmitted data only.
+    Repeated,
 }
 
 /// What a segment's sequence space adds to what its sender sent before: explanations say
@@ -273,6 +293,8 @@ pub struct Segment<'a> {
     pub now: i128,
     /// Receiver's window scale, for "window full".
     pub rev_scale: WinScale,
+    /// The capture holds the whole frame, so Wireshark desegments its payload.
+    pub whole: bool,
 }
 
 /// A pure SYN retransmitted with its original ISN rewinds the expected sequence number, so the
@@ -409,6 +431,17 @@ pub fn analyze(
         }
     }
 
+    out.payload = if seglen == 0 {
+        PayloadNews::Empty
+    } else if out.has(Label::Retransmission)
+        || out.has(Label::OutOfOrder)
+        || (seg.whole && out.has(Label::SpuriousRetransmission))
+    {
+        PayloadNews::Repeated
+    } else {
+        PayloadNews::Dissected
+    };
+
     // SYN and FIN each occupy one sequence number (RFC 9293 §3.4).
     let nextseq = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
     let probe = out.has(Label::ZeroWindowProbe);
@@ -481,6 +514,8 @@ mod tests {
         flows: [FlowAnalysis; 2],
         conn: ConnAnalysis,
         frame: u64,
+        /// Whether the capture holds each frame whole (no snap length cut).
+        whole: bool,
     }
 
     /// A segment: flags, seq, ack, payload length, with the default window.
@@ -515,6 +550,7 @@ mod tests {
                 frame: self.frame,
                 now: ms * 1_000_000,
                 rev_scale: WinScale::Shift(0),
+                whole: self.whole,
             };
             analyze(&seg, fwd, rev, &mut self.conn, Analysis::default())
         }
@@ -526,6 +562,7 @@ mod tests {
             flows: [FlowAnalysis::default(); 2],
             conn: ConnAnalysis::default(),
             frame: 0,
+            whole: true,
         };
         for (from, t, ms) in [
             (C, seg(SYN, C_ISN, 0, 0), 0),
@@ -577,6 +614,34 @@ mod tests {
         );
         assert!(again.is_retransmission());
         assert_eq!(again.seq, SeqNews::Behind);
+    }
+
+    #[test]
+    fn spurious_resend_of_a_payload_captured_whole_is_not_dissected_again() {
+        let mut w = established();
+        assert_eq!(
+            w.send(C, seg(A, C1, S1, 100), 30).payload,
+            PayloadNews::Dissected
+        );
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(again.payload, PayloadNews::Repeated);
+    }
+
+    #[test]
+    fn spurious_resend_of_a_payload_the_snap_length_cut_is_dissected() {
+        let mut w = established();
+        w.whole = false;
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        // Without desegmentation only the retransmission and out-of-order flags keep a
+        // payload from the subdissectors; a spurious retransmission has a flag of its own.
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(
+            labels(&again),
+            ["spurious_retransmission", "retransmission"]
+        );
+        assert_eq!(again.payload, PayloadNews::Dissected);
     }
 
     #[test]

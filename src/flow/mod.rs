@@ -14,7 +14,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crate::decode::{Payload, Tcp, flags};
 use crate::source::Frame;
-pub use analysis::{AckNews, Analysis, Label, PeerWindow, SeqNews};
+pub use analysis::{AckNews, Analysis, Label, PayloadNews, PeerWindow, SeqNews};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary};
@@ -497,6 +497,7 @@ impl Tracker {
             frame,
             now,
             rev_scale: conn.halves[rev].win_scale,
+            whole,
         };
         let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
         let sender = if lo_to_hi == conn.client_is_lo {
