@@ -161,6 +161,10 @@ pub enum AckNews {
     NoAck,
     /// The sender's first ACK.
     First,
+    /// The sender's first ACK while the capture holds nothing from the peer: it acknowledges
+    /// no captured segment (a SYN/ACK captured after the ACK that answers it), so Wireshark
+    /// gives it no `acks_frame`.
+    FirstUnseen,
     /// Beyond the sender's highest earlier ACK (`previous`, raw) by `by` sequence numbers.
     Beyond { previous: u32, by: u32 },
     /// The sender's highest earlier ACK again.
@@ -379,6 +383,8 @@ pub fn analyze(
     // Only an ACK beyond every earlier one acknowledges something: reordered ACKs do not.
     out.ack = match (t.has(flags::ACK), fwd.acked) {
         (false, _) => AckNews::NoAck,
+        // The peer's next sequence number is still Wireshark's "unknown": it sent nothing.
+        (true, false) if rev.nextseq == 0 => AckNews::FirstUnseen,
         (true, false) => AckNews::First,
         (true, true) if gt(ack, fwd.highest_ack) => AckNews::Beyond {
             previous: fwd.highest_ack,
@@ -580,6 +586,27 @@ mod tests {
 
     fn labels(a: &Analysis) -> Vec<&'static str> {
         a.names().collect()
+    }
+
+    #[test]
+    fn syn_then_ack_before_the_syn_ack_acknowledges_nothing_captured() {
+        let mut w = Wire {
+            flows: [FlowAnalysis::default(); 2],
+            conn: ConnAnalysis::default(),
+            frame: 0,
+            whole: true,
+        };
+        w.send(C, seg(SYN, C_ISN, 0, 0), 0);
+        // The capture point saw the client's ACK before the server's SYN/ACK.
+        let ack = w.send(C, seg(A, C1, S1, 0), 1);
+        assert_eq!(ack.ack, AckNews::FirstUnseen);
+        assert!(
+            !ack.has_tree(0),
+            "Wireshark shows no SEQ/ACK tree: no acks_frame"
+        );
+        let syn_ack = w.send(S, seg(SYN | A, S_ISN, C1, 0), 50);
+        assert_eq!(syn_ack.ack, AckNews::First);
+        assert!(syn_ack.has_tree(0));
     }
 
     #[test]

@@ -157,7 +157,16 @@ impl Explainer {
         if ack && !syn && !tcp.has(flags::RST) && step.event != Some(Event::FinCarriesAck) {
             // What the ACK adds is the tracker's verdict (AckNews, Step::acks_peer_fin).
             let news = info.analysis.ack;
-            if news == AckNews::First && n.ack == 1 && step.phase == Phase::Handshake {
+            if news == AckNews::FirstUnseen && n.ack == 1 && step.phase == Phase::Handshake {
+                // The ACK of a SYN/ACK the capture has not shown yet: the handshake is not
+                // complete in what was captured.
+                clauses.push(format!(
+                    "the {who} acknowledges the {peer}'s SYN with Ack=1 before the capture has \
+                     shown that SYN: the {peer}'s SYN/ACK reached the {who} first and is \
+                     captured later (a capture point off the path, or reordering on the way \
+                     to it)"
+                ));
+            } else if news == AckNews::First && n.ack == 1 && step.phase == Phase::Handshake {
                 clauses.push(format!(
                     "the {who} acknowledges the {peer}'s SYN with Ack=1 (its ISN + 1): the \
                      three-way handshake is complete"
@@ -183,7 +192,7 @@ impl Explainer {
                         n.ack,
                         info.rel_peer_seq(highest)
                     ),
-                    AckNews::First => format!(
+                    AckNews::First | AckNews::FirstUnseen => format!(
                         "the {who} acknowledges up to Ack={}, the next byte it expects",
                         n.ack
                     ),
