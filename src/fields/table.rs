@@ -347,14 +347,13 @@ pub static FIELDS: &[Field] = &[
         |p, out| {
             if p.frame.number > 0 {
                 let mut text = decode::protocols(p.decoded(), p.bytes.unwrap_or(&[]));
-                // Wireshark does not dissect again data it has seen: a retransmission or an
-                // out-of-order copy (a fast retransmission usually resends data never seen).
-                let seen = |a: &crate::flow::Analysis| {
-                    a.has(Label::Retransmission)
-                        || a.has(Label::SpuriousRetransmission)
-                        || a.has(Label::OutOfOrder)
-                };
-                if p.tcp.is_some_and(|i| seen(&i.analysis)) && text.ends_with(":data") {
+                // The tracker knows whether Wireshark dissects the payload again
+                // (PayloadNews: a retransmission, an out-of-order copy, or bytes already
+                // dissected from a segment captured whole are not).
+                if p.tcp
+                    .is_some_and(|i| i.analysis.payload == crate::flow::PayloadNews::Repeated)
+                    && text.ends_with(":data")
+                {
                     text.truncate(text.len() - 5);
                 }
                 out.push(Value::Str(Cow::Owned(text)));

@@ -109,6 +109,13 @@ pub struct Analysis {
     /// The ACK goes beyond what the peer was seen sending, again: Wireshark makes its
     /// analysis record (and shows the tree) though it labels only the first such ACK.
     beyond_seen: bool,
+    /// The receive window the peer last advertised, as this segment finds it.
+    pub peer_window: PeerWindow,
+    /// Whether the segment moves its sender's next sequence number.
+    pub seq: SeqNews,
+    /// Whether Wireshark hands the payload to a subdissector (`frame.protocols` ends in
+    /// `data`) or shows it as retransmitted segment data.
+    pub payload: PayloadNews,
 }
 
 /// An ACK that ends exactly where an unacknowledged segment of the peer ended (packet-tcp.c
@@ -143,6 +150,53 @@ pub struct Rto {
     pub after: i64,
 }
 
+/// What Wireshark 4.0 does with a segment's payload. A retransmission or an out-of-order copy
+/// never reaches a subdissector (packet-tcp.c `decode_tcp_ports` checks those two flags); a
+/// spurious retransmission does not either when its payload is captured whole, so that
+/// desegmentation runs (arkime__wireshark-retrans.pcap frames 30 and 89 in ../shared/corpus),
+/// but is dissected as data when the snap length cut it (fixtures/spurious_retransmission.pcap
+/// frame 6). A fast retransmission is dissected either way (the same corpus file, frame 22).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PayloadNews {
+    /// No payload.
+    #[default]
+    Empty,
+    /// Handed to the subdissectors.
+    Dissected,
+    /// Shown as retransmitted data only.
+    Repeated,
+}
+
+/// What a segment's sequence space adds to what its sender sent before: explanations say
+/// "so its next Seq is N" only for a segment that moved it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SeqNews {
+    /// No payload, SYN or FIN: it occupies no sequence number (RFC 9293 §3.4).
+    #[default]
+    Empty,
+    /// It ends beyond the sender's next sequence number, which now follows it.
+    Advances,
+    /// It ends at or below the sender's next sequence number (sent before, or a zero-window
+    /// probe's byte, which Wireshark does not count as sent until the window opens).
+    Behind,
+}
+
+/// The peer's receive window when a segment is sent: whether the sender may send at all.
+/// Wireshark names an empty segment one below the next sequence number a keep-alive whatever
+/// this window; into a closed window it is the sender's zero-window probe (RFC 9293
+/// §3.8.6.1), which Linux sends empty at SND.UNA − 1 (`tcp_xmit_probe_skb`), so an
+/// explanation must know the window to say which the segment is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PeerWindow {
+    /// The peer has sent nothing yet.
+    #[default]
+    Unknown,
+    /// Its last segment advertised a window above zero.
+    Open,
+    /// Its last segment advertised a zero window.
+    Closed,
+}
+
 /// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
 /// "acknowledges N more bytes" from it, and an ACK that moves forward is one Wireshark gives
 /// an `acks_frame` (approximated by it until ack_rtt is computed).
@@ -153,6 +207,10 @@ pub enum AckNews {
     NoAck,
     /// The sender's first ACK.
     First,
+    /// The sender's first ACK while the capture holds nothing from the peer: it acknowledges
+    /// no captured segment (a SYN/ACK captured after the ACK that answers it), so Wireshark
+    /// gives it no `acks_frame`.
+    FirstUnseen,
     /// Beyond the sender's highest earlier ACK (`previous`, raw) by `by` sequence numbers.
     Beyond { previous: u32, by: u32 },
     /// The sender's highest earlier ACK again.
@@ -417,6 +475,8 @@ pub struct Segment<'a> {
     pub rev_scale: WinScale,
     /// This direction's relative-sequence base (raw), for bytes in flight.
     pub base: u32,
+    /// The capture holds the whole frame, so Wireshark desegments its payload.
+    pub whole: bool,
 }
 
 /// Bytes in flight and push bytes after a data segment (packet-tcp.c 4.0, the historical
@@ -493,6 +553,11 @@ pub fn analyze(
     }
     record_sack(t, fwd);
 
+    out.peer_window = match rev.window {
+        0xffff_ffff => PeerWindow::Unknown,
+        0 => PeerWindow::Closed,
+        _ => PeerWindow::Open,
+    };
     'fwd: {
         // A one-byte segment at the edge of a closed window probes it (RFC 9293 §3.8.6.1).
         if seglen == 1 && seq == fwd.nextseq && rev.window == 0 {
@@ -548,6 +613,8 @@ pub fn analyze(
     // Only an ACK beyond every earlier one acknowledges something: reordered ACKs do not.
     out.ack = match (t.has(flags::ACK), fwd.acked) {
         (false, _) => AckNews::NoAck,
+        // The peer's next sequence number is still Wireshark's "unknown": it sent nothing.
+        (true, false) if rev.nextseq == 0 => AckNews::FirstUnseen,
         (true, false) => AckNews::First,
         (true, true) if gt(ack, fwd.highest_ack) => AckNews::Beyond {
             previous: fwd.highest_ack,
@@ -612,6 +679,17 @@ pub fn analyze(
         }
     }
 
+    out.payload = if seglen == 0 {
+        PayloadNews::Empty
+    } else if out.has(Label::Retransmission)
+        || out.has(Label::OutOfOrder)
+        || (seg.whole && out.has(Label::SpuriousRetransmission))
+    {
+        PayloadNews::Repeated
+    } else {
+        PayloadNews::Dissected
+    };
+
     // SYN and FIN each occupy one sequence number (RFC 9293 §3.4).
     let nextseq = seq.wrapping_add(seglen).wrapping_add(syn_fin as u32);
     if (seglen > 0 || syn_fin) && fwd.unacked.segs.len() < MAX_UNACKED {
@@ -623,7 +701,13 @@ pub fn analyze(
         });
     }
     let probe = out.has(Label::ZeroWindowProbe);
-    if (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe {
+    let advances = (gt(nextseq, fwd.nextseq) || fwd.nextseq == 0) && !probe;
+    out.seq = match (seglen > 0 || syn_fin, advances) {
+        (false, _) => SeqNews::Empty,
+        (true, true) => SeqNews::Advances,
+        (true, false) => SeqNews::Behind,
+    };
+    if advances {
         fwd.nextseq = nextseq;
         fwd.nextseq_time = seg.now.into();
         fwd.nextseq_frame = seg.frame;
@@ -665,6 +749,316 @@ pub fn analyze(
         conn.initial_rtt = Some((seg.now - syn.get()).into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    //! Each label from a state fixture and segment templates, as smoltcp's socket tests are
+    //! built (`socket_established()`, `..SEND_TEMPL`): a connection after its handshake, then
+    //! the segments of the scenario, each checked against what Wireshark 4.0's
+    //! `tcp_analyze_sequence_number` decides for it.
+    use super::*;
+    use crate::decode::TCP_TEMPLATE;
+    use crate::flow::endpoint::Side::{self, Client as C, Server as S};
+
+    const A: u16 = flags::ACK;
+    const SYN: u16 = flags::SYN;
+    /// Client ISN, and its first data byte.
+    const C_ISN: u32 = 1000;
+    const C1: u32 = C_ISN + 1;
+    /// Server ISN near the top of the sequence space, so its numbers wrap.
+    const S_ISN: u32 = u32::MAX - 10;
+    const S1: u32 = S_ISN.wrapping_add(1);
+    /// Every segment's window unless a scenario changes it.
+    const WIN: u16 = 5000;
+    /// The handshake's ACK comes 20 ms after the SYN: Wireshark's initial RTT, which is also
+    /// its out-of-order threshold.
+    const RTT_MS: i128 = 20;
+
+    /// Both directions' analysis state, a frame counter and the capture's clock.
+    struct Wire {
+        flows: [FlowAnalysis; 2],
+        conn: ConnAnalysis,
+        frame: u64,
+        /// Whether the capture holds each frame whole (no snap length cut).
+        whole: bool,
+    }
+
+    /// A segment: flags, seq, ack, payload length, with the default window.
+    fn seg(flags: u16, seq: u32, ack: u32, len: u32) -> Tcp {
+        Tcp {
+            flags,
+            seq,
+            ack,
+            len,
+            window: WIN,
+            ..TCP_TEMPLATE
+        }
+    }
+
+    fn with_window(t: Tcp, window: u16) -> Tcp {
+        Tcp { window, ..t }
+    }
+
+    impl Wire {
+        /// `from` sends `tcp` at `ms` milliseconds; its labels. Window scaling is known and 0
+        /// both ways, so windows are what the segments say.
+        fn send(&mut self, from: Side, tcp: Tcp, ms: i128) -> Analysis {
+            self.frame += 1;
+            let (f, r) = match from {
+                C => (0, 1),
+                S => (1, 0),
+            };
+            let [a, b] = &mut self.flows;
+            let (fwd, rev) = if f < r { (a, b) } else { (b, a) };
+            let seg = Segment {
+                tcp: &tcp,
+                frame: self.frame,
+                now: ms * 1_000_000,
+                rev_scale: WinScale::Shift(0),
+                base: if f == 0 { C_ISN } else { S_ISN },
+                whole: self.whole,
+            };
+            analyze(&seg, fwd, rev, &mut self.conn, Analysis::default())
+        }
+    }
+
+    /// The fixture: a three-way handshake at 0, 10 and 20 ms (frames 1–3), nothing else.
+    fn established() -> Wire {
+        let mut w = Wire {
+            flows: Default::default(),
+            conn: ConnAnalysis::default(),
+            frame: 0,
+            whole: true,
+        };
+        for (from, t, ms) in [
+            (C, seg(SYN, C_ISN, 0, 0), 0),
+            (S, seg(SYN | A, S_ISN, C1, 0), 10),
+            (C, seg(A, C1, S1, 0), RTT_MS),
+        ] {
+            assert!(
+                w.send(from, t, ms).is_empty(),
+                "the handshake has no labels"
+            );
+        }
+        assert_eq!(w.conn.initial_rtt(), Some(RTT_MS * 1_000_000));
+        w
+    }
+
+    fn labels(a: &Analysis) -> Vec<&'static str> {
+        a.names().collect()
+    }
+
+    #[test]
+    fn syn_then_ack_before_the_syn_ack_acknowledges_nothing_captured() {
+        let mut w = Wire {
+            flows: Default::default(),
+            conn: ConnAnalysis::default(),
+            frame: 0,
+            whole: true,
+        };
+        w.send(C, seg(SYN, C_ISN, 0, 0), 0);
+        // The capture point saw the client's ACK before the server's SYN/ACK.
+        let ack = w.send(C, seg(A, C1, S1, 0), 1);
+        assert_eq!(ack.ack, AckNews::FirstUnseen);
+        assert!(
+            !ack.has_tree(),
+            "Wireshark shows no SEQ/ACK tree: no acks_frame"
+        );
+        let syn_ack = w.send(S, seg(SYN | A, S_ISN, C1, 0), 50);
+        assert_eq!(syn_ack.ack, AckNews::First);
+        assert!(syn_ack.has_tree());
+    }
+
+    #[test]
+    fn established_data_then_its_ack_have_no_labels_and_move_the_numbers() {
+        let mut w = established();
+        let data = w.send(C, seg(A, C1, S1, 100), 30);
+        assert!(data.is_empty());
+        assert_eq!(data.seq, SeqNews::Advances);
+        assert_eq!(data.peer_window, PeerWindow::Open);
+        let ack = w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        assert!(ack.is_empty());
+        assert_eq!(ack.seq, SeqNews::Empty);
+        assert_eq!(
+            ack.ack,
+            AckNews::Beyond {
+                previous: C1,
+                by: 100
+            }
+        );
+    }
+
+    #[test]
+    fn established_resend_of_acknowledged_bytes_is_a_spurious_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        // The ACK was late for the client's timer: the bytes go again, already acknowledged.
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(
+            labels(&again),
+            ["spurious_retransmission", "retransmission"]
+        );
+        assert!(again.is_retransmission());
+        assert_eq!(again.seq, SeqNews::Behind);
+    }
+
+    #[test]
+    fn spurious_resend_of_a_payload_captured_whole_is_not_dissected_again() {
+        let mut w = established();
+        assert_eq!(
+            w.send(C, seg(A, C1, S1, 100), 30).payload,
+            PayloadNews::Dissected
+        );
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(again.payload, PayloadNews::Repeated);
+    }
+
+    #[test]
+    fn spurious_resend_of_a_payload_the_snap_length_cut_is_dissected() {
+        let mut w = established();
+        w.whole = false;
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, seg(A, S1, C1 + 100, 0), 40);
+        // Without desegmentation only the retransmission and out-of-order flags keep a
+        // payload from the subdissectors; a spurious retransmission has a flag of its own.
+        let again = w.send(C, seg(A, C1, S1, 100), 300);
+        assert_eq!(
+            labels(&again),
+            ["spurious_retransmission", "retransmission"]
+        );
+        assert_eq!(again.payload, PayloadNews::Dissected);
+    }
+
+    #[test]
+    fn established_resend_after_the_initial_rtt_is_a_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let again = w.send(C, seg(A, C1, S1, 100), 30 + RTT_MS + 200);
+        assert_eq!(labels(&again), ["retransmission"]);
+        assert_eq!(again.seq, SeqNews::Behind);
+    }
+
+    #[test]
+    fn established_older_segment_within_the_initial_rtt_is_out_of_order() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(C, seg(A, C1 + 100, S1, 100), 31);
+        let late = w.send(C, seg(A, C1, S1, 100), 31 + RTT_MS - 1);
+        assert_eq!(labels(&late), ["out_of_order"]);
+        assert!(!late.is_retransmission());
+    }
+
+    #[test]
+    fn established_three_duplicate_acks_then_the_resend_is_a_fast_retransmission() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let ack_frame = w.frame + 1;
+        assert!(w.send(S, seg(A, S1, C1 + 100, 0), 40).is_empty());
+        // The next segment is lost past the capture point; the three after it each make the
+        // server repeat its ACK, with the same window.
+        for i in 0..4 {
+            w.send(C, seg(A, C1 + 100 * (i + 1), S1, 100), 50 + i as i128);
+        }
+        for n in 1..=3 {
+            let dup = w.send(S, seg(A, S1, C1 + 100, 0), 60 + n as i128);
+            assert_eq!(labels(&dup), ["duplicate_ack"]);
+            assert_eq!(dup.dup_ack, Some((ack_frame, n)));
+            assert_eq!(dup.ack, AckNews::Same);
+        }
+        let fast = w.send(C, seg(A, C1 + 100, S1, 100), 64);
+        assert_eq!(labels(&fast), ["fast_retransmission", "retransmission"]);
+    }
+
+    #[test]
+    fn established_segment_beyond_the_next_seq_is_lost_segment() {
+        let mut w = established();
+        // Bytes C1..C1+100 were not captured.
+        let after_gap = w.send(C, seg(A, C1 + 100, S1, 100), 30);
+        assert_eq!(labels(&after_gap), ["lost_segment"]);
+        assert_eq!(after_gap.seq, SeqNews::Advances);
+    }
+
+    #[test]
+    fn established_ack_beyond_anything_captured_is_ack_lost_segment() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        // The server acknowledges 400 bytes the capture never saw the client send.
+        let ack = w.send(S, seg(A, S1, C1 + 500, 0), 40);
+        assert_eq!(labels(&ack), ["ack_lost_segment"]);
+    }
+
+    #[test]
+    fn established_empty_segment_one_below_next_seq_is_keep_alive_and_its_answer_the_ack() {
+        let mut w = established();
+        let probe = w.send(C, seg(A, C1 - 1, S1, 0), 7_200_000);
+        assert_eq!(labels(&probe), ["keep_alive"]);
+        assert_eq!(probe.peer_window, PeerWindow::Open);
+        let answer = w.send(S, seg(A, S1, C1, 0), 7_200_010);
+        assert_eq!(labels(&answer), ["keep_alive_ack"]);
+        assert!(!answer.is_bad(), "keep-alives are not Bad TCP");
+    }
+
+    #[test]
+    fn zero_window_then_a_byte_at_the_edge_is_a_zero_window_probe_and_its_answer_the_ack() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        let closed = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 40);
+        assert_eq!(labels(&closed), ["zero_window"]);
+        let probe = w.send(C, seg(A, C1 + 100, S1, 1), 250);
+        assert_eq!(labels(&probe), ["zero_window_probe"]);
+        assert_eq!(probe.peer_window, PeerWindow::Closed);
+        // Wireshark does not count the probe's byte as sent: it goes again once the window opens.
+        assert_eq!(probe.seq, SeqNews::Behind);
+        let answer = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 251);
+        // Still Win=0, so also a zero window (checked first in packet-tcp.c).
+        assert_eq!(labels(&answer), ["zero_window_probe_ack", "zero_window"]);
+        let open = w.send(S, seg(A, S1, C1 + 100, 0), 3000);
+        assert_eq!(labels(&open), ["window_update"]);
+        let resent = w.send(C, seg(A, C1 + 100, S1, 1), 3001);
+        assert!(resent.is_empty(), "the probe's byte, now sent: {resent:?}");
+        assert_eq!(resent.seq, SeqNews::Advances);
+    }
+
+    #[test]
+    fn zero_window_then_linux_empty_probe_is_a_keep_alive_into_a_closed_window() {
+        let mut w = established();
+        w.send(C, seg(A, C1, S1, 100), 30);
+        w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 40);
+        // Linux probes with an empty segment at SND.UNA - 1 (tcp_xmit_probe_skb).
+        let probe = w.send(C, seg(A, C1 + 99, S1, 0), 250);
+        assert_eq!(labels(&probe), ["keep_alive"]);
+        assert_eq!(probe.peer_window, PeerWindow::Closed);
+        let answer = w.send(S, with_window(seg(A, S1, C1 + 100, 0), 0), 251);
+        // Wireshark's keep-alive ACK needs an open window: the answer is only a zero window.
+        assert_eq!(labels(&answer), ["zero_window"]);
+    }
+
+    #[test]
+    fn established_pure_ack_with_a_new_window_is_a_window_update() {
+        let mut w = established();
+        let update = w.send(S, with_window(seg(A, S1, C1, 0), WIN * 2), 30);
+        assert_eq!(labels(&update), ["window_update"]);
+        assert!(!update.is_bad());
+    }
+
+    #[test]
+    fn established_data_up_to_the_peer_window_edge_is_window_full() {
+        let mut w = established();
+        let full = w.send(C, seg(A, C1, S1, WIN as u32), 30);
+        assert_eq!(labels(&full), ["window_full"]);
+    }
+
+    #[test]
+    fn established_same_ack_and_window_without_data_is_a_duplicate_ack() {
+        let mut w = established();
+        let handshake_ack = w.frame;
+        let dup = w.send(C, seg(A, C1, S1, 0), 30);
+        assert_eq!(labels(&dup), ["duplicate_ack"]);
+        assert_eq!(dup.dup_ack, Some((handshake_ack, 1)));
+    }
 }
 
 /// Wireshark's per-segment timing (acks_frame, ack_rtt, bytes_in_flight, push_bytes_sent,
@@ -748,6 +1142,7 @@ mod timing_tests {
                 now: at,
                 rev_scale: WinScale::Off,
                 base,
+                whole: true,
             };
             analyze(&seg, fwd, rev, &mut self.conn, Analysis::default())
         }

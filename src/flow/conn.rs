@@ -353,6 +353,7 @@ impl Life {
             client: self.endpoints.state(Side::Client),
             server: self.endpoints.state(Side::Server),
             conn_state: self.zeek.conn_state(),
+            zeek_bytes: self.zeek.sizes(),
             history: self.zeek.into_history(),
         }
     }
@@ -385,6 +386,9 @@ pub struct LifeSummary {
     /// Zeek's `history`, cased by Zeek's originator (zeek.rs).
     pub history: String,
     pub conn_state: ConnState,
+    /// Zeek's `orig_bytes`/`resp_bytes` of each side (zeek.rs `sizes`), by client and server:
+    /// by sequence numbers, where `bytes` counts every payload byte sent, copies included.
+    pub zeek_bytes: [u64; 2],
 }
 
 /// The summary record of one stream (design.md connection record).
@@ -459,6 +463,23 @@ mod tests {
 
     const C_END: u32 = C_ISN + 6;
     const S_END: u32 = S_ISN.wrapping_add(6);
+
+    #[test]
+    fn retransmitted_payload_counts_twice_in_bytes_and_once_in_zeek_bytes() {
+        let l = life(&with_handshake(&[
+            // The client's 5 bytes again, then 3 new ones; the server's ACK of them all.
+            (C, A, C_ISN + 1, S_ISN.wrapping_add(6), 5),
+            (C, A, C_END, S_ISN.wrapping_add(6), 3),
+            (S, A, S_END, C_END + 3, 0),
+            (C, FIN, C_END + 3, S_END, 0),
+            (S, FIN, S_END, C_END + 4, 0),
+            (C, A, C_END + 4, S_END.wrapping_add(1), 0),
+        ]));
+        assert_eq!(l.bytes, [13, 5]);
+        // TCP_Endpoint::Size: sequence space used, SYN and FIN left out.
+        assert_eq!(l.zeek_bytes, [8, 5]);
+        assert_eq!(l.history, "ShADdTaFf");
+    }
 
     #[test]
     fn four_way_close_is_sf_with_each_letter_once() {

@@ -47,6 +47,19 @@ impl EndpointState {
             EndpointState::TimeWait => "TIME_WAIT",
         }
     }
+
+    /// The side has sent its FIN: the states an active or passive close leads through
+    /// (RFC 9293 §3.6).
+    pub fn sent_fin(self) -> bool {
+        matches!(
+            self,
+            EndpointState::FinWait1
+                | EndpointState::FinWait2
+                | EndpointState::Closing
+                | EndpointState::LastAck
+                | EndpointState::TimeWait
+        )
+    }
 }
 
 /// The two roles: the client sent the first SYN (without a SYN, it sent the first segment).

@@ -15,7 +15,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crate::decode::{Payload, Tcp, flags};
 use crate::source::Frame;
-pub use analysis::{AckNews, Analysis, Label};
+pub use analysis::{AckNews, Analysis, Label, PayloadNews, PeerWindow, SeqNews};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary};
@@ -499,6 +499,7 @@ impl Tracker {
             now,
             rev_scale: conn.halves[rev].win_scale,
             base: conn.halves[fwd].base.map_or(0, |b| b.0),
+            whole,
         };
         let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
         let sender = if lo_to_hi == conn.client_is_lo {

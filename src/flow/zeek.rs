@@ -694,6 +694,14 @@ impl ZeekConn {
     }
 
     /// The history (Zeek's `c$history`).
+    /// Zeek's `orig_bytes` and `resp_bytes` (`TCP_Endpoint::Size`: from sequence numbers,
+    /// so a retransmission counts once and a byte the capture missed counts too), by tcplens
+    /// side (`Side as usize`).
+    pub fn sizes(&self) -> [u64; 2] {
+        let [c, s] = &self.ends;
+        [c.size(s), s.size(c)]
+    }
+
     pub fn into_history(self) -> String {
         self.history
     }

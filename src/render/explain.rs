@@ -14,7 +14,7 @@ use crate::cli::SeqMode;
 use crate::decode::{Cut, Payload, Tcp, TcpOption, flags, options};
 use crate::flow::conn::{Event, Phase};
 use crate::flow::endpoint::{EndpointState, Transition};
-use crate::flow::{AckNews, Label, Step, TcpInfo};
+use crate::flow::{AckNews, Label, PeerWindow, SeqNews, SeqNum, Step, TcpInfo};
 
 pub struct Explainer {
     /// The maximum segment lifetime in seconds, which TIME_WAIT waits twice.
@@ -74,6 +74,18 @@ impl Explainer {
                      discarded, and neither side waits in TIME_WAIT",
                     state.name()
                 ),
+                // The transitions say from which state the sender reset: after its own FIN
+                // the close had begun, and the RST cuts it short.
+                _ if step
+                    .transitions
+                    .iter()
+                    .any(|tr| tr.side == step.sender && tr.from.sent_fin()) =>
+                {
+                    format!(
+                        "the {who} sends RST after its own FIN: the close had begun, and the \
+                         reset ends the connection at once instead of finishing it"
+                    )
+                }
                 _ => format!(
                     "the {who} sends RST: the connection is reset at once, without the FIN \
                      exchange"
@@ -111,7 +123,10 @@ impl Explainer {
                     tcp.len, n.seq
                 )
             };
-            let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));
+            // Bytes sent before (or a probe's byte) do not move the sender's next Seq.
+            if info.analysis.seq == SeqNews::Advances {
+                let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));
+            }
             if tcp.has(flags::PSH) {
                 c.push_str("; PSH asks the receiver to hand them to the application now");
             }
@@ -120,7 +135,10 @@ impl Explainer {
 
         if fin {
             let fin_seq = n.seq.wrapping_add(tcp.len);
-            clauses.push(if step.event == Some(Event::FinCarriesAck) {
+            clauses.push(if info.analysis.seq == SeqNews::Behind {
+                // The direction was closed by the first copy; this one only repeats it.
+                format!("the {who} sends its FIN (Seq={fin_seq}) again")
+            } else if step.event == Some(Event::FinCarriesAck) {
                 format!(
                     "the {who} closes its direction with FIN (Seq={fin_seq}) and in the same \
                      segment acknowledges the {peer}'s FIN, so the close takes three segments \
@@ -139,7 +157,16 @@ impl Explainer {
         if ack && !syn && !tcp.has(flags::RST) && step.event != Some(Event::FinCarriesAck) {
             // What the ACK adds is the tracker's verdict (AckNews, Step::acks_peer_fin).
             let news = info.analysis.ack;
-            if news == AckNews::First && n.ack == 1 && step.phase == Phase::Handshake {
+            if news == AckNews::FirstUnseen && n.ack == 1 && step.phase == Phase::Handshake {
+                // The ACK of a SYN/ACK the capture has not shown yet: the handshake is not
+                // complete in what was captured.
+                clauses.push(format!(
+                    "the {who} acknowledges the {peer}'s SYN with Ack=1 before the capture has \
+                     shown that SYN: the {peer}'s SYN/ACK reached the {who} first and is \
+                     captured later (a capture point off the path, or reordering on the way \
+                     to it)"
+                ));
+            } else if news == AckNews::First && n.ack == 1 && step.phase == Phase::Handshake {
                 clauses.push(format!(
                     "the {who} acknowledges the {peer}'s SYN with Ack=1 (its ISN + 1): the \
                      three-way handshake is complete"
@@ -165,7 +192,7 @@ impl Explainer {
                         n.ack,
                         info.rel_peer_seq(highest)
                     ),
-                    AckNews::First => format!(
+                    AckNews::First | AckNews::FirstUnseen => format!(
                         "the {who} acknowledges up to Ack={}, the next byte it expects",
                         n.ack
                     ),
@@ -207,13 +234,15 @@ impl Explainer {
             )),
             _ => {}
         }
+        let reset = tcp.has(flags::RST);
         for tr in step.transitions.iter() {
-            clauses.push(self.transition(tr));
+            clauses.push(self.transition(tr, reset));
         }
         out.push_str(&clauses.join("; "));
     }
 
-    fn transition(&self, tr: &Transition) -> String {
+    /// One state change in words; `reset`: the segment that caused it is a RST.
+    fn transition(&self, tr: &Transition, reset: bool) -> String {
         let side = tr.side.name();
         let peer = tr.side.peer().name();
         let mut s = format!("the {side} ");
@@ -250,6 +279,12 @@ impl Explainer {
                  out before this pair of ports is used again",
                 2 * self.msl,
                 self.msl
+            ),
+            // From LAST_ACK a RST ends the wait for the ACK of the FIN without that ACK.
+            EndpointState::Closed if tr.from == EndpointState::LastAck && reset => write!(
+                s,
+                "is {to}: the reset, not an ACK of its FIN, ends the connection on its side \
+                 (a RST is processed before its ACK field, RFC 9293 §3.10.7.4)"
             ),
             EndpointState::Closed if tr.from == EndpointState::LastAck => write!(
                 s,
@@ -294,9 +329,22 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
     write_label(&mut shown, label, &info.analysis);
     let name = shown.trim_end();
     match label {
+        // Wireshark's verdict is only that the sequence numbers were sent before and this
+        // copy is neither quick enough to be reordered nor asked for by duplicate ACKs; why
+        // the sender sent it again (a timer, a lost ACK) is not in the capture.
+        Label::Retransmission if tcp.has(flags::SYN) => format!(
+            "{name}: the {who} already sent a SYN with this ISN, so Wireshark counts this one \
+             as sent again"
+        ),
+        Label::Retransmission if tcp.len == 0 && tcp.has(flags::FIN) => format!(
+            "{name}: the {who} already sent its FIN at Seq={}, so this FIN is the same one \
+             sent again",
+            n.seq
+        ),
         Label::Retransmission => format!(
-            "{name}: the {who} sends Seq={} again, it was sent before and not acknowledged in \
-             time",
+            "{name}: the {who} already sent Seq={}, and this copy does not follow its newest \
+             segment within the connection's initial round-trip time (3 ms when unknown), as \
+             a reordered one would, so Wireshark takes it for the same bytes sent again",
             n.seq
         ),
         Label::FastRetransmission => format!(
@@ -309,8 +357,10 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
              unnecessary"
         ),
         Label::OutOfOrder => format!(
-            "{name}: Seq={} is below the next expected number yet new, so the segment was \
-             reordered on the way",
+            "{name}: Seq={} is below the {who}'s next sequence number, but the segment comes \
+             within the connection's initial round-trip time (3 ms when unknown) of the \
+             {who}'s newest one, sooner than a retransmission timer fires, so Wireshark takes \
+             it for a segment reordered on the way (a copy resent at once looks the same)",
             n.seq
         ),
         Label::LostSegment => format!(
@@ -331,12 +381,28 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
             "{name}: this segment fills the {peer}'s advertised window, so the {who} must \
              wait for an ACK before sending more"
         ),
+        Label::KeepAlive if info.analysis.peer_window == PeerWindow::Closed => format!(
+            "{name}: Seq is one below the next sequence number, which Wireshark names a \
+             keep-alive; but the {peer}'s window is closed (its last Win=0), so this is the \
+             {who}'s zero-window probe: the {peer} must answer with an ACK that says whether \
+             its window has opened (RFC 9293 §3.8.6.1; Linux probes with a segment one below \
+             the unacknowledged data rather than with a byte of new data)"
+        ),
         Label::KeepAlive => format!(
             "{name}: Seq is one below the next sequence number, a probe asking the {peer} to \
              answer with an ACK if it is still there"
         ),
         Label::KeepAliveAck => {
             format!("{name}: the {who} answers a keep-alive, so it is still there")
+        }
+        Label::DuplicateAck if reports_duplicate(tcp) => {
+            let (frame, _) = info.analysis.dup_ack.unwrap_or((0, 0));
+            format!(
+                "{name}: the same Ack={} as frame {frame} again, but its first SACK block lies \
+                 below the Ack: a D-SACK (RFC 2883) telling the {peer} that a segment arrived \
+                 twice, not that one is missing",
+                n.ack
+            )
         }
         Label::DuplicateAck => {
             let (frame, _) = info.analysis.dup_ack.unwrap_or((0, 0));
@@ -365,6 +431,18 @@ fn analysis(label: Label, tcp: &Tcp, info: &TcpInfo, n: &Numbers, who: &str, pee
              (a new stream) starts"
         ),
     }
+}
+
+/// The segment's first SACK block ends at or below its Ack: a D-SACK, which reports data
+/// received twice (RFC 2883 §4), read from the row's own options.
+fn reports_duplicate(tcp: &Tcp) -> bool {
+    options(tcp).any(|o| match o {
+        TcpOption::Opt { kind: 5, data } if data.len() >= 8 => {
+            let right = u32::from_be_bytes([data[4], data[5], data[6], data[7]]);
+            SeqNum(right) <= SeqNum(tcp.ack)
+        }
+        _ => false,
+    })
 }
 
 /// Frames that are not a tracked TCP segment.

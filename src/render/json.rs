@@ -353,7 +353,11 @@ pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     string(out, &l.history);
     out.push_str(",\"conn_state\":\"");
     out.push_str(l.conn_state.name());
-    out.push_str("\"}");
+    out.push_str("\",\"zeek_bytes\":{\"client\":");
+    push::int(out, l.zeek_bytes[0]);
+    out.push_str(",\"server\":");
+    push::int(out, l.zeek_bytes[1]);
+    out.push_str("}}");
 }
 
 /// `"name"` as the `k`-th item of a list of plain names (no escaping needed).
