@@ -529,6 +529,30 @@ fn a_closed_stdout_ends_read_quietly_in_text_and_json() {
     }
 }
 
+/// Waits until a thread of process `pid` sleeps in a pipe write (its wchan, where the kernel
+/// shows it), so that a signal finds it between batches, every flushed record whole. Where
+/// wchan is hidden (every thread reads 0, even sleeping ones), half a second, which is far
+/// longer than filling the pipe takes.
+fn blocked_on_a_pipe(pid: u32) {
+    let start = std::time::Instant::now();
+    let mut symbols_shown = false;
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc/PID/task");
+        for task in tasks.flatten() {
+            let wchan = std::fs::read_to_string(task.path().join("wchan")).unwrap_or_default();
+            if wchan.contains("pipe_write") {
+                return;
+            }
+            symbols_shown |= !wchan.is_empty() && wchan != "0";
+        }
+        if !symbols_shown && start.elapsed() > std::time::Duration::from_millis(500) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("tcplens never blocked writing to its stdout pipe");
+}
+
 /// `read` installs no handler: a signal ends it as it ends any filter (tcpdump -r, grep), so a
 /// shell sees 128 + n, never success. Stopped mid-file (stdout blocked on a pipe nobody reads),
 /// every row that reached the pipe is whole and in order, and the `-w` file, flushed after each
@@ -565,7 +589,7 @@ fn sigterm_or_sigint_mid_read_kills_it_with_whole_rows_and_a_valid_w_file() {
         // the full pipe long before its 50 000 rows (4 MB) are out.
         let mut rows = String::new();
         stdout.read_line(&mut rows).expect("first row");
-        std::thread::sleep(std::time::Duration::from_millis(500));
+        blocked_on_a_pipe(child.id());
         let sent = Command::new("kill")
             .arg(format!("-{sig}"))
             .arg(child.id().to_string())
