@@ -396,13 +396,17 @@ pub fn analyze(
     }
 
     // tcp.analysis.initial_rtt: from the latest pure SYN to the first ACK without SYN.
+    // packet-tcp.c keeps both as nstime_t where zero means "none": a SYN stamped at the epoch
+    // records no SYN time, and a zero RTT (the ACK in the SYN's microsecond) is not shown and
+    // is measured again at the next pure ACK.
     if t.flags & (flags::SYN | flags::ACK) == flags::SYN {
-        conn.mru_syn = Some(seg.now.into());
+        conn.mru_syn = (seg.now != 0).then(|| seg.now.into());
     } else if t.flags & (flags::SYN | flags::ACK) == flags::ACK
         && conn.initial_rtt.is_none()
         && let Some(syn) = conn.mru_syn
     {
-        conn.initial_rtt = Some((seg.now - syn.get()).into());
+        let rtt = seg.now - syn.get();
+        conn.initial_rtt = (rtt != 0).then(|| rtt.into());
     }
     out
 }

@@ -393,10 +393,10 @@ fn other(out: &mut String, row: &Row<'_>) {
             "an ARP packet ({}): link-layer address resolution, not TCP",
             row.info
         ),
-        Payload::Fragment => write!(
+        Payload::Fragment { .. } => write!(
             out,
-            "an IP fragment: tcplens does not reassemble fragments, so any TCP header is in \
-             another fragment"
+            "an IP fragment: its datagram is reassembled on the frame that completes it, \
+             which shows the TCP header (or it never completed: fragments wait at most 60 s)"
         ),
         _ => write!(out, "not TCP ({}): tcplens tracks TCP only", row.protocol),
     };

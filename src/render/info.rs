@@ -303,7 +303,7 @@ pub fn other_info(out: &mut String, d: &Decoded) -> &'static str {
             let _ = write!(out, "{sender} is at (opcode {op})");
             "ARP"
         }
-        (Payload::Fragment, Some(ip)) => {
+        (Payload::Fragment { .. }, Some(ip)) => {
             let f = ip.fragment.unwrap_or(crate::decode::Fragment {
                 offset: 0,
                 id: 0,
@@ -338,8 +338,14 @@ pub fn other_info(out: &mut String, d: &Decoded) -> &'static str {
             let _ = write!(out, "Ethertype 0x{ethertype:04x}");
             "Ethernet"
         }
+        (_, _) if let Some(stop) = d.stop.as_ref().filter(|s| s.is_not_decoded()) => {
+            // A link type, protocol or frame kind tcplens does not decode: the row names the
+            // layer, in the protocol column, and what it carried.
+            let _ = write!(out, "{}: {}", stop.layer, stop.reason);
+            stop.layer.name()
+        }
         (_, ip) => {
-            let stop = d.stop.as_ref().map_or("undecoded", |s| s.layer);
+            let stop = d.stop.as_ref().map_or("undecoded", |s| s.layer.name());
             let _ = write!(out, "[Malformed Packet: {stop}]");
             ip.as_ref().map_or("Frame", ip_name)
         }

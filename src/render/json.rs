@@ -243,7 +243,7 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
             ",\"stopped\":{{\"layer\":\"{}\",\"reason\":",
             stop.layer
         );
-        string(out, &stop.reason);
+        string(out, &stop.reason.to_string());
         out.push('}');
     }
     out.push('}');
