@@ -170,6 +170,9 @@ pub struct Tcp {
     /// The shift of a well-formed window scale option, if the header has one: found once
     /// here, on the source's thread, because the tracker asks on every segment.
     pub window_scale: Option<u8>,
+    /// The header carries a well-formed AccECN option (RFC 9768 §3.2.3), after which
+    /// Wireshark prints its sender's flags as the ACE counter; found in the same walk.
+    pub acc_ecn: bool,
     /// Payload length by the IP header (Wireshark's `tcp.len`), even when the capture cut it.
     pub len: u32,
     /// The IP length leaves less than the header: Wireshark then tracks nothing for it.
@@ -217,6 +220,7 @@ pub const TCP_TEMPLATE: Tcp = Tcp {
     options: OptionBytes::EMPTY,
     options_len: 0,
     window_scale: None,
+    acc_ecn: false,
     len: 0,
     short: false,
     cut: None,
@@ -926,11 +930,12 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         options,
         options_len: declared - 20,
         window_scale: None,
+        acc_ecn: false,
         len: reported.saturating_sub(hdr_len as usize) as u32,
         short: reported < hdr_len as usize,
         cut,
     };
-    seg.window_scale = window_scale(&seg);
+    (seg.window_scale, seg.acc_ecn) = scan_options(&seg);
     (Payload::Tcp(seg), stop)
 }
 
@@ -1276,15 +1281,36 @@ impl<'a> Iterator for TcpOptions<'a> {
     }
 }
 
-/// The shift of a well-formed window scale option (kind 3, length 3), if present.
-fn window_scale(tcp: &Tcp) -> Option<u8> {
-    options(tcp).find_map(|o| match o {
-        TcpOption::Opt {
-            kind: 3,
-            data: [shift],
-        } => Some(*shift),
-        _ => None,
-    })
+/// The shift of the first well-formed window scale option (kind 3, length 3), and whether a
+/// well-formed AccECN option is present: one walk for both.
+fn scan_options(tcp: &Tcp) -> (Option<u8>, bool) {
+    let (mut scale, mut acc_ecn) = (None, false);
+    for o in options(tcp) {
+        match o {
+            TcpOption::Opt {
+                kind: 3,
+                data: [shift],
+            } if scale.is_none() => scale = Some(*shift),
+            TcpOption::Opt { kind, data } => acc_ecn |= acc_ecn_counters(kind, data).is_some(),
+            _ => {}
+        }
+    }
+    (scale, acc_ecn)
+}
+
+/// An AccECN option's byte counters (RFC 9768 §3.2.3) in wire order, and whether the order is
+/// AccECN1's (EE1B, ECEB, EE0B) rather than AccECN0's (EE0B, ECEB, EE1B): kinds 172 and 174,
+/// or the experimental kinds with ExID 0xACC0 and 0xACC1. As Wireshark 4.0 reads it, the
+/// option holds 0 to 3 whole 24-bit counters; any other length is not an AccECN option.
+pub fn acc_ecn_counters(kind: u8, data: &[u8]) -> Option<(bool, &[u8])> {
+    let (order1, counters) = match (kind, data) {
+        (172, d) => (false, d),
+        (174, d) => (true, d),
+        (253 | 254, [0xac, 0xc0, d @ ..]) => (false, d),
+        (253 | 254, [0xac, 0xc1, d @ ..]) => (true, d),
+        _ => return None,
+    };
+    (counters.len() % 3 == 0 && counters.len() <= 9).then_some((order1, counters))
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {

@@ -40,6 +40,9 @@ struct Half {
     /// Base for relative numbers: the ISN, or seq−1 / ack−1 when the SYN was not seen.
     base: Option<SeqNum>,
     win_scale: WinScale,
+    /// This direction has sent an AccECN option: Wireshark 4.0 then prints its later
+    /// segments' flags as the ACE counter (RFC 9768 §3.2), as after an AccECN handshake.
+    acc_ecn_option: bool,
 }
 
 impl Default for Half {
@@ -47,6 +50,7 @@ impl Default for Half {
         Half {
             base: None,
             win_scale: WinScale::Unknown,
+            acc_ecn_option: false,
         }
     }
 }
@@ -513,7 +517,11 @@ impl Tracker {
                 key,
             }));
         }
-        conn.info(lo_to_hi, tcp, analysis, Some(step), times)
+        let info = conn.info(lo_to_hi, tcp, analysis, Some(step), times);
+        // packet-tcp.c dissects the options after the flags: the segment that carries the
+        // first AccECN option still prints ECE/CWR/AE itself.
+        conn.halves[fwd].acc_ecn_option |= tcp.acc_ecn;
+        info
     }
 }
 
@@ -592,7 +600,8 @@ impl Conn {
             seq_base,
             ack_base,
             win,
-            ace: !tcp.has(flags::SYN) && self.acc_ecn_syn && self.acc_ecn_synack,
+            ace: !tcp.has(flags::SYN)
+                && ((self.acc_ecn_syn && self.acc_ecn_synack) || self.halves[fwd].acc_ecn_option),
             analysis,
             step,
             scale: self.halves[fwd].win_scale,

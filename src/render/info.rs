@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::push;
 use crate::cli::SeqMode;
-use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
+use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, acc_ecn_counters, flags, options};
 use crate::flow::{Analysis, Label, TcpInfo};
 
 /// Wireshark's names for the 9 flag bits, low bit first (4.0 calls the NS bit "AE").
@@ -202,10 +202,25 @@ fn write_options(out: &mut String, tcp: &Tcp, sack_base: u32) -> Option<&'static
             // TCP Fast Open (RFC 7413): an empty cookie is a request.
             (34, 0) => write!(out, " TFO=R"),
             (34, _) => write!(out, " TFO=C"),
-            // RFC 6994 experimental options, identified by a 16-bit ExID.
+            // AccECN (RFC 9768 §3.2.3), as its kind or as an RFC 6994 experiment: its byte
+            // counters by name in wire order, ` AccECN` when it has none.
+            (172 | 174 | 253 | 254, _) if let Some((order1, c)) = acc_ecn_counters(kind, d) => {
+                const NAMES: [[&str; 3]; 2] = [["EE0B", "ECEB", "EE1B"], ["EE1B", "ECEB", "EE0B"]];
+                if c.is_empty() {
+                    out.push_str(" AccECN");
+                }
+                for (name, v) in NAMES[order1 as usize].iter().zip(c.chunks_exact(3)) {
+                    let v = u32::from_be_bytes([0, v[0], v[1], v[2]]);
+                    let _ = write!(out, " {name}={v}");
+                }
+                Ok(())
+            }
+            // RFC 6994 experimental options, identified by a 16-bit ExID. An AccECN ExID
+            // whose length fits no counters adds nothing, as in Wireshark.
             (253 | 254, len) if len >= 2 => match u16::from_be_bytes([d[0], d[1]]) {
                 0xf989 if len == 2 => write!(out, " TFO=R"),
                 0xf989 => write!(out, " TFO=C"),
+                0xacc0 | 0xacc1 => Ok(()),
                 exid => write!(out, " ExID={exid:X}"),
             },
             _ => Ok(()),
