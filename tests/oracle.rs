@@ -178,14 +178,6 @@ const EXCLUSIONS: &[Exclusion] = &[
                  FIN below the next sequence number a fast retransmission; the peer sent no two \
                  duplicate ACKs of it since the reuse, so tcplens says out-of-order",
     },
-    Exclusion {
-        file: "cisco-fabric-path.pcap",
-        frames: &[],
-        fields: &["len", "info", "analysis"],
-        reason: "not yet: Wireshark's FabricPath dissector takes the frame's last 4 bytes as an \
-                 FCS, which cuts the inner TCP header of these 70-byte SYNs (`[Malformed \
-                 Packet]`, no Len, no analysis); tcplens reads the inner frame to the end",
-    },
 ];
 
 /// Compares one file; returns the differences and the number of TCP packets compared.

@@ -17,6 +17,8 @@ use serde_json::Value;
 enum Compare {
     /// Not at all: the line and the tcplens connection(s) on its 4-tuple are set aside.
     Nothing,
+    /// History and conn_state, not the packet counts.
+    LettersOnly,
     /// Everything, with Zeek's `x`/`X` (analysis partial) taken out of its history first.
     WithoutX,
 }
@@ -43,6 +45,15 @@ const EXCLUSIONS: &[Exclusion] = &[
         compare: Compare::Nothing,
         reason: "bad TCP checksums: Zeek drops those segments and records c/C; tcplens does not \
                  check checksums",
+    },
+    Exclusion {
+        stem: "cisco-fabric-path",
+        ports: None,
+        compare: Compare::LettersOnly,
+        reason: "each SYN is in the trace twice, once inside Cisco FabricPath (Ethertype 0x8903); \
+                 Wireshark's FabricPath dissector takes the frame's last 4 bytes as an FCS, which \
+                 cuts that copy's TCP header (malformed, not tracked), and tcplens follows \
+                 Wireshark; Zeek counts both copies (orig_pkts 2)",
     },
     Exclusion {
         stem: "pop3__pop3",
@@ -328,7 +339,11 @@ fn history_conn_state_and_packets_equal_zeeks_conn_log() {
             if let Some(s) = z.conn_state.as_ref().filter(|s| **s != r.conn_state) {
                 diffs.push(format!("conn_state {} ≠ Zeek's {s}", r.conn_state));
             }
-            if let Some(p) = z.pkts.filter(|p| *p != pkts_as_zeek(r, &z)) {
+            let packets_compared = !matches!(ex.map(|e| e.compare), Some(Compare::LettersOnly));
+            if let Some(p) = z
+                .pkts
+                .filter(|p| packets_compared && *p != pkts_as_zeek(r, &z))
+            {
                 diffs.push(format!("packets {:?} ≠ Zeek's {p:?}", pkts_as_zeek(r, &z)));
             }
             match ex {

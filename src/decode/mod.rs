@@ -518,7 +518,7 @@ enum Next {
 /// enough that a crafted frame of nested tunnels costs little.
 const MAX_LAYERS: usize = 16;
 
-fn decode_layers(linktype: u32, data: &[u8], wire: usize) -> Decoded {
+fn decode_layers(linktype: u32, mut data: &[u8], mut wire: usize) -> Decoded {
     let (mut next, mut at) = match link::start(linktype, data) {
         Ok(start) => start,
         Err(stop) => return Decoded::stopped(stop),
@@ -544,6 +544,14 @@ fn decode_layers(linktype: u32, data: &[u8], wire: usize) -> Decoded {
                 continue;
             }
             Next::EtherType(t) => match encap::ether(t, data, at) {
+                encap::Step::Next(n, a) if t == 0x8903 => {
+                    // packet-cfp.c takes the frame's last 4 bytes as the FabricPath FCS: the
+                    // inner frame ends before them, on the wire and in the captured bytes.
+                    wire = wire.saturating_sub(4);
+                    data = &data[..data.len().min(wire)];
+                    (next, at) = (n, a);
+                    continue;
+                }
                 encap::Step::Next(n, a) => {
                     (next, at) = (n, a);
                     continue;
@@ -883,21 +891,7 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         }
     };
     if b.len() < 20 {
-        let cut = cut_at(20);
-        return (
-            Payload::TcpPartial {
-                sport: be16(b, 0),
-                dport: be16(b, 2),
-                cut,
-            },
-            Some(Stop::new(
-                Layer::Tcp,
-                Reason::TcpCut {
-                    have: b.len(),
-                    need: 20,
-                },
-            )),
-        );
+        return short_tcp(b, reported, cut_at(20));
     }
     let hdr_len = (b[12] >> 4) * 4;
     let declared = (hdr_len as usize).max(20);
@@ -937,6 +931,51 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
     };
     (seg.window_scale, seg.acc_ecn) = scan_options(&seg);
     (Payload::Tcp(seg), stop)
+}
+
+/// A TCP header of fewer than 20 bytes: cut by the snap length, or by the IP length (or the
+/// frame's end) when `cut` is Malformed.
+fn short_tcp(b: &[u8], reported: usize, cut: Cut) -> (Payload, Option<Stop>) {
+    let stop = Some(Stop::new(
+        Layer::Tcp,
+        Reason::TcpCut {
+            have: b.len(),
+            need: 20,
+        },
+    ));
+    if b.len() >= 16 && reported < 20 {
+        // packet-tcp.c reads ports, sequence and acknowledgment numbers, flags and window
+        // (the first 16 bytes) and puts them in Info before it reads the checksum; when the IP
+        // length (or the frame's end) comes first, the exception follows the window: Info has
+        // everything but Len, and the segment is not tracked (`short`).
+        let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let seg = Tcp {
+            sport: u16::from_be_bytes([b[0], b[1]]),
+            dport: u16::from_be_bytes([b[2], b[3]]),
+            seq: word(4),
+            ack: word(8),
+            hdr_len: (b[12] >> 4) * 4,
+            flags: u16::from_be_bytes([b[12], b[13]]) & 0x0fff,
+            window: u16::from_be_bytes([b[14], b[15]]),
+            urgent: 0,
+            options: OptionBytes::EMPTY,
+            options_len: 0,
+            window_scale: None,
+            acc_ecn: false,
+            len: 0,
+            short: true,
+            cut: Some(Cut::Malformed),
+        };
+        return (Payload::Tcp(seg), stop);
+    }
+    (
+        Payload::TcpPartial {
+            sport: be16(b, 0),
+            dport: be16(b, 2),
+            cut,
+        },
+        stop,
+    )
 }
 
 /// An Ethernet II header: what `eth.*` fields read from a frame's kept bytes.
@@ -1681,5 +1720,18 @@ mod tests {
     fn a_security_option_shorter_than_its_fields_is_malformed() {
         assert_eq!(ipv4_options(&[0x82, 2, 0, 0]).malformed, Some(0x82));
         assert_eq!(ipv4_options(&[0x94, 4, 0, 0]).malformed, None);
+    }
+
+    #[test]
+    fn a_header_the_ip_length_ends_after_the_window_keeps_flags_and_window() {
+        let b = header_with(&[]);
+        let (Payload::Tcp(t), stop) = tcp(&b[..16], 16) else {
+            panic!("not TCP")
+        };
+        assert_eq!((t.flags, t.window, t.short), (flags::SYN, 0xffff, true));
+        assert_eq!(t.cut, Some(Cut::Malformed));
+        assert!(stop.is_some());
+        // Cut by the snap length instead (the IP length says 20): only the ports, as before.
+        assert!(matches!(tcp(&b[..16], 20).0, Payload::TcpPartial { .. }));
     }
 }

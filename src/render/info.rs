@@ -72,6 +72,12 @@ pub fn tcp_info(out: &mut String, tcp: &Tcp, info: &TcpInfo, mode: SeqMode) {
         );
         return;
     }
+    // A header the IP length ends inside its first 20 bytes (decode::tcp): the exception
+    // comes after the window, so no Urg, Len or options.
+    if let (true, 0, Some(cut)) = (tcp.short, tcp.options_len, tcp.cut) {
+        out.push_str(cut.marker());
+        return;
+    }
     if tcp.has(flags::URG) {
         out.push_str(" Urg=");
         push::int(out, tcp.urgent);
