@@ -51,9 +51,11 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("decode");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("syn", |b| b.iter(|| decode(linktype, black_box(syn)).ip));
+    g.bench_function("syn", |b| {
+        b.iter(|| decode(linktype, black_box(syn), syn.len() as u32).ip)
+    });
     g.bench_function("data", |b| {
-        b.iter(|| decode(linktype, black_box(data_bytes)).ip)
+        b.iter(|| decode(linktype, black_box(data_bytes), data_bytes.len() as u32).ip)
     });
     g.finish();
 

@@ -466,11 +466,19 @@ const VARIETY: &[&str] = &[
 
 // ------------------------------------------------------------------------------ captures
 
-/// fixtures/*.pcap, fixtures/dfilter/*.pcap and ../shared/corpus.
+/// Fixtures whose TCP is inside a link type or tunnel the display-filter oracle's narrow
+/// tshark profile leaves undecoded (NFLOG, VXLAN): tshark would see no TCP in them. With the
+/// encapsulations enabled, `frame.protocols` and every second occurrence of `ip.*` (the outer
+/// header) would differ, since tcplens names only the innermost layers; tests/oracle.rs
+/// compares their TCP with tshark instead.
+const ENCAPSULATED: &[&str] = &["nflog.pcap", "vxlan.pcap", "vxlan_fragments.pcap"];
+
+/// fixtures/*.pcap (but ENCAPSULATED), fixtures/dfilter/*.pcap and ../shared/corpus.
 fn captures() -> &'static [PathBuf] {
     static FILES: OnceLock<Vec<PathBuf>> = OnceLock::new();
     FILES.get_or_init(|| {
         let mut files = common::fixtures();
+        files.retain(|f| !ENCAPSULATED.contains(&name(f).as_str()));
         let mut extra: Vec<PathBuf> = std::fs::read_dir(common::root().join("fixtures/dfilter"))
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();

@@ -425,12 +425,13 @@ fn json_records_show_the_values_of_their_fields() {
                         }
                     }
                     // JSON leaves Ack out without the ACK flag (docs/json.md); the field, as
-                    // tshark, shows the header's value.
+                    // tshark, shows the header's value. A frame without TCP (an ARP inside a
+                    // tunnel) has neither.
                     "ack" | "ack_raw" if value.is_null() => {
-                        let flags =
-                            u64::from_str_radix(get("tcp.flags").trim_start_matches("0x"), 16);
+                        let flags = get("tcp.flags");
+                        let parsed = u64::from_str_radix(flags.trim_start_matches("0x"), 16);
                         assert!(
-                            flags.is_ok_and(|f| f & 0x10 == 0),
+                            flags.is_empty() || parsed.is_ok_and(|f| f & 0x10 == 0),
                             "{where_}: {key} null with ACK"
                         );
                     }

@@ -17,8 +17,13 @@ const WITH_GAPS: &[&str] = &[
     "suricata__tcp-rst-unacked-stream-10__TLPW1-tcp-174.56.47.59-10.3.11.101-tcp-80-49309.pcap",
 ];
 
+/// Captures whose TCP payload arrives in IP fragments: the reader reassembles the datagram's
+/// headers but keeps only each frame's own bytes, so follow cannot show that payload yet
+/// (docs/follow.md, "Limits").
+const PAYLOAD_IN_FRAGMENTS: &[&str] = &["vxlan_fragments.pcap"];
+
 fn streams(file: &Path) -> Option<u32> {
-    let out = common::tshark()
+    let out = common::tshark_encap()
         .arg("-r")
         .arg(file)
         .args(["-T", "fields", "-e", "tcp.stream"])
@@ -32,7 +37,7 @@ fn streams(file: &Path) -> Option<u32> {
 
 /// tshark's blocks for streams 0..=last (it prints its -z arguments last first).
 fn tshark_follow(file: &Path, mode: &str, last: u32) -> String {
-    let mut cmd = common::tshark();
+    let mut cmd = common::tshark_encap();
     cmd.arg("-r").arg(file).arg("-q");
     for n in (0..=last).rev() {
         cmd.args(["-z", &format!("follow,tcp,{mode},{n}")]);
@@ -68,6 +73,10 @@ fn compare(files: &[PathBuf], modes: &[&str]) {
     let mut diffs = Vec::new();
     let mut compared = 0;
     for file in files {
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        if PAYLOAD_IN_FRAGMENTS.contains(&name.as_ref()) {
+            continue;
+        }
         let Some(last) = streams(file) else { continue };
         for mode in modes {
             let theirs = tshark_follow(file, mode, last);
@@ -127,7 +136,7 @@ fn stream_absent_from_the_capture_prints_tsharks_empty_block() {
 }
 
 fn tshark_follow_one(file: &Path, n: u32) -> String {
-    let out = common::tshark()
+    let out = common::tshark_encap()
         .arg("-r")
         .arg(file)
         .args(["-q", "-z", &format!("follow,tcp,raw,{n}")])
@@ -206,7 +215,7 @@ fn output_dir_writes_each_side_of_the_conversation_to_its_own_file() {
 fn display_filter_chooses_the_streams_to_follow() {
     let file = PathBuf::from(common::fixture("interleaved_40.pcap"));
     let ours = tcplens_follow(&file, &["-Y", "tcp.stream in {3, 7}", "--format", "raw"]);
-    let mut cmd = common::tshark();
+    let mut cmd = common::tshark_encap();
     cmd.arg("-r").arg(&file).arg("-q");
     for n in [7, 3] {
         cmd.args(["-z", &format!("follow,tcp,raw,{n}")]);

@@ -335,7 +335,10 @@ fn flipped_bytes_inside_packets_still_give_one_row_per_frame() {
 fn junk_frames_of_every_link_type_each_give_a_row() {
     let dir = temp_dir("junk");
     let mut rng = Rng(0x5eed);
-    for linktype in [1u32, 113, 276, 0, 108, 12, 101, 228, 229] {
+    for linktype in [
+        1u32, 113, 276, 0, 108, 12, 101, 228, 229, 9, 50, 104, 105, 127, 129, 178, 204, 239, 242,
+        147,
+    ] {
         let frames: Vec<(u64, Vec<u8>)> = (0..200)
             .map(|i| {
                 let len = if i < 4 { i } else { rng.below(120) };

@@ -30,7 +30,7 @@ fn args() -> Vec<String> {
 
 /// The lines where tcplens and tshark differ, as `file #frame: tshark … tcplens …`.
 fn differences(file: &Path) -> (Vec<String>, usize) {
-    let theirs = common::tshark()
+    let theirs = common::tshark_encap()
         .arg("-r")
         .arg(file)
         .args(args())

@@ -347,6 +347,9 @@ fn corpus_copies_as_tshark_writes_them() {
 fn bpf_filters_select_what_tcpdump_selects() {
     let dir = temp_dir("write-bpf");
     let mut files = common::fixtures();
+    // libpcap compiles no filter for NFLOG ("NFLOG link-layer type filtering not
+    // implemented"), for tcpdump as for tcplens: nflog.pcap has nothing to compare.
+    files.retain(|p| name(p) != "nflog.pcap");
     // tcpdump (libpcap) refuses pcapng files whose interfaces have different link types.
     // test_loopback.pcap is macOS loopback (BSD NULL, AF_INET6 = 30): libpcap compiles `ip6`
     // for a NULL header as AF_INET6 of the machine it runs on unless it reads the file itself,

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&link, frame)) = data.split_first() else {
         return;
     };
-    let d = decode(tcplens_fuzz::linktype(link), frame);
+    let d = decode(tcplens_fuzz::linktype(link), frame, frame.len() as u32);
     if let Payload::Tcp(tcp) = &d.payload {
         assert!(
             tcp.options.len() <= tcp.options_len,
@@ -29,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     if let Some(stop) = &d.stop {
-        assert!(!stop.reason.contains('\n'), "a stop reason fits on its row");
+        assert!(
+            !stop.reason.to_string().contains('\n'),
+            "a stop reason fits on its row"
+        );
     }
 });

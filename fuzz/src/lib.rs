@@ -9,8 +9,8 @@
 //!   (the last frame takes whatever is left when fewer than `len` bytes remain).
 //! - dfilter: a display filter expression, a zero byte, then the pipeline layout.
 //!
-//! `link` picks from [`LINKTYPES`] (modulo its length + 1; the extra slot is a link type
-//! tcplens does not decode, which must still give a row).
+//! `link` picks from [`LINKTYPES`] (modulo its length; the last is a link type tcplens does
+//! not decode, which must still give a row).
 
 mod driver;
 
@@ -18,8 +18,10 @@ pub use driver::{Capture, filter, outputs, run};
 use tcplens::flow::Limits;
 use tcplens::source::{Frame, Timestamp};
 
-/// Every link type tcplens decodes, then one it does not (LINKTYPE_IEEE802_11_RADIOTAP).
-pub const LINKTYPES: [u32; 10] = [1, 113, 276, 0, 108, 12, 101, 228, 229, 127];
+/// Every link type tcplens decodes, then one it does not (LINKTYPE_MTP2, 140).
+pub const LINKTYPES: [u32; 20] = [
+    1, 113, 276, 0, 108, 12, 101, 228, 229, 127, 9, 50, 104, 105, 129, 178, 204, 239, 242, 140,
+];
 
 pub fn linktype(selector: u8) -> u32 {
     LINKTYPES[selector as usize % LINKTYPES.len()]

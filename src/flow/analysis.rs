@@ -141,6 +141,34 @@ pub struct Flight {
     pub push: u32,
 }
 
+/// The `ack_rtt` samples of one direction's data (the time from a segment to the ACK that
+/// ends exactly at it): what a connection summary shows as min/avg/max.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RttStats {
+    pub samples: u32,
+    pub min: i64,
+    pub max: i64,
+    sum: i64,
+}
+
+impl RttStats {
+    pub fn add(&mut self, rtt: i64) {
+        if self.samples == 0 {
+            (self.min, self.max) = (rtt, rtt);
+        } else {
+            self.min = self.min.min(rtt);
+            self.max = self.max.max(rtt);
+        }
+        self.samples = self.samples.saturating_add(1);
+        self.sum = self.sum.saturating_add(rtt);
+    }
+
+    /// The mean sample, ns; None without samples.
+    pub fn avg(&self) -> Option<i64> {
+        (self.samples > 0).then(|| self.sum / i64::from(self.samples))
+    }
+}
+
 /// How long after the segment it repeats a retransmission came (the oldest unacknowledged
 /// segment of its direction, else the segment that last advanced the sequence number).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -740,13 +768,17 @@ pub fn analyze(
     }
 
     // tcp.analysis.initial_rtt: from the latest pure SYN to the first ACK without SYN.
+    // packet-tcp.c keeps both as nstime_t where zero means "none": a SYN stamped at the epoch
+    // records no SYN time, and a zero RTT (the ACK in the SYN's microsecond) is not shown and
+    // is measured again at the next pure ACK.
     if t.flags & (flags::SYN | flags::ACK) == flags::SYN {
-        conn.mru_syn = Some(seg.now.into());
+        conn.mru_syn = (seg.now != 0).then(|| seg.now.into());
     } else if t.flags & (flags::SYN | flags::ACK) == flags::ACK
         && conn.initial_rtt().is_none()
         && let Some(syn) = conn.mru_syn
     {
-        conn.initial_rtt = Some((seg.now - syn.get()).into());
+        let rtt = seg.now - syn.get();
+        conn.initial_rtt = (rtt != 0).then(|| rtt.into());
     }
     out
 }
@@ -814,7 +846,8 @@ mod tests {
             let seg = Segment {
                 tcp: &tcp,
                 frame: self.frame,
-                now: ms * 1_000_000,
+                // A second after the epoch: Wireshark records no SYN time at the epoch itself.
+                now: (1000 + ms) * 1_000_000,
                 rev_scale: WinScale::Shift(0),
                 base: if f == 0 { C_ISN } else { S_ISN },
                 whole: self.whole,
@@ -1139,7 +1172,8 @@ mod timing_tests {
             let seg = Segment {
                 tcp: &tcp,
                 frame: self.frame,
-                now: at,
+                // A second after the epoch: Wireshark records no SYN time at the epoch itself.
+                now: 1_000_000_000 + at,
                 rev_scale: WinScale::Off,
                 base,
                 whole: true,

@@ -401,6 +401,8 @@ pub struct Summary {
     pub first: i128,
     pub last: i128,
     pub initial_rtt: Option<i128>,
+    /// `tcp.analysis.ack_rtt` over the connection: the client's data, then the server's.
+    pub ack_rtt: [super::RttStats; 2],
     pub life: LifeSummary,
 }
 

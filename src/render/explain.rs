@@ -204,6 +204,17 @@ impl Explainer {
             }
         }
 
+        // tcp.analysis.acks_frame / ack_rtt: the segment this ACK ends exactly at, and the
+        // time between the two as the capture point saw them.
+        if let Some(acked) = info.analysis.acks.filter(|a| a.rtt != 0) {
+            clauses.push(format!(
+                "it acknowledges frame {} exactly, {} after it (tcp.analysis.ack_rtt: the \
+                 round trip as the capture point sees it)",
+                acked.frame,
+                duration(acked.rtt)
+            ));
+        }
+
         for (label, _, _) in Label::DISPLAY_ORDER {
             if info.analysis.has(label) {
                 clauses.push(analysis(label, tcp, info, &n, who, peer));
@@ -471,10 +482,10 @@ fn other(out: &mut String, row: &Row<'_>) {
             "an ARP packet ({}): link-layer address resolution, not TCP",
             row.info
         ),
-        Payload::Fragment => write!(
+        Payload::Fragment { .. } => write!(
             out,
-            "an IP fragment: tcplens does not reassemble fragments, so any TCP header is in \
-             another fragment"
+            "an IP fragment: its datagram is reassembled on the frame that completes it, \
+             which shows the TCP header (or it never completed: fragments wait at most 60 s)"
         ),
         _ => write!(out, "not TCP ({}): tcplens tracks TCP only", row.protocol),
     };
@@ -483,5 +494,17 @@ fn other(out: &mut String, row: &Row<'_>) {
 fn capitalize(out: &mut String, start: usize) {
     if let Some(c) = out[start..].chars().next().filter(char::is_ascii_lowercase) {
         out.replace_range(start..start + 1, &c.to_ascii_uppercase().to_string());
+    }
+}
+
+/// A short duration for a sentence, in ASCII (ladders may be drawn with `--ascii`):
+/// milliseconds below a second, else seconds, to the microsecond.
+fn duration(ns: i64) -> String {
+    let sign = if ns < 0 { "-" } else { "" };
+    let abs = ns.unsigned_abs() as f64;
+    if abs < 1e9 {
+        format!("{sign}{:.3} ms", abs / 1e6)
+    } else {
+        format!("{sign}{:.6} s", abs / 1e9)
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::push;
 use crate::cli::SeqMode;
-use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, flags, options};
+use crate::decode::{Cut, Decoded, Ip, Payload, Tcp, TcpOption, acc_ecn_counters, flags, options};
 use crate::flow::{Analysis, Label, TcpInfo};
 
 /// Wireshark's names for the 9 flag bits, low bit first (4.0 calls the NS bit "AE").
@@ -70,6 +70,12 @@ pub fn tcp_info(out: &mut String, tcp: &Tcp, info: &TcpInfo, mode: SeqMode) {
             ", bogus TCP header length ({}, must be at least 20)",
             tcp.hdr_len
         );
+        return;
+    }
+    // A header the IP length ends inside its first 20 bytes (decode::tcp): the exception
+    // comes after the window, so no Urg, Len or options.
+    if let (true, 0, Some(cut)) = (tcp.short, tcp.options_len, tcp.cut) {
+        out.push_str(cut.marker());
         return;
     }
     if tcp.has(flags::URG) {
@@ -202,10 +208,25 @@ fn write_options(out: &mut String, tcp: &Tcp, sack_base: u32) -> Option<&'static
             // TCP Fast Open (RFC 7413): an empty cookie is a request.
             (34, 0) => write!(out, " TFO=R"),
             (34, _) => write!(out, " TFO=C"),
-            // RFC 6994 experimental options, identified by a 16-bit ExID.
+            // AccECN (RFC 9768 §3.2.3), as its kind or as an RFC 6994 experiment: its byte
+            // counters by name in wire order, ` AccECN` when it has none.
+            (172 | 174 | 253 | 254, _) if let Some((order1, c)) = acc_ecn_counters(kind, d) => {
+                const NAMES: [[&str; 3]; 2] = [["EE0B", "ECEB", "EE1B"], ["EE1B", "ECEB", "EE0B"]];
+                if c.is_empty() {
+                    out.push_str(" AccECN");
+                }
+                for (name, v) in NAMES[order1 as usize].iter().zip(c.chunks_exact(3)) {
+                    let v = u32::from_be_bytes([0, v[0], v[1], v[2]]);
+                    let _ = write!(out, " {name}={v}");
+                }
+                Ok(())
+            }
+            // RFC 6994 experimental options, identified by a 16-bit ExID. An AccECN ExID
+            // whose length fits no counters adds nothing, as in Wireshark.
             (253 | 254, len) if len >= 2 => match u16::from_be_bytes([d[0], d[1]]) {
                 0xf989 if len == 2 => write!(out, " TFO=R"),
                 0xf989 => write!(out, " TFO=C"),
+                0xacc0 | 0xacc1 => Ok(()),
                 exid => write!(out, " ExID={exid:X}"),
             },
             _ => Ok(()),
@@ -303,7 +324,7 @@ pub fn other_info(out: &mut String, d: &Decoded) -> &'static str {
             let _ = write!(out, "{sender} is at (opcode {op})");
             "ARP"
         }
-        (Payload::Fragment, Some(ip)) => {
+        (Payload::Fragment { .. }, Some(ip)) => {
             let f = ip.fragment.unwrap_or(crate::decode::Fragment {
                 offset: 0,
                 id: 0,
@@ -338,8 +359,14 @@ pub fn other_info(out: &mut String, d: &Decoded) -> &'static str {
             let _ = write!(out, "Ethertype 0x{ethertype:04x}");
             "Ethernet"
         }
+        (_, _) if let Some(stop) = d.stop.as_ref().filter(|s| s.is_not_decoded()) => {
+            // A link type, protocol or frame kind tcplens does not decode: the row names the
+            // layer, in the protocol column, and what it carried.
+            let _ = write!(out, "{}: {}", stop.layer, stop.reason);
+            stop.layer.name()
+        }
         (_, ip) => {
-            let stop = d.stop.as_ref().map_or("undecoded", |s| s.layer);
+            let stop = d.stop.as_ref().map_or("undecoded", |s| s.layer.name());
             let _ = write!(out, "[Malformed Packet: {stop}]");
             ip.as_ref().map_or("Frame", ip_name)
         }

@@ -250,7 +250,7 @@ pub fn packet(out: &mut String, row: &Row<'_>) {
             ",\"stopped\":{{\"layer\":\"{}\",\"reason\":",
             stop.layer
         );
-        string(out, &stop.reason);
+        string(out, &stop.reason.to_string());
         out.push('}');
     }
     out.push('}');
@@ -313,6 +313,31 @@ pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
         ),
         None => out.push_str("null"),
     }
+    // tcp.analysis.ack_rtt over the connection, per side whose data it measures.
+    out.push_str(",\"ack_rtt\":{");
+    for (k, (side, rtt)) in ["client", "server"].iter().zip(&s.ack_rtt).enumerate() {
+        if k > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(side);
+        out.push_str("\":");
+        match rtt.avg() {
+            Some(avg) => {
+                out.push_str("{\"samples\":");
+                push::int(out, rtt.samples);
+                for (key, v) in [("min", rtt.min), ("avg", avg), ("max", rtt.max)] {
+                    out.push_str(",\"");
+                    out.push_str(key);
+                    out.push_str("\":");
+                    push::time(out, nanos(v));
+                }
+                out.push('}');
+            }
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
     for (label, n) in [
         (",\"packets\":{\"client\":", l.packets[0]),
         (",\"server\":", l.packets[1]),

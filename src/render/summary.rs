@@ -175,6 +175,27 @@ fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
             },
         );
     }
+    // tcp.analysis.ack_rtt over the connection, per side whose data was acknowledged.
+    for (side, rtt) in ["client", "server"].iter().zip(&s.ack_rtt) {
+        if let Some(avg) = rtt.avg() {
+            out.push_str(" · ack_rtt ");
+            out.push_str(side);
+            out.push(' ');
+            for (k, v) in [rtt.min, avg, rtt.max].into_iter().enumerate() {
+                if k > 0 {
+                    out.push('/');
+                }
+                push::time(
+                    out,
+                    RelTime {
+                        nanos: v.into(),
+                        digits: start.digits,
+                    },
+                );
+            }
+            out.push_str(" s");
+        }
+    }
     for (label, n) in [
         (" · client ", l.packets[0]),
         (" pkts ", l.bytes[0]),

@@ -18,7 +18,7 @@ use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 
 use super::filter::{CompiledFilter, Filter};
 use super::write::{FileHeader, PcapHeader, Section};
-use super::{Batcher, Record, SourceMsg, Timestamp, linktype_name};
+use super::{Batcher, Record, SourceMsg, Timestamp};
 
 /// Initial read buffer; grown for larger records up to [`MAX_RECORD`].
 const BUFFER: usize = 1 << 20;
@@ -415,14 +415,8 @@ impl Reader {
         data: &[u8],
         record: Record,
     ) -> Result<()> {
-        if linktype_name(iface.linktype).is_none() {
-            bail!(
-                "{}: frame {number} has link type {}, which tcplens does not decode \
-                 (it reads Ethernet, Linux SLL/SLL2, BSD NULL/LOOP and raw IP)",
-                self.path.display(),
-                iface.linktype
-            );
-        }
+        // A link type decode has no decoder for is still read: each frame is a row that
+        // says where decoding stopped (decode::Reason::LinkType).
         if let Some(filter) = &mut self.filter
             && !filter.matches(iface.linktype, data)?
         {

@@ -171,7 +171,7 @@ pub fn open(opts: Options) -> Result<Live> {
     if linktype_name(linktype).is_none() {
         bail!(
             "{name} has link type {}, which tcplens does not decode (it reads Ethernet, Linux \
-             SLL/SLL2, BSD NULL/LOOP and raw IP); pick another interface (`tcplens interfaces`)",
+             SLL/SLL2, BSD NULL/LOOP, raw IP, PPP, Cisco HDLC, NFLOG, 802.11 and radiotap); pick another interface (`tcplens interfaces`)",
             describe_linktype(linktype)
         );
     }

@@ -16,7 +16,8 @@ pub mod write;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::decode::{Decoded, decode};
+use crate::decode::defrag::Reassembler;
+use crate::decode::{Decoded, Payload, decode};
 
 /// Frames per channel message: amortizes channel synchronization over many packets. When the
 /// consumer is the slower side the channel is full, and every batch it takes wakes the
@@ -60,7 +61,7 @@ pub struct Frame {
     pub origlen: u32,
     /// Bytes captured (less than `origlen` when the snap length cut the frame).
     pub caplen: u32,
-    /// `decode(linktype, bytes)`, made where the frame is made: on the source's thread, so
+    /// `decode(linktype, bytes, origlen)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
     /// thread idle most of the time (docs/performance.md).
@@ -68,14 +69,16 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Decodes `data`, the captured bytes of a frame of link type `linktype`.
+    /// Decodes `data`, the captured bytes of a frame of link type `linktype`, on its own (an
+    /// IP fragment stays a fragment: reassembly needs the capture's earlier frames, which
+    /// the [`Batcher`] has).
     pub fn new(number: u64, ts: Timestamp, linktype: u32, origlen: u32, data: &[u8]) -> Frame {
         Frame {
             number,
             ts,
             origlen,
             caplen: data.len() as u32,
-            decoded: decode(linktype, data),
+            decoded: decode(linktype, data, origlen),
         }
     }
 
@@ -189,6 +192,9 @@ impl Drop for Batch {
 /// Builds batches on a source thread, reusing the vectors of batches the consumer dropped.
 pub struct Batcher {
     batch: Vec<Frame>,
+    /// The capture's IP reassembly table: frames are pushed in order, so a fragment meets
+    /// the earlier fragments of its datagram here (decode::defrag).
+    defrag: Reassembler,
     kept: Kept,
     keep_bytes: bool,
     pool_tx: Sender<(Vec<Frame>, Kept)>,
@@ -201,6 +207,7 @@ impl Default for Batcher {
         let (pool_tx, pool_rx) = bounded(CHANNEL_DEPTH + 4);
         Batcher {
             batch: Vec::with_capacity(BATCH),
+            defrag: Reassembler::default(),
             kept: Kept::default(),
             keep_bytes: false,
             pool_tx,
@@ -255,7 +262,13 @@ impl Batcher {
         origlen: u32,
         data: &[u8],
     ) -> bool {
-        (self.batch).push(Frame::new(number, ts, linktype, origlen, data));
+        let mut frame = Frame::new(number, ts, linktype, origlen, data);
+        if let Payload::Fragment { .. } = frame.decoded.payload
+            && let Some(whole) = (self.defrag).add(&frame.decoded, data, linktype, ts.as_nanos())
+        {
+            frame.decoded = whole;
+        }
+        self.batch.push(frame);
         self.batch.len() >= BATCH
     }
 
@@ -289,6 +302,16 @@ pub fn linktype_name(lt: u32) -> Option<&'static str> {
         228 => "IPV4",
         229 => "IPV6",
         276 => "LINUX_SLL2",
+        9 => "PPP",
+        50 => "PPP_HDLC",
+        104 => "C_HDLC",
+        105 => "IEEE802_11",
+        127 => "IEEE802_11_RADIO",
+        129 => "ARCNET_LINUX",
+        178 => "JUNIPER_ETHER",
+        204 => "PPP_WITH_DIR",
+        239 => "NFLOG",
+        242 => "IPOIB",
         _ => return None,
     })
 }

@@ -46,7 +46,7 @@ fn captures_in(dir: &Path) -> Vec<PathBuf> {
     files.retain(|p| {
         matches!(
             p.extension().and_then(|e| e.to_str()),
-            Some("pcap" | "pcapng")
+            Some("pcap" | "pcapng" | "cap")
         )
     });
     files.sort();
@@ -60,65 +60,153 @@ pub fn fixtures() -> Vec<PathBuf> {
 
 /// Captures in ../shared/corpus, or None (with a visible message) when ../shared is absent.
 pub fn corpus() -> Option<Vec<PathBuf>> {
-    let dir = root().join("../shared/corpus");
+    shared("corpus")
+}
+
+/// Captures in ../shared/external (public test captures: MANIFEST.md there), or None.
+pub fn external() -> Option<Vec<PathBuf>> {
+    shared("external")
+}
+
+/// The traces in ../shared/zeek, or None. A `.gz` trace is unpacked with gzip(1) into a temp
+/// dir (tcplens reads no gzip; flate2 is not a dependency); skipped, visibly, without gzip.
+pub fn zeek_traces() -> Option<Vec<PathBuf>> {
+    let mut files = shared("zeek")?;
+    let dir = root().join("../shared/zeek");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".pcap.gz") || n.ends_with(".pcapng.gz"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    for name in names {
+        let Ok(out) = Command::new("gzip")
+            .arg("-dc")
+            .arg(dir.join(&name))
+            .output()
+        else {
+            eprintln!("skipped {name}: gzip(1) is missing to unpack it");
+            continue;
+        };
+        assert!(out.status.success(), "gzip -dc {name} failed");
+        let unpacked = temp_dir("zeek-gz").join(name.trim_end_matches(".gz"));
+        std::fs::write(&unpacked, out.stdout).expect("write the unpacked trace");
+        files.push(unpacked);
+    }
+    Some(files)
+}
+
+fn shared(name: &str) -> Option<Vec<PathBuf>> {
+    let dir = root().join("../shared").join(name);
     if !dir.is_dir() {
-        eprintln!("skipped: ../shared/corpus is absent, corpus comparisons not run");
+        eprintln!("skipped: ../shared/{name} is absent, its comparisons not run");
         return None;
     }
     Some(captures_in(&dir))
 }
 
-/// XDG_CONFIG_HOME holding a Wireshark profile "tcplens-oracle" with every protocol above
-/// the ones tcplens decodes disabled, so tshark's Info is the TCP layer's.
+/// The protocols tcplens decodes, which every oracle profile keeps enabled.
+const KEEP: &[&str] = &[
+    "frame",
+    "eth",
+    "vlan",
+    "sll",
+    "null",
+    "raw",
+    "ip",
+    "ipv6",
+    // IPv6 extension headers tcplens walks through (etherparse), and the fragment header,
+    // whose fragments it reassembles as tshark does (decode/defrag.rs; IPv4's reassembly is
+    // a preference of "ip", on by default).
+    "ipv6.fraghdr",
+    "ipv6.hopopts",
+    "ipv6.routing",
+    "ipv6.dstopts",
+    "tcp",
+    "udp",
+    "icmp",
+    "icmpv6",
+    "arp",
+    "data",
+    "ethertype",
+    "ieee8021ad",
+    "pcap_pktdata",
+];
+
+/// The link types and encapsulations tcplens decodes down to TCP (decode/link.rs,
+/// decode/encap.rs), kept by the packet oracle's profile (tests/oracle.rs). The display-filter
+/// oracle keeps the narrower profile: `frame.protocols` names only KEEP's layers.
+const ENCAPSULATIONS: &[&str] = &[
+    "ppp",
+    "chdlc",
+    "mpls",
+    "pwethheuristic",
+    "pppoes",
+    "ieee8021ah",
+    "vntag",
+    "cfp",
+    "gre",
+    "erspan",
+    "vxlan",
+    "geneve",
+    "gtp",
+    "nflog",
+    "wlan",
+    "wlan_radio",
+    "radiotap",
+    "llc",
+    "arcnet",
+    "juniper",
+    "ipoib",
+];
+
+/// XDG_CONFIG_HOME holding a Wireshark profile "tcplens-oracle" with every protocol except
+/// `keep` disabled, so tshark's Info is the TCP layer's.
+fn profile(name: &str, keep: &[&str]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tcplens-{name}-{}", std::process::id()));
+    let profile = dir.join("wireshark/profiles/tcplens-oracle");
+    std::fs::create_dir_all(&profile).expect("create profile dir");
+    let out = Command::new("tshark")
+        .args(["-G", "protocols"])
+        .output()
+        .expect("tshark is required for the oracle tests: apt-get install tshark (see README)");
+    let disabled: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('\t').nth(2))
+        .filter(|name| !keep.contains(name))
+        .map(|name| format!("{name}\n"))
+        .collect();
+    std::fs::write(profile.join("disabled_protos"), disabled).expect("write profile");
+    dir
+}
+
+/// The profile with only the layers of KEEP enabled.
 pub fn tshark_config() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("tcplens-oracle-{}", std::process::id()));
-        let profile = dir.join("wireshark/profiles/tcplens-oracle");
-        std::fs::create_dir_all(&profile).expect("create profile dir");
-        let out = Command::new("tshark")
-            .args(["-G", "protocols"])
-            .output()
-            .expect("tshark is required for the oracle tests: apt-get install tshark (see README)");
-        const KEEP: &[&str] = &[
-            "frame",
-            "eth",
-            "vlan",
-            "sll",
-            "null",
-            "raw",
-            "ip",
-            "ipv6",
-            // IPv6 extension headers tcplens walks through (etherparse); not the fragment
-            // header, whose reassembly tcplens does not do.
-            "ipv6.hopopts",
-            "ipv6.routing",
-            "ipv6.dstopts",
-            "tcp",
-            "udp",
-            "icmp",
-            "icmpv6",
-            "arp",
-            "data",
-            "ethertype",
-            "ieee8021ad",
-            "pcap_pktdata",
-        ];
-        let disabled: String = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter_map(|l| l.split('\t').nth(2))
-            .filter(|name| !KEEP.contains(name))
-            .map(|name| format!("{name}\n"))
-            .collect();
-        std::fs::write(profile.join("disabled_protos"), disabled).expect("write profile");
-        dir
-    })
+    DIR.get_or_init(|| profile("oracle", KEEP))
+}
+
+/// The profile with KEEP and every encapsulation tcplens decodes enabled.
+pub fn tshark_encap_config() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| profile("oracle-encap", &[KEEP, ENCAPSULATIONS].concat()))
 }
 
 /// tshark with the oracle profile.
 pub fn tshark() -> Command {
     let mut c = Command::new("tshark");
     c.env("XDG_CONFIG_HOME", tshark_config())
+        .args(["-C", "tcplens-oracle"]);
+    c
+}
+
+/// tshark with the encapsulations' profile: every layer tcplens decodes, and no other.
+pub fn tshark_encap() -> Command {
+    let mut c = Command::new("tshark");
+    c.env("XDG_CONFIG_HOME", tshark_encap_config())
         .args(["-C", "tcplens-oracle"]);
     c
 }

@@ -11,6 +11,10 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
+pub mod defrag;
+mod encap;
+mod link;
+
 /// TCP flag bits as Wireshark numbers them in `tcp.flags` (12 bits).
 pub mod flags {
     pub const FIN: u16 = 0x001;
@@ -57,6 +61,14 @@ impl Layers {
         transport: Layers::ABSENT,
         payload: Layers::ABSENT,
     };
+
+    /// Only the network header's offset known (a reassembled datagram's frame).
+    pub fn network_only(net: usize) -> Layers {
+        Layers {
+            net: net as u32,
+            ..Layers::NONE
+        }
+    }
 
     fn at(v: Option<usize>) -> u32 {
         v.map_or(Layers::ABSENT, |v| v as u32)
@@ -123,8 +135,12 @@ pub enum Payload {
         sender: Ipv4Addr,
         target: Ipv4Addr,
     },
-    /// An IP fragment whose transport header is elsewhere (or not reassembled).
-    Fragment,
+    /// An IP fragment whose datagram this frame does not complete: where its bytes start in
+    /// the frame and how many there are (0 when the capture cut them).
+    Fragment {
+        at: u32,
+        len: u32,
+    },
     /// An IP protocol tcplens does not decode.
     OtherIp,
     /// A link-layer protocol tcplens does not decode.
@@ -154,6 +170,9 @@ pub struct Tcp {
     /// The shift of a well-formed window scale option, if the header has one: found once
     /// here, on the source's thread, because the tracker asks on every segment.
     pub window_scale: Option<u8>,
+    /// The header carries a well-formed AccECN option (RFC 9768 §3.2.3), after which
+    /// Wireshark prints its sender's flags as the ACE counter; found in the same walk.
+    pub acc_ecn: bool,
     /// Whether the header has a SACK option (RFC 2018): found in the same walk, so that the
     /// tracker reads the blocks (for bytes in flight) only when there are some.
     pub sack: bool,
@@ -204,6 +223,7 @@ pub const TCP_TEMPLATE: Tcp = Tcp {
     options: OptionBytes::EMPTY,
     options_len: 0,
     window_scale: None,
+    acc_ecn: false,
     sack: false,
     len: 0,
     short: false,
@@ -251,23 +271,182 @@ impl std::fmt::Debug for OptionBytes {
 /// Where decoding stopped and why, for the row's marker.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stop {
-    pub layer: &'static str,
-    pub reason: String,
+    pub layer: Layer,
+    pub reason: Reason,
+}
+
+/// The layer at which decoding stopped (its name as Wireshark's protocol column says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The link type itself: one tcplens has no decoder for.
+    Link,
+    Ethernet,
+    Sll,
+    Sll2,
+    Null,
+    Ppp,
+    Chdlc,
+    Nflog,
+    Wlan,
+    Radiotap,
+    Ipoib,
+    Arcnet,
+    Juniper,
+    Vlan,
+    Mpls,
+    Pppoe,
+    Pbb,
+    VnTag,
+    FabricPath,
+    Erspan,
+    Gre,
+    Vxlan,
+    Geneve,
+    Gtp,
+    Macsec,
+    Ip,
+    Ipv4,
+    Ipv6,
+    Ipv6Ext,
+    IpAuth,
+    Udp,
+    Tcp,
+    Icmp,
+    Icmpv6,
+    Packet,
+}
+
+impl Layer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Link => "link",
+            Layer::Ethernet => "Ethernet",
+            Layer::Sll => "SLL",
+            Layer::Sll2 => "SLL2",
+            Layer::Null => "Null/Loopback",
+            Layer::Ppp => "PPP",
+            Layer::Chdlc => "CHDLC",
+            Layer::Nflog => "NFLOG",
+            Layer::Wlan => "802.11",
+            Layer::Radiotap => "Radiotap",
+            Layer::Ipoib => "IPoIB",
+            Layer::Arcnet => "ARCNET",
+            Layer::Juniper => "Juniper",
+            Layer::Vlan => "VLAN",
+            Layer::Mpls => "MPLS",
+            Layer::Pppoe => "PPPoE",
+            Layer::Pbb => "PBB",
+            Layer::VnTag => "VN-Tag",
+            Layer::FabricPath => "CFP",
+            Layer::Erspan => "ERSPAN",
+            Layer::Gre => "GRE",
+            Layer::Vxlan => "VXLAN",
+            Layer::Geneve => "Geneve",
+            Layer::Gtp => "GTP",
+            Layer::Macsec => "MACsec",
+            Layer::Ip => "IP",
+            Layer::Ipv4 => "IPv4",
+            Layer::Ipv6 => "IPv6",
+            Layer::Ipv6Ext => "IPv6 extension header",
+            Layer::IpAuth => "IP auth header",
+            Layer::Udp => "UDP",
+            Layer::Tcp => "TCP",
+            Layer::Icmp => "ICMP",
+            Layer::Icmpv6 => "ICMPv6",
+            Layer::Packet => "packet",
+        }
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why decoding stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The frame ends inside the layer's header: `have` of the `need` bytes it takes.
+    Cut { have: usize, need: usize },
+    /// The TCP header is cut: `have` of its `need` bytes.
+    TcpCut { have: usize, need: usize },
+    /// A TCP data offset below 20 bytes.
+    BogusTcpHeaderLength(u8),
+    /// etherparse's verdict on a layer it slices.
+    Slice(etherparse::err::packet::SliceError),
+    /// etherparse's verdict on a raw IP frame's first header.
+    IpHeader(etherparse::err::ip::LaxHeaderSliceError),
+    /// A link type tcplens has no decoder for (the frame is a row, not the file an error).
+    LinkType(u32),
+    /// A BSD loopback address family that is not IPv4 or IPv6.
+    AddressFamily(u32),
+    /// The layer carries a protocol tcplens does not decode (PPP protocol, ERSPAN version,
+    /// NFLOG family, a Geneve protocol type …): its number.
+    Protocol(u32),
+    /// An 802.11 frame that carries no data (management, control, protected or null data).
+    NotData,
+    /// Tunnels nested deeper than tcplens follows (a bound against crafted frames).
+    TooDeep,
+    /// An IPv4 option (its kind) shorter than what Wireshark's dissector reads of it.
+    IpOption(u8),
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Cut { have, need } => write!(f, "{have} of {need} bytes"),
+            Reason::TcpCut { have, need } => write!(f, "header cut at {have} of {need} bytes"),
+            Reason::BogusTcpHeaderLength(n) => write!(f, "bogus header length {n}"),
+            Reason::Slice(e) => write!(f, "{e}"),
+            Reason::IpHeader(e) => write!(f, "{e}"),
+            Reason::LinkType(t) => write!(f, "unsupported link type {t}"),
+            Reason::AddressFamily(a) => write!(f, "address family {a}"),
+            Reason::Protocol(p) => write!(f, "protocol 0x{p:04x} not decoded"),
+            Reason::NotData => f.write_str("not a data frame"),
+            Reason::TooDeep => f.write_str("tunnels nested too deep"),
+            Reason::IpOption(k) => write!(f, "malformed option {k}"),
+        }
+    }
+}
+
+impl Stop {
+    fn new(layer: Layer, reason: Reason) -> Stop {
+        Stop { layer, reason }
+    }
+
+    /// The frame ended inside `layer`'s header.
+    fn cut(layer: Layer, have: usize, need: usize) -> Stop {
+        Stop::new(layer, Reason::Cut { have, need })
+    }
+
+    /// Decoding went as far as it could, not that the bytes were wrong: a link type, a
+    /// protocol or a frame kind tcplens does not decode.
+    pub fn is_not_decoded(&self) -> bool {
+        matches!(
+            self.reason,
+            Reason::LinkType(_) | Reason::Protocol(_) | Reason::NotData | Reason::AddressFamily(_)
+        )
+    }
 }
 
 impl Decoded {
-    fn undecoded(layer: &'static str, reason: String) -> Decoded {
+    fn stopped(stop: Stop) -> Decoded {
         Decoded {
             ip: None,
             payload: Payload::Undecoded,
-            stop: Some(Stop { layer, reason }),
+            stop: Some(stop),
             layers: Layers::NONE,
         }
     }
 }
 
 /// Decodes one frame of link type `linktype` (LINKTYPE_*), `origlen` bytes on the wire.
-pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
+/// Like Wireshark's tvbuffs, an IP header's length counts only as far as the frame went on
+/// the wire (packet-ip.c shrinks the tvb to the IP length, never grows it): a total length
+/// beyond the frame gives TCP the bytes the frame had, so `tcp.len` comes from them.
+pub fn decode(linktype: u32, data: &[u8], origlen: u32) -> Decoded {
+    let wire = (origlen as usize).max(data.len());
     // Most captured frames are TCP in plain IPv4 behind Ethernet or Linux cooked headers.
     let ipv4 = match linktype {
         1 if data.get(12..14) == Some(&[0x08, 0x00]) => data.get(14..),
@@ -275,8 +454,8 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         276 if data.get(0..2) == Some(&[0x08, 0x00]) => data.get(20..),
         _ => None,
     };
-    if let Some(mut decoded) = ipv4.and_then(plain_ipv4_tcp) {
-        let net = data.len() - ipv4.map_or(0, <[u8]>::len);
+    let net = data.len() - ipv4.map_or(0, <[u8]>::len);
+    if let Some(mut decoded) = ipv4.and_then(|ip| plain_ipv4_tcp(ip, wire - net)) {
         decoded.layers = Layers {
             linktype,
             net: net as u32,
@@ -288,7 +467,7 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
         };
         return decoded;
     }
-    decode_sliced(linktype, data)
+    decode_sliced(linktype, data, wire)
 }
 
 /// TCP in an IPv4 datagram without options or fragmentation, whose header the frame holds:
@@ -296,9 +475,9 @@ pub fn decode(linktype: u32, data: &[u8]) -> Decoded {
 /// `plain_ipv4_tcp_matches_etherparse` compares the two on every fixture frame cut at every
 /// length). etherparse's general slicer moves large structs around for every layer and was
 /// half of decode's cost in the profile. Anything else returns None for the general path.
-fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded> {
+fn plain_ipv4_tcp(ip: &[u8], wire: usize) -> Option<Decoded> {
     let h = ip.get(..20)?;
-    let total = u16::from_be_bytes([h[2], h[3]]) as usize;
+    let total = (u16::from_be_bytes([h[2], h[3]]) as usize).min(wire);
     let fragmenting = u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0;
     if h[0] != 0x45 || h[9] != 6 || total < 20 || fragmenting {
         return None;
@@ -320,72 +499,108 @@ fn plain_ipv4_tcp(ip: &[u8]) -> Option<Decoded> {
     })
 }
 
-/// The general path: etherparse's lax slicer for every link type and layer.
-fn decode_sliced(linktype: u32, data: &[u8]) -> Decoded {
-    let mut decoded = decode_layers(linktype, data);
+/// The general path: link headers and encapsulations walked here, network layers sliced by
+/// etherparse.
+fn decode_sliced(linktype: u32, data: &[u8], wire: usize) -> Decoded {
+    let mut decoded = decode_layers(linktype, data, wire);
     decoded.layers.linktype = linktype;
     decoded
 }
 
-fn decode_layers(linktype: u32, data: &[u8]) -> Decoded {
-    let sliced = match linktype {
-        1 => match LaxSlicedPacket::from_ethernet(data) {
-            Ok(p) => p,
-            Err(e) => return Decoded::undecoded("Ethernet", format!("{} of 14 bytes", e.len)),
-        },
-        113 => {
-            // Linux cooked v1: 16-byte header, protocol (an ether type) at offset 14.
-            let Some(proto) = be16(data, 14) else {
-                return Decoded::undecoded("SLL", format!("{} of 16 bytes", data.len()));
-            };
-            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[16..])
-        }
-        276 => {
-            // Linux cooked v2: 20-byte header, protocol first.
-            let (Some(proto), true) = (be16(data, 0), data.len() >= 20) else {
-                return Decoded::undecoded("SLL2", format!("{} of 20 bytes", data.len()));
-            };
-            LaxSlicedPacket::from_ether_type(EtherType(proto), &data[20..])
-        }
-        0 | 108 => {
-            // BSD loopback: a 4-byte address family, host order for NULL, network for LOOP.
-            // Wireshark accepts either order for NULL, since the writer's host is unknown.
-            let Some(fam) = data.get(..4) else {
-                return Decoded::undecoded("Null/Loopback", format!("{} of 4 bytes", data.len()));
-            };
-            let be = u32::from_be_bytes([fam[0], fam[1], fam[2], fam[3]]);
-            let le = u32::from_le_bytes([fam[0], fam[1], fam[2], fam[3]]);
-            let family = if linktype == 108 || be < 0x10000 {
-                be
-            } else {
-                le
-            };
-            let ether = match family {
-                2 => 0x0800,
-                10 | 24 | 28 | 30 => 0x86dd,
-                _ => {
-                    return Decoded {
-                        ip: None,
-                        payload: Payload::OtherLink { ethertype: 0 },
-                        stop: Some(Stop {
-                            layer: "Null/Loopback",
-                            reason: format!("address family {family}"),
-                        }),
-                        layers: Layers::NONE,
-                    };
-                }
-            };
-            LaxSlicedPacket::from_ether_type(EtherType(ether), &data[4..])
-        }
-        12 | 101 | 228 | 229 => match LaxSlicedPacket::from_ip(data) {
-            Ok(p) => p,
-            Err(e) => return Decoded::undecoded("IP", e.to_string()),
-        },
-        other => return Decoded::undecoded("link", format!("unsupported link type {other}")),
+/// What the bytes at an offset are, as far as the walk knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// An Ethernet II header: addresses, then an ether type.
+    Ethernet,
+    /// The payload of a layer that named it by ether type.
+    EtherType(u16),
+    /// An IP header, its version from the first nibble.
+    Ip,
+}
+
+/// Tunnels and tags followed before the walk gives up: more than real networks nest, few
+/// enough that a crafted frame of nested tunnels costs little.
+const MAX_LAYERS: usize = 16;
+
+fn decode_layers(linktype: u32, mut data: &[u8], mut wire: usize) -> Decoded {
+    let (mut next, mut at) = match link::start(linktype, data) {
+        Ok(start) => start,
+        Err(stop) => return Decoded::stopped(stop),
     };
-    let mut decoded = from_sliced(&sliced, data);
-    decoded.layers = layers(&sliced, data, &decoded);
-    decoded
+    // The datagram around the tunnel being walked: where an inner layer stops, the frame is
+    // that datagram, with the inner stop (Wireshark shows the outer IP header's fields then).
+    let mut outer: Option<Decoded> = None;
+    let stopped = |outer: Option<Decoded>, stop: Stop| match outer {
+        Some(mut o) => {
+            o.stop = Some(stop);
+            o
+        }
+        None => Decoded::stopped(stop),
+    };
+    for _ in 0..MAX_LAYERS {
+        let rest = data.get(at..).unwrap_or_default();
+        let sliced = match next {
+            Next::Ethernet => {
+                let Some(t) = be16(data, at + 12) else {
+                    return stopped(outer, Stop::cut(Layer::Ethernet, rest.len(), 14));
+                };
+                (next, at) = (Next::EtherType(t), at + 14);
+                continue;
+            }
+            Next::EtherType(t) => match encap::ether(t, data, at) {
+                encap::Step::Next(n, a) if t == 0x8903 => {
+                    // packet-cfp.c takes the frame's last 4 bytes as the FabricPath FCS: the
+                    // inner frame ends before them, on the wire and in the captured bytes.
+                    wire = wire.saturating_sub(4);
+                    data = &data[..data.len().min(wire)];
+                    (next, at) = (n, a);
+                    continue;
+                }
+                encap::Step::Next(n, a) => {
+                    (next, at) = (n, a);
+                    continue;
+                }
+                encap::Step::Stop(stop) => return stopped(outer, stop),
+                encap::Step::Here => LaxSlicedPacket::from_ether_type(EtherType(t), rest),
+            },
+            Next::Ip => match LaxSlicedPacket::from_ip(rest) {
+                Ok(p) => p,
+                Err(e) => return stopped(outer, Stop::new(Layer::Ip, Reason::IpHeader(e))),
+            },
+        };
+        let mut decoded = from_sliced(&sliced, data, wire);
+        decoded.layers = layers(&sliced, data, &decoded);
+        match tunnel(&sliced, &decoded, data) {
+            Some(encap::Step::Next(n, a)) => {
+                (next, at) = (n, a);
+                outer = Some(decoded);
+            }
+            Some(encap::Step::Stop(stop)) => return stopped(Some(decoded), stop),
+            Some(encap::Step::Here) | None => return decoded,
+        }
+    }
+    stopped(outer, Stop::new(Layer::Packet, Reason::TooDeep))
+}
+
+/// The tunnel an unfragmented IP payload holds (IP in IP, GRE, a UDP port bound to VXLAN,
+/// Geneve or GTP-U), if it is one.
+fn tunnel(p: &LaxSlicedPacket<'_>, decoded: &Decoded, frame: &[u8]) -> Option<encap::Step> {
+    let offset = |s: &[u8]| (s.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    let payload = match &p.net {
+        Some(LaxNetSlice::Ipv4(v4)) if !v4.payload().fragmented => v4.payload(),
+        Some(LaxNetSlice::Ipv6(v6)) if !v6.payload().fragmented => v6.payload(),
+        _ => return None,
+    };
+    match &decoded.payload {
+        Payload::OtherIp => encap::in_ip(payload.ip_number.0, frame, offset(payload.payload)?),
+        Payload::Udp { sport, dport, .. } => {
+            let Some(TransportSlice::Udp(u)) = &p.transport else {
+                return None;
+            };
+            encap::in_udp(*sport, *dport, frame, offset(u.payload())?)
+        }
+        _ => None,
+    }
 }
 
 /// Where the layers etherparse found start in `frame`.
@@ -419,11 +634,13 @@ fn layers(p: &LaxSlicedPacket<'_>, frame: &[u8], decoded: &Decoded) -> Layers {
     }
 }
 
-fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
-    let stop = p.stop_err.as_ref().map(|(err, layer)| Stop {
-        layer: layer_name(*layer),
-        reason: err.to_string(),
-    });
+/// `wire`: the frame's length on the wire, where every IP length is cut.
+fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8], wire: usize) -> Decoded {
+    let wire_end = frame.as_ptr() as usize + wire;
+    let stop = p
+        .stop_err
+        .as_ref()
+        .map(|(err, layer)| Stop::new(layer_of(*layer), Reason::Slice(err.clone())));
     let (ip, ip_payload) = match &p.net {
         None => {
             let ethertype = p
@@ -475,15 +692,26 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
                 id: h.identification() as u32,
                 more: h.more_fragments(),
             });
+            let options = ipv4_options(h.options());
             let ip = Ip {
                 src: IpAddr::V4(h.source_addr()),
-                dst: IpAddr::V4(h.destination_addr()),
+                dst: IpAddr::V4(options.route_dst.unwrap_or(h.destination_addr())),
                 proto: h.protocol().0,
                 fragment: frag,
             };
+            if let Some(kind) = options.malformed {
+                // packet-ip.c's option dissector read past the option: the exception ends
+                // the frame's dissection at IP, so TShark has no TCP for it either.
+                return Decoded {
+                    ip: Some(ip),
+                    payload: Payload::Undecoded,
+                    stop: Some(Stop::new(Layer::Ipv4, Reason::IpOption(kind))),
+                    layers: Layers::NONE,
+                };
+            }
             let pl = v4.payload();
             let start = h.slice().as_ptr() as usize;
-            let total = h.total_len() as usize;
+            let total = (h.total_len() as usize).min(wire_end.saturating_sub(start));
             (ip, Some((pl, reported_len(pl, start, total))))
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
@@ -516,7 +744,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
                 fragment: frag,
             };
             let start = h.slice().as_ptr() as usize;
-            let total = 40 + h.payload_length() as usize;
+            let total = (40 + h.payload_length() as usize).min(wire_end.saturating_sub(start));
             (ip, Some((pl, reported_len(pl, start, total))))
         }
     };
@@ -529,9 +757,16 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8]) -> Decoded {
         };
     };
     if pl.fragmented {
+        // The fragment's bytes, for reassembly: only those the capture holds, and only
+        // when it holds all the IP length says (a cut fragment cannot complete a datagram).
+        let at = (pl.payload.as_ptr() as usize).saturating_sub(frame.as_ptr() as usize);
+        let whole = pl.payload.len() >= reported;
         return Decoded {
             ip: Some(ip),
-            payload: Payload::Fragment,
+            payload: Payload::Fragment {
+                at: at as u32,
+                len: if whole { reported as u32 } else { 0 },
+            },
             stop,
             layers: Layers::NONE,
         };
@@ -590,6 +825,66 @@ fn reported_len(pl: &etherparse::LaxIpPayloadSlice<'_>, ip_start: usize, ip_tota
     ip_total.saturating_sub(header_bytes).max(pl.payload.len())
 }
 
+/// What IPv4 options change for tcplens (packet-ip.c `dissect_ip_options`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Ipv4Options {
+    /// A loose or strict source route not yet complete: Wireshark's `ip.dst`, and the
+    /// conversation's address, is the route's last address (RFC 791 §3.1: the final
+    /// destination), not the next hop in the header.
+    route_dst: Option<Ipv4Addr>,
+    /// The kind of an option shorter than the fields its Wireshark dissector reads, which
+    /// throws and ends the frame's dissection at IP.
+    malformed: Option<u8>,
+}
+
+fn ipv4_options(opts: &[u8]) -> Ipv4Options {
+    let mut out = Ipv4Options::default();
+    let mut at = 0;
+    while let Some(&kind) = opts.get(at) {
+        // EOL and NOP have no length; Wireshark goes on after an EOL too.
+        if kind <= 1 {
+            at += 1;
+            continue;
+        }
+        // A missing, too small or overlong length ends the walk with an expert note only.
+        let Some(&len) = opts.get(at + 1) else { break };
+        let len = len as usize;
+        if len < 2 || at + len > opts.len() {
+            break;
+        }
+        let opt = &opts[at..at + len];
+        // The bytes each option dissector reads whatever the length says: Security (fixed
+        // 11), Stream ID, MTU probe/reply and Router Alert (4), Quick-Start (8), Traceroute
+        // (12), the routes' and timestamp's pointer (3, 4), CIPSO's DOI (6).
+        let reads = match kind {
+            130 => 11,
+            136 | 11 | 12 | 148 => 4,
+            25 => 8,
+            82 => 12,
+            7 | 131 | 137 => 3,
+            68 => 4,
+            134 => 6,
+            _ => 0,
+        };
+        if len < reads {
+            out.malformed = Some(kind);
+            return out;
+        }
+        if matches!(kind, 131 | 137) {
+            // dissect_ipopt_route: a pointer before the first address or inside one ends the
+            // option; the last address is the destination while the pointer has not passed
+            // the end (the route is not complete).
+            let ptr = opt[2] as usize;
+            if ptr >= 4 && ptr & 3 == 0 && ptr <= len && len >= 7 {
+                let a = &opt[len - 4..];
+                out.route_dst = Some(Ipv4Addr::new(a[0], a[1], a[2], a[3]));
+            }
+        }
+        at += len;
+    }
+    out
+}
+
 /// Reads a TCP header from the IP payload; `reported` is the payload length by the IP header.
 fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
     let cut_at = |need: usize| {
@@ -600,18 +895,7 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         }
     };
     if b.len() < 20 {
-        let cut = cut_at(20);
-        return (
-            Payload::TcpPartial {
-                sport: be16(b, 0),
-                dport: be16(b, 2),
-                cut,
-            },
-            Some(Stop {
-                layer: "TCP",
-                reason: format!("header cut at {} of 20 bytes", b.len()),
-            }),
-        );
+        return short_tcp(b, reported, cut_at(20));
     }
     let hdr_len = (b[12] >> 4) * 4;
     let declared = (hdr_len as usize).max(20);
@@ -619,14 +903,16 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
     let options = OptionBytes::new(&b[20..declared.min(available)]);
     let cut = (available < declared).then(|| cut_at(declared));
     let stop = if hdr_len < 20 {
-        Some(Stop {
-            layer: "TCP",
-            reason: format!("bogus header length {hdr_len}"),
-        })
+        Some(Stop::new(Layer::Tcp, Reason::BogusTcpHeaderLength(hdr_len)))
     } else {
-        cut.map(|_| Stop {
-            layer: "TCP",
-            reason: format!("header cut at {} of {hdr_len} bytes", available),
+        cut.map(|_| {
+            Stop::new(
+                Layer::Tcp,
+                Reason::TcpCut {
+                    have: available,
+                    need: hdr_len as usize,
+                },
+            )
         })
     };
     let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
@@ -642,13 +928,61 @@ fn tcp(b: &[u8], reported: usize) -> (Payload, Option<Stop>) {
         options,
         options_len: declared - 20,
         window_scale: None,
+        acc_ecn: false,
         sack: false,
         len: reported.saturating_sub(hdr_len as usize) as u32,
         short: reported < hdr_len as usize,
         cut,
     };
-    (seg.window_scale, seg.sack) = scale_and_sack(&seg);
+    let scan = scan_options(&seg);
+    (seg.window_scale, seg.acc_ecn, seg.sack) = (scan.window_scale, scan.acc_ecn, scan.sack);
     (Payload::Tcp(seg), stop)
+}
+
+/// A TCP header of fewer than 20 bytes: cut by the snap length, or by the IP length (or the
+/// frame's end) when `cut` is Malformed.
+fn short_tcp(b: &[u8], reported: usize, cut: Cut) -> (Payload, Option<Stop>) {
+    let stop = Some(Stop::new(
+        Layer::Tcp,
+        Reason::TcpCut {
+            have: b.len(),
+            need: 20,
+        },
+    ));
+    if b.len() >= 16 && reported < 20 {
+        // packet-tcp.c reads ports, sequence and acknowledgment numbers, flags and window
+        // (the first 16 bytes) and puts them in Info before it reads the checksum; when the IP
+        // length (or the frame's end) comes first, the exception follows the window: Info has
+        // everything but Len, and the segment is not tracked (`short`).
+        let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let seg = Tcp {
+            sport: u16::from_be_bytes([b[0], b[1]]),
+            dport: u16::from_be_bytes([b[2], b[3]]),
+            seq: word(4),
+            ack: word(8),
+            hdr_len: (b[12] >> 4) * 4,
+            flags: u16::from_be_bytes([b[12], b[13]]) & 0x0fff,
+            window: u16::from_be_bytes([b[14], b[15]]),
+            urgent: 0,
+            options: OptionBytes::EMPTY,
+            options_len: 0,
+            window_scale: None,
+            acc_ecn: false,
+            sack: false,
+            len: 0,
+            short: true,
+            cut: Some(Cut::Malformed),
+        };
+        return (Payload::Tcp(seg), stop);
+    }
+    (
+        Payload::TcpPartial {
+            sport: be16(b, 0),
+            dport: be16(b, 2),
+            cut,
+        },
+        stop,
+    )
 }
 
 /// An Ethernet II header: what `eth.*` fields read from a frame's kept bytes.
@@ -837,7 +1171,7 @@ pub fn protocols(decoded: &Decoded, bytes: &[u8]) -> String {
             };
             echo && rest(layers.transport()) > 8
         }
-        Payload::Fragment | Payload::OtherIp => true,
+        Payload::Fragment { .. } | Payload::OtherIp => true,
         _ => false,
     };
     if data {
@@ -993,23 +1327,51 @@ impl<'a> Iterator for TcpOptions<'a> {
     }
 }
 
-/// The shift of a well-formed window scale option (kind 3, length 3), if present, and whether
-/// a SACK option (kind 5) is: one walk for both, as every segment needs them.
-fn scale_and_sack(tcp: &Tcp) -> (Option<u8>, bool) {
-    let (mut scale, mut sack) = (None, false);
+/// What every segment needs of its options, found in one walk.
+struct OptionScan {
+    /// The shift of the first well-formed window scale option (kind 3, length 3).
+    window_scale: Option<u8>,
+    /// A well-formed AccECN option is present.
+    acc_ecn: bool,
+    /// A SACK option (kind 5) is present.
+    sack: bool,
+}
+
+fn scan_options(tcp: &Tcp) -> OptionScan {
+    let mut scan = OptionScan {
+        window_scale: None,
+        acc_ecn: false,
+        sack: false,
+    };
     for o in options(tcp) {
         match o {
             TcpOption::Opt {
                 kind: 3,
                 data: [shift],
-            } => {
-                scale.get_or_insert(*shift);
+            } if scan.window_scale.is_none() => scan.window_scale = Some(*shift),
+            TcpOption::Opt { kind: 5, .. } => scan.sack = true,
+            TcpOption::Opt { kind, data } => {
+                scan.acc_ecn |= acc_ecn_counters(kind, data).is_some();
             }
-            TcpOption::Opt { kind: 5, .. } => sack = true,
             _ => {}
         }
     }
-    (scale, sack)
+    scan
+}
+
+/// An AccECN option's byte counters (RFC 9768 §3.2.3) in wire order, and whether the order is
+/// AccECN1's (EE1B, ECEB, EE0B) rather than AccECN0's (EE0B, ECEB, EE1B): kinds 172 and 174,
+/// or the experimental kinds with ExID 0xACC0 and 0xACC1. As Wireshark 4.0 reads it, the
+/// option holds 0 to 3 whole 24-bit counters; any other length is not an AccECN option.
+pub fn acc_ecn_counters(kind: u8, data: &[u8]) -> Option<(bool, &[u8])> {
+    let (order1, counters) = match (kind, data) {
+        (172, d) => (false, d),
+        (174, d) => (true, d),
+        (253 | 254, [0xac, 0xc0, d @ ..]) => (false, d),
+        (253 | 254, [0xac, 0xc1, d @ ..]) => (true, d),
+        _ => return None,
+    };
+    (counters.len() % 3 == 0 && counters.len() <= 9).then_some((order1, counters))
 }
 
 fn be16(b: &[u8], at: usize) -> Option<u16> {
@@ -1021,28 +1383,27 @@ fn ipv4_at(b: &[u8], at: usize) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::new(s[0], s[1], s[2], s[3]))
 }
 
-fn layer_name(layer: etherparse::err::Layer) -> &'static str {
+fn layer_of(layer: etherparse::err::Layer) -> Layer {
     use etherparse::err::Layer as L;
     match layer {
-        L::LinuxSllHeader => "SLL",
-        L::Ethernet2Header => "Ethernet",
-        L::EtherPayload => "Ethernet payload",
-        L::VlanHeader => "VLAN",
-        L::MacsecHeader | L::MacsecPacket => "MACsec",
-        L::IpHeader => "IP",
-        L::Ipv4Header | L::Ipv4Packet => "IPv4",
-        L::IpAuthHeader => "IP auth header",
-        L::Ipv6Header | L::Ipv6Packet => "IPv6",
+        L::LinuxSllHeader => Layer::Sll,
+        L::Ethernet2Header | L::EtherPayload => Layer::Ethernet,
+        L::VlanHeader => Layer::Vlan,
+        L::MacsecHeader | L::MacsecPacket => Layer::Macsec,
+        L::IpHeader => Layer::Ip,
+        L::Ipv4Header | L::Ipv4Packet => Layer::Ipv4,
+        L::IpAuthHeader => Layer::IpAuth,
+        L::Ipv6Header | L::Ipv6Packet => Layer::Ipv6,
         L::Ipv6ExtHeader
         | L::Ipv6HopByHopHeader
         | L::Ipv6DestOptionsHeader
         | L::Ipv6RouteHeader
-        | L::Ipv6FragHeader => "IPv6 extension header",
-        L::UdpHeader | L::UdpPayload => "UDP",
-        L::TcpHeader => "TCP",
-        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => "ICMP",
-        L::Icmpv6 => "ICMPv6",
-        _ => "packet",
+        | L::Ipv6FragHeader => Layer::Ipv6Ext,
+        L::UdpHeader | L::UdpPayload => Layer::Udp,
+        L::TcpHeader => Layer::Tcp,
+        L::Icmpv4 | L::Icmpv4Timestamp | L::Icmpv4TimestampReply => Layer::Icmp,
+        L::Icmpv6 => Layer::Icmpv6,
+        _ => Layer::Packet,
     }
 }
 
@@ -1090,12 +1451,12 @@ mod tests {
                 for v in &variants {
                     for len in 0..=v.len() {
                         let cut = &v[..len];
-                        let fast = format!("{:?}", decode(linktype, cut));
-                        let general = format!("{:?}", decode_sliced(linktype, cut));
+                        let fast = format!("{:?}", decode(linktype, cut, v.len() as u32));
+                        let general = format!("{:?}", decode_sliced(linktype, cut, v.len()));
                         assert_eq!(fast, general, "{} cut at {len}", path.display());
                         compared += 1;
                         let ip = cut.get(l2..).unwrap_or_default();
-                        took_fast_path += plain_ipv4_tcp(ip).is_some() as usize;
+                        took_fast_path += plain_ipv4_tcp(ip, v.len() - l2).is_some() as usize;
                     }
                 }
             }
@@ -1210,6 +1571,189 @@ mod tests {
                 cut: Cut::Snaplen
             }
         ));
-        assert_eq!(stop.unwrap().layer, "TCP");
+        assert_eq!(stop.unwrap().layer, Layer::Tcp);
+    }
+
+    /// An IPv4 datagram from 10.0.0.1 to 10.0.0.2 of protocol `proto` around `payload`.
+    fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x45, 0];
+        h.extend_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
+        h.extend_from_slice(&[0, 1, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn udp(dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = vec![0xc0, 0x00];
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
+    /// The inner TCP segment every encapsulation test carries: 5201 → 5200, SYN.
+    fn inner() -> Vec<u8> {
+        ipv4(6, &header_with(&[]))
+    }
+
+    fn inner_tcp(linktype: u32, frame: &[u8]) -> (IpAddr, u16) {
+        let d = decode(linktype, frame, frame.len() as u32);
+        match (&d.payload, d.ip) {
+            (Payload::Tcp(t), Some(ip)) => (ip.dst, t.dport),
+            other => panic!("no inner TCP: {other:?} {:?}", d.stop),
+        }
+    }
+
+    const INNER_DST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
+
+    #[test]
+    fn tcp_inside_each_tunnel_and_tag_is_the_frames_tcp() {
+        let eth_inner = ethernet(0x0800, &inner());
+        let mut mpls = vec![0, 0x01, 0x00, 64, 0, 0x02, 0x01, 64];
+        mpls.extend_from_slice(&inner());
+        let mut pppoe = vec![0x11, 0, 0, 1, 0, 42, 0x00, 0x21];
+        pppoe.extend_from_slice(&inner());
+        let mut gre = vec![0x20, 0, 0x08, 0x00, 0, 0, 0, 7];
+        gre.extend_from_slice(&inner());
+        let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 1, 0];
+        vxlan.extend_from_slice(&eth_inner);
+        let mut geneve = vec![0x01, 0, 0x65, 0x58, 0, 0, 1, 0, 1, 2, 3, 4];
+        geneve.extend_from_slice(&eth_inner);
+        let mut vntag = vec![0, 0, 0, 0, 0x08, 0x00];
+        vntag.extend_from_slice(&inner());
+        let mut pbb = vec![0, 0, 0, 1];
+        pbb.extend_from_slice(&eth_inner);
+        let mut cfp = vec![0, 0x3f];
+        cfp.extend_from_slice(&eth_inner);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "QinQ",
+                ethernet(
+                    0x88a8,
+                    &[&[0, 1, 0x81, 0][..], &[0, 2, 0x08, 0], &inner()].concat(),
+                ),
+            ),
+            ("MPLS", ethernet(0x8847, &mpls)),
+            ("PPPoE", ethernet(0x8864, &pppoe)),
+            ("PBB", ethernet(0x88e7, &pbb)),
+            ("VN-Tag", ethernet(0x8926, &vntag)),
+            ("FabricPath", ethernet(0x8903, &cfp)),
+            ("4in4", ethernet(0x0800, &ipv4(4, &inner()))),
+            ("GRE with a key", ethernet(0x0800, &ipv4(47, &gre))),
+            ("VXLAN", ethernet(0x0800, &ipv4(17, &udp(4789, &vxlan)))),
+            (
+                "Geneve with an option",
+                ethernet(0x0800, &ipv4(17, &udp(6081, &geneve))),
+            ),
+        ];
+        for (name, frame) in cases {
+            assert_eq!(inner_tcp(1, &frame), (INNER_DST, 5200), "{name}");
+        }
+    }
+
+    #[test]
+    fn tcp_behind_each_link_type_is_decoded() {
+        let mut ppp = vec![0xff, 0x03, 0x00, 0x21];
+        ppp.extend_from_slice(&inner());
+        let mut chdlc = vec![0x0f, 0, 0x08, 0x00];
+        chdlc.extend_from_slice(&inner());
+        // NFLOG: family IPv4, a prefix TLV (padded to 8), then the payload TLV.
+        let mut nflog = vec![2, 0, 0, 1, 7, 0, 10, 0, b'a', b'b', b'c', 0];
+        let payload = inner();
+        nflog.extend_from_slice(&((4 + payload.len()) as u16).to_le_bytes());
+        nflog.extend_from_slice(&9u16.to_le_bytes());
+        nflog.extend_from_slice(&payload);
+        // 802.11 QoS data from the DS, then LLC/SNAP.
+        let mut wlan = vec![0x88, 0x02];
+        wlan.extend_from_slice(&[0; 24]);
+        wlan.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        wlan.extend_from_slice(&inner());
+        let mut radiotap = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        radiotap.extend_from_slice(&wlan);
+        for (linktype, frame) in [
+            (9, ppp),
+            (104, chdlc),
+            (239, nflog),
+            (105, wlan),
+            (127, radiotap),
+        ] {
+            assert_eq!(
+                inner_tcp(linktype, &frame),
+                (INNER_DST, 5200),
+                "link type {linktype}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_link_type_stops_at_the_link_with_its_number() {
+        let d = decode(147, &inner(), 40);
+        assert_eq!(d.stop, Some(Stop::new(Layer::Link, Reason::LinkType(147))));
+        assert!(d.stop.unwrap().is_not_decoded());
+    }
+
+    #[test]
+    fn a_tunnel_whose_inside_stops_keeps_the_outer_datagram() {
+        // GRE carrying PPP LCP (0xc021): the frame is the outer IPv4 datagram, stopped at PPP.
+        let gre = [
+            0x30, 0x01, 0x88, 0x0b, 0, 4, 0, 1, 0, 0, 0, 1, 0xff, 0x03, 0xc0, 0x21,
+        ];
+        let frame = ethernet(0x0800, &ipv4(47, &gre));
+        let d = decode(1, &frame, frame.len() as u32);
+        assert_eq!(d.ip.map(|ip| ip.proto), Some(47));
+        assert!(matches!(d.payload, Payload::OtherIp));
+        assert_eq!(
+            d.stop,
+            Some(Stop::new(Layer::Ppp, Reason::Protocol(0xc021)))
+        );
+    }
+
+    #[test]
+    fn an_ip_length_beyond_the_wire_counts_to_the_frames_end() {
+        let mut frame = ethernet(0x0800, &inner());
+        frame[14 + 2..14 + 4].copy_from_slice(&820u16.to_be_bytes());
+        let Payload::Tcp(t) = decode(1, &frame, frame.len() as u32).payload else {
+            panic!("not TCP")
+        };
+        assert_eq!(t.len, 0, "Len from the frame, not from the IP length");
+    }
+
+    #[test]
+    fn a_source_route_makes_its_last_address_the_destination() {
+        let opts = [0x83, 11, 4, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        assert_eq!(
+            ipv4_options(&opts).route_dst,
+            Some(Ipv4Addr::new(5, 6, 7, 8))
+        );
+        // A route already complete (pointer past the end) leaves the header's destination.
+        let done = [0x83, 11, 12, 1, 2, 3, 4, 5, 6, 7, 8, 0];
+        assert_eq!(ipv4_options(&done).route_dst, None);
+    }
+
+    #[test]
+    fn a_security_option_shorter_than_its_fields_is_malformed() {
+        assert_eq!(ipv4_options(&[0x82, 2, 0, 0]).malformed, Some(0x82));
+        assert_eq!(ipv4_options(&[0x94, 4, 0, 0]).malformed, None);
+    }
+
+    #[test]
+    fn a_header_the_ip_length_ends_after_the_window_keeps_flags_and_window() {
+        let b = header_with(&[]);
+        let (Payload::Tcp(t), stop) = tcp(&b[..16], 16) else {
+            panic!("not TCP")
+        };
+        assert_eq!((t.flags, t.window, t.short), (flags::SYN, 0xffff, true));
+        assert_eq!(t.cut, Some(Cut::Malformed));
+        assert!(stop.is_some());
+        // Cut by the snap length instead (the IP length says 20): only the ports, as before.
+        assert!(matches!(tcp(&b[..16], 20).0, Payload::TcpPartial { .. }));
     }
 }
