@@ -163,6 +163,8 @@ impl DemoArgs {
             fields: Vec::new(),
             field_options: Vec::new(),
             explain: self.explain,
+            // The demo is the articles' conversation: its rows show what was said.
+            payload: true,
             width: self.width,
         };
         let mut output = args.resolve();
@@ -386,6 +388,10 @@ pub struct OutputArgs {
     /// Under each row (or arrow), one plain sentence saying what the segment does and why.
     #[arg(long, conflicts_with = "summary")]
     pub explain: bool,
+    /// Show what was said: a short quoted, escaped preview of each segment's data in its row
+    /// and its explanation (`"Hi, user1, I got you!"`). The reader keeps each frame's bytes.
+    #[arg(long, conflicts_with = "summary")]
+    pub payload: bool,
     /// Width of ladder diagrams in columns (default: the terminal's width, else $COLUMNS, else
     /// 100).
     #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
@@ -492,6 +498,8 @@ pub struct Output {
     pub filtered: bool,
     /// 2×MSL in seconds, as explanations of TIME_WAIT quote it.
     pub msl: u64,
+    /// `--payload`: each segment's data, quoted, in its row and its explanation.
+    pub payload: bool,
 }
 
 impl Output {
@@ -509,6 +517,7 @@ impl Output {
             ascii: false,
             filtered: false,
             msl: DEFAULT_MSL,
+            payload: false,
         }
     }
 }
@@ -599,7 +608,7 @@ impl CaptureArgs {
                 promisc: !self.no_promisc,
                 nanos: self.precision == TsPrecision::Nano,
                 filter: (!expr.trim().is_empty()).then_some(expr),
-                keep_bytes: query.needs_bytes(),
+                keep_bytes: query.needs_bytes() || self.output.payload,
             },
             output,
             query,
@@ -701,6 +710,7 @@ impl OutputArgs {
             ascii: self.ascii,
             filtered: self.stream.is_some() || self.display_filter.is_some(),
             msl: self.msl,
+            payload: self.payload,
         }
     }
 }

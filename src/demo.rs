@@ -62,7 +62,8 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
         promisc: false,
         nanos: false,
         filter: Some(FILTER.into()),
-        keep_bytes: false,
+        // The demo's rows quote what was said (--payload).
+        keep_bytes: true,
     })
     .map_err(|e| {
         let msg = format!("{e:#}");

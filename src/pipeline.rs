@@ -38,7 +38,7 @@ pub fn read(cfg: &Config) -> Result<()> {
     };
     let opts = source::file::Options {
         filter: cfg.filter.clone(),
-        keep_bytes: save.is_some() || cfg.query.needs_bytes(),
+        keep_bytes: save.is_some() || cfg.query.needs_bytes() || cfg.output.payload,
     };
     let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
@@ -253,7 +253,11 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
 /// `tcplens demo` without capture privileges: a capture held in memory, read as a file.
 pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
-    let reader = source::file::spawn_bytes(name, bytes, Default::default(), tx)?;
+    let opts = source::file::Options {
+        filter: None,
+        keep_bytes: output.payload,
+    };
+    let reader = source::file::spawn_bytes(name, bytes, opts, tx)?;
     let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let outputs = Outputs::new(output, stdout, None);
     consume_file(

@@ -342,3 +342,49 @@ fn ladder_flags_match_the_rows_after_accecn_and_with_reserved_bits() {
         assert!(ladder.contains(f), "{f} not in the ladder:\n{ladder}");
     }
 }
+
+/// `--payload`: the articles' conversation, quoted in the rows and in the explanations, and
+/// escaped where the bytes are not printable text.
+#[test]
+fn payload_quotes_what_each_segment_said() {
+    let rows = stdout_of(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "--payload",
+        "--explain",
+        "--no-summary",
+        "--color",
+        "never",
+    ]);
+    for said in [
+        "\"Hello!\"",
+        "\"user1\"",
+        "\"Hi, user1, I got you!\"",
+        "\"exit\"",
+    ] {
+        assert!(
+            rows.contains(&format!(" · {said}\n")),
+            "row quoting {said}:\n{rows}"
+        );
+        assert!(
+            rows.contains("bytes (Seq=") && rows.contains(&format!("): {said}")),
+            "sentence quoting {said}:\n{rows}"
+        );
+    }
+    // Without the option, nothing is quoted.
+    let plain = stdout_of(&["read", &fixture("learn_tcp.pcap"), "--no-summary"]);
+    assert!(!plain.contains("\"Hello!\""));
+}
+
+#[test]
+fn payload_preview_escapes_and_cuts_long_data() {
+    let mut out = String::new();
+    tcplens::render::preview(
+        &mut out,
+        b"GET / HTTP/1.1\r\nHost: a\"b\\c\x01\r\n0123456789abcdef",
+    );
+    assert_eq!(
+        out,
+        "\"GET / HTTP/1.1\\r\\nHost: a\\\"b\\\\c\\x01\\r\\n0123456789\"..."
+    );
+}

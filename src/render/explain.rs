@@ -21,11 +21,17 @@ pub struct Explainer {
     msl: u64,
     /// `--ascii`: sentences in plain ASCII too.
     ascii: bool,
+    /// `--payload`: sentences quote the segment's data.
+    payload: bool,
 }
 
 impl Explainer {
-    pub fn new(msl: u64, ascii: bool) -> Explainer {
-        Explainer { msl, ascii }
+    pub fn new(msl: u64, ascii: bool, payload: bool) -> Explainer {
+        Explainer {
+            msl,
+            ascii,
+            payload,
+        }
     }
 
     /// Appends the sentence for one row (no newline).
@@ -33,7 +39,10 @@ impl Explainer {
         let start = out.len();
         match row.seg {
             Some((tcp, info)) => match info.step {
-                Some(step) => self.segment(out, tcp, info, &step),
+                Some(step) => {
+                    let said = row.payload.filter(|_| self.payload);
+                    self.segment(out, tcp, info, &step, said)
+                }
                 None => out.push_str(
                     "the IP length leaves no room for this TCP header, so Wireshark tracks \
                      nothing for it and neither does tcplens",
@@ -53,7 +62,15 @@ impl Explainer {
         }
     }
 
-    fn segment(&self, out: &mut String, tcp: &Tcp, info: &TcpInfo, step: &Step) {
+    /// `said`: the segment's data, when the sentence quotes it (`--payload`).
+    fn segment(
+        &self,
+        out: &mut String,
+        tcp: &Tcp,
+        info: &TcpInfo,
+        step: &Step,
+        said: Option<&[u8]>,
+    ) {
         let who = step.sender.name();
         let peer = step.sender.peer().name();
         let n = Numbers::new(tcp, info, SeqMode::Relative);
@@ -123,6 +140,10 @@ impl Explainer {
                     tcp.len, n.seq
                 )
             };
+            if let Some(data) = said {
+                c.push_str(": ");
+                super::preview(&mut c, data);
+            }
             // Bytes sent before (or a probe's byte) do not move the sender's next Seq.
             if info.analysis.seq == SeqNews::Advances {
                 let _ = write!(c, ", so its next Seq is {}", last.wrapping_add(1));

@@ -213,7 +213,9 @@ impl<'s, W: Write> Outputs<'s, W> {
             info: String::new(),
             note: String::new(),
             seq: opts.seq,
-            explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
+            explainer: opts
+                .explain
+                .then(|| Explainer::new(opts.msl, opts.ascii, opts.payload)),
             rows: false,
             per_frame: false,
             filtered: opts.filtered,
@@ -407,6 +409,8 @@ pub struct Row<'a> {
     pub frame: &'a Frame,
     pub decoded: &'a Decoded,
     pub seg: Option<(&'a Tcp, &'a TcpInfo)>,
+    /// The segment's captured payload, when the source kept the frame's bytes (`--payload`).
+    pub payload: Option<&'a [u8]>,
     pub protocol: &'static str,
     pub info: &'a str,
     /// Seconds since the first frame, at the file's precision.
@@ -418,6 +422,7 @@ struct RowParts<'a> {
     frame: &'a Frame,
     decoded: &'a Decoded,
     seg: Option<(&'a Tcp, &'a TcpInfo)>,
+    payload: Option<&'a [u8]>,
     protocol: &'static str,
     time: RelTime,
 }
@@ -437,10 +442,17 @@ impl<'a> RowParts<'a> {
             }
             None => info::other_info(info, decoded),
         };
+        // A RST's data is its diagnostic text, not stream data (RFC 9293 §3.5.3).
+        let payload = seg
+            .filter(|(t, _)| !t.has(crate::decode::flags::RST))
+            .zip(packet.bytes)
+            .and_then(|((t, _), b)| crate::decode::tcp_payload(&decoded.layers, t, b))
+            .filter(|p| !p.is_empty());
         RowParts {
             frame: packet.frame,
             decoded,
             seg,
+            payload,
             protocol,
             time: RelTime {
                 nanos: packet.times.relative.into(),
@@ -457,6 +469,7 @@ impl<'a> RowParts<'a> {
             frame: self.frame,
             decoded: self.decoded,
             seg: self.seg,
+            payload: self.payload,
             protocol: self.protocol,
             info,
             time: self.time,
@@ -547,3 +560,31 @@ impl std::fmt::Display for RelTime {
         f.pad(&s)
     }
 }
+
+/// What a segment said, for `--payload`: at most [`PREVIEW`] bytes in double quotes, escaped
+/// as a C string would be (`\r`, `\n`, `\t`, `\\`, `\"`, other non-printables `\xNN`), `...`
+/// after the quote when there was more.
+pub fn preview(out: &mut String, data: &[u8]) {
+    out.push('"');
+    for &b in data.iter().take(PREVIEW) {
+        match b {
+            b'\r' => out.push_str("\\r"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                use std::fmt::Write;
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('"');
+    if data.len() > PREVIEW {
+        out.push_str("...");
+    }
+}
+
+/// Bytes of a segment's data a preview shows.
+pub const PREVIEW: usize = 40;

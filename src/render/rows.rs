@@ -13,6 +13,8 @@ use crate::decode::flags;
 /// The text rows sink.
 pub struct Rows {
     seq: SeqMode,
+    /// `--payload`: the segment's data, quoted, in the annotation.
+    payload: bool,
     color: ColorMode,
     ascii: bool,
     /// Reused per row when it is painted.
@@ -23,6 +25,7 @@ impl Rows {
     pub fn new(opts: Output) -> Rows {
         Rows {
             seq: opts.seq,
+            payload: opts.payload,
             color: opts.color,
             ascii: opts.ascii,
             plain: String::new(),
@@ -47,10 +50,10 @@ impl Sink for Rows {
         match style {
             Some(style) => {
                 self.plain.clear();
-                text_row(&mut self.plain, row, self.seq);
+                text_row(&mut self.plain, row, self.seq, self.payload);
                 let _ = write!(out, "{}", style.style(&self.plain));
             }
-            None => text_row(out, row, self.seq),
+            None => text_row(out, row, self.seq, self.payload),
         }
         if let Some(note) = frame.note {
             out.push_str(if self.ascii {
@@ -67,7 +70,7 @@ impl Sink for Rows {
 
 /// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
 /// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
-fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
+fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode, payload: bool) {
     // Field by field rather than one `write!`: core::fmt was the top of the profile (push.rs).
     push::int_right(out, row.frame.number, 5);
     out.push(' ');
@@ -82,12 +85,12 @@ fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode) {
     push::int(out, row.frame.origlen);
     out.push(' ');
     out.push_str(row.info);
-    annotation(out, row, seq);
+    annotation(out, row, seq, payload);
 }
 
 /// tcplens's own column: stream, the raw ISN on SYNs (the articles' "Sequence Number (raw)"),
 /// raw numbers under `--seq both`, and where decoding stopped.
-fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
+fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode, payload: bool) {
     let start = out.len();
     let sep = |out: &mut String| out.push_str(if out.len() == start { " │ " } else { " · " });
     if let Some((t, i)) = row.seg {
@@ -127,6 +130,10 @@ fn annotation(out: &mut String, row: &Row<'_>, seq: SeqMode) {
                 push::int(out, t.ack);
             }
         }
+    }
+    if let Some(data) = row.payload.filter(|_| payload) {
+        sep(out);
+        super::preview(out, data);
     }
     if let Some(stop) = &row.decoded.stop {
         sep(out);
