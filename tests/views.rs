@@ -388,3 +388,40 @@ fn payload_preview_escapes_and_cuts_long_data() {
         "\"GET / HTTP/1.1\\r\\nHost: a\\\"b\\\\c\\x01\\r\\n0123456789\"..."
     );
 }
+
+/// `--ladder --payload`: each arrow carries what its segment said, or has it written just
+/// above when the arrow is too short.
+#[test]
+fn ladder_with_payload_shows_the_conversation_on_its_arrows() {
+    let ladder = stdout_of(&[
+        "read",
+        &fixture("learn_tcp.pcap"),
+        "--ladder",
+        "--payload",
+        "--no-summary",
+        "--color",
+        "never",
+    ]);
+    assert_learn_tcp_ladder(&ladder);
+    let hello = ladder
+        .lines()
+        .find(|l| l.contains("Len=6"))
+        .expect("frame 4");
+    assert!(
+        hello.contains("Len=6 \"Hello!\" ─") && hello.contains("│◀"),
+        "{hello}"
+    );
+    for said in ["\"user1\"", "\"user2\"", "\"user3\"", "\"exit\""] {
+        assert!(
+            ladder
+                .lines()
+                .any(|l| l.contains(said) && l.ends_with("▶│")),
+            "{said}:\n{ladder}"
+        );
+    }
+    // The server's 21-byte answers do not fit on their arrows: above them, between the lifelines.
+    for n in 1..=3 {
+        let said = format!("│ \"Hi, user{n}, I got you!\"");
+        assert!(ladder.contains(&said), "{said}:\n{ladder}");
+    }
+}

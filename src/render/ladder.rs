@@ -123,6 +123,8 @@ pub struct Ladder {
     glyphs: &'static Glyphs,
     color: ColorMode,
     seq: SeqMode,
+    /// `--payload`: arrows quote the segment's data.
+    payload: bool,
     diagrams: HashMap<u32, Diagram>,
     /// Streaming: the connection of the last line drawn, to name it again when another
     /// connection's arrow comes between.
@@ -136,6 +138,7 @@ impl Ladder {
         color: ColorMode,
         seq: SeqMode,
         after_rows: bool,
+        payload: bool,
     ) -> Ladder {
         Ladder {
             opts,
@@ -143,6 +146,7 @@ impl Ladder {
             glyphs: if ascii { &ASCII } else { &UNICODE },
             color,
             seq,
+            payload,
             diagrams: HashMap::new(),
             last: None,
         }
@@ -229,7 +233,14 @@ impl Ladder {
             let _ = write!(core, " Ack={}", n.ack);
         }
         let _ = write!(core, " Len={}", tcp.len);
-        let event = step.event.map(|e| format!("({e})")).unwrap_or_default();
+        let mut event = step.event.map(|e| format!("({e})")).unwrap_or_default();
+        // What was said rides with the event: on the arrow when it fits, else above it.
+        if let Some(data) = row.payload.filter(|_| self.payload) {
+            if !event.is_empty() {
+                event.push(' ');
+            }
+            super::preview(&mut event, data);
+        }
 
         // States beside the lifelines: a side that moved twice shows the middle state on the
         // arrow's line and the final one below it.

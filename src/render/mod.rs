@@ -196,7 +196,12 @@ impl<'s, W: Write> Outputs<'s, W> {
             }
             if let Some(l) = opts.ladder {
                 sinks.push(Box::new(ladder::Ladder::new(
-                    l, opts.ascii, opts.color, opts.seq, opts.rows,
+                    l,
+                    opts.ascii,
+                    opts.color,
+                    opts.seq,
+                    opts.rows,
+                    opts.payload,
                 )));
             }
             if summary && !opts.json {
