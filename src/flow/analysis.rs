@@ -226,8 +226,8 @@ pub enum PeerWindow {
 }
 
 /// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
-/// "acknowledges N more bytes" from it, and an ACK that moves forward is one Wireshark gives
-/// an `acks_frame` (approximated by it until ack_rtt is computed).
+/// "acknowledges N more bytes" from it. (Which segment it acknowledges exactly is
+/// [`Analysis::acks`], from Wireshark's list of unacknowledged segments.)
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AckNews {
     /// No ACK flag.
