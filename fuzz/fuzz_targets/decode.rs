@@ -27,6 +27,8 @@ fuzz_target!(|data: &[u8]| {
             tcp.window_scale, shown,
             "window scale unlike the options shown"
         );
+        let sack = options(tcp).any(|o| matches!(o, TcpOption::Opt { kind: 5, .. }));
+        assert_eq!(tcp.sack, sack, "SACK flag unlike the options shown");
     }
     if let Some(stop) = &d.stop {
         assert!(
