@@ -11,6 +11,14 @@ pub struct Endpoint {
     pub port: u16,
 }
 
+impl Endpoint {
+    /// The sender's and the receiver's ends of a TCP segment.
+    pub fn of_segment(ip: &crate::decode::Ip, tcp: &crate::decode::Tcp) -> (Endpoint, Endpoint) {
+        let end = |addr, port| Endpoint { addr, port };
+        (end(ip.src, tcp.sport), end(ip.dst, tcp.dport))
+    }
+}
+
 impl std::fmt::Display for Endpoint {
     /// `addr:port`, IPv6 as `[addr]:port` (design.md, connection records).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

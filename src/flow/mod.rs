@@ -387,14 +387,7 @@ impl Tracker {
         let (Some(ip), Payload::Tcp(tcp)) = (&decoded.ip, &decoded.payload) else {
             return None;
         };
-        let src = Endpoint {
-            addr: ip.src,
-            port: tcp.sport,
-        };
-        let dst = Endpoint {
-            addr: ip.dst,
-            port: tcp.dport,
-        };
+        let (src, dst) = Endpoint::of_segment(ip, tcp);
         let now = frame.ts.as_nanos();
         self.expire(now);
         // Zeek's reassembler only takes payload the capture holds whole (`DataSent` needs

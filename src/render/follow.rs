@@ -127,14 +127,8 @@ impl FollowStreams {
             "Follow: tcp,{}\nFilter: tcp.stream eq {stream}\n",
             self.format.name()
         ));
-        let node = |e: Option<Endpoint>| match e {
-            Some(Endpoint {
-                addr: IpAddr::V6(a),
-                port,
-            }) => format!("[{a}]:{port}"),
-            Some(Endpoint { addr, port }) => format!("{addr}:{port}"),
-            None => ":0".to_string(),
-        };
+        // Endpoint's Display is tshark's node form (`[v6]:port`); an absent stream's is `:0`.
+        let node = |e: Option<Endpoint>| e.map_or(":0".to_string(), |e| e.to_string());
         out.push_str(&format!("Node 0: {}\n", node(ends.map(|e| e.0))));
         out.push_str(&format!("Node 1: {}\n", node(ends.map(|e| e.1))));
     }
@@ -199,14 +193,7 @@ impl Sink for FollowStreams {
         if !self.streams.has(stream) || self.done.contains(&stream) || t.short {
             return Ok(());
         }
-        let src = Endpoint {
-            addr: ip.src,
-            port: t.sport,
-        };
-        let dst = Endpoint {
-            addr: ip.dst,
-            port: t.dport,
-        };
+        let (src, dst) = Endpoint::of_segment(&ip, t);
         if !self.open.contains_key(&stream) {
             let files = self.open_files(stream, src, dst)?;
             let mut held = String::new();
