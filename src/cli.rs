@@ -226,9 +226,51 @@ pub struct FollowConfig {
     /// The file, BPF words and display filter, as `read` takes them.
     pub read: Config,
     pub stream: Option<u32>,
+    pub opts: FollowOpts,
+}
+
+/// How streams are followed, from a file or live.
+#[derive(Clone, Debug)]
+pub struct FollowOpts {
     pub format: FollowFormat,
+    /// Client red, server blue (ascii on a terminal).
     pub color: bool,
+    /// `--output-dir`: one file per side of each stream instead of stdout.
     pub output_dir: Option<PathBuf>,
+}
+
+impl FollowOpts {
+    fn new(
+        format: FollowFormat,
+        color: ColorChoice,
+        output_dir: Option<PathBuf>,
+    ) -> Result<FollowOpts> {
+        if let Some(dir) = &output_dir {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+        }
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let color = ColorMode::choose(
+            color,
+            format == FollowFormat::Json,
+            std::io::stdout().is_terminal(),
+            env("NO_COLOR").is_some(),
+            env("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            false,
+        ) != ColorMode::Off;
+        Ok(FollowOpts {
+            format,
+            color,
+            output_dir,
+        })
+    }
+
+    /// Nothing but the follower writes: no rows, no summary.
+    fn output() -> Output {
+        let mut output = Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off);
+        output.rows = false;
+        output
+    }
 }
 
 impl FollowArgs {
@@ -239,26 +281,11 @@ impl FollowArgs {
             )),
             None => None,
         };
-        if let Some(dir) = &self.output_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-        }
-        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-        let color = ColorMode::choose(
-            self.color,
-            self.format == FollowFormat::Json,
-            std::io::stdout().is_terminal(),
-            env("NO_COLOR").is_some(),
-            env("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
-            false,
-        ) != ColorMode::Off;
-        let mut output = Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off);
-        output.rows = false;
         Ok(FollowConfig {
             read: Config {
                 file: self.file,
                 filter: Filter::from_words(&self.filter)?,
-                output,
+                output: FollowOpts::output(),
                 query: Query {
                     filter,
                     fields: None,
@@ -271,9 +298,7 @@ impl FollowArgs {
                 write: None,
             },
             stream: self.stream,
-            format: self.format,
-            color,
-            output_dir: self.output_dir,
+            opts: FollowOpts::new(self.format, self.color, self.output_dir)?,
         })
     }
 }
@@ -311,6 +336,17 @@ pub struct CaptureArgs {
     /// Timestamp precision of rows and of the -w file: micro (as tcpdump) or nano.
     #[arg(long = "time-stamp-precision", value_enum, default_value_t = TsPrecision::Micro)]
     pub precision: TsPrecision,
+    /// Follow each TCP stream instead of printing rows, as `tcplens follow` follows a file:
+    /// its payload in order, in FORMAT (ascii, hex, raw, json; ascii when not given), each
+    /// stream printed as its data arrives, in stream order; `--stream N` follows one.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
+          default_missing_value = "ascii",
+          conflicts_with_all = ["json", "ladder", "summary", "explain", "format", "display_filter", "payload", "quiet"])]
+    pub follow: Option<FollowFormat>,
+    /// With --follow: write each side of each stream to its own file in DIR, named as tcpflow
+    /// names them, instead of printing.
+    #[arg(long, value_name = "DIR", requires = "follow")]
+    pub output_dir: Option<PathBuf>,
     /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
@@ -428,6 +464,8 @@ pub struct CaptureConfig {
     pub limits: Limits,
     /// False when nothing goes to stdout (`-q --no-summary`, or `-w -`).
     pub print: bool,
+    /// `--follow`: the streams to follow (one, or every stream) and how.
+    pub follow: Option<(Option<u32>, FollowOpts)>,
 }
 
 /// Everything the pipeline needs, validated.
@@ -560,7 +598,18 @@ impl ReadArgs {
 impl CaptureArgs {
     pub fn into_config(self) -> Result<CaptureConfig> {
         let limits = self.output.limits()?;
-        let query = self.output.query()?;
+        let follow = match self.follow {
+            Some(format) => Some((
+                self.output.stream,
+                FollowOpts::new(format, self.output.color, self.output_dir.clone())?,
+            )),
+            None => None,
+        };
+        // Following picks streams by itself (`--stream` is not a row filter then).
+        let query = match follow {
+            Some(_) => Query::default(),
+            None => self.output.query()?,
+        };
         if query.needs_connection() && !(self.output.summary && query.filter_is_per_connection()) {
             anyhow::bail!(
                 "tcplens.conn.* fields are known only when a connection ends: a live capture cannot \
@@ -580,7 +629,10 @@ impl CaptureArgs {
         if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
             check_writable_dir(path)?;
         }
-        let mut output = self.output.resolve();
+        let mut output = match follow {
+            Some(_) => FollowOpts::output(),
+            None => self.output.resolve(),
+        };
         if let Some(ladder) = &mut output.ladder {
             ladder.streaming = true;
         }
@@ -608,11 +660,12 @@ impl CaptureArgs {
                 promisc: !self.no_promisc,
                 nanos: self.precision == TsPrecision::Nano,
                 filter: (!expr.trim().is_empty()).then_some(expr),
-                keep_bytes: query.needs_bytes() || self.output.payload,
+                keep_bytes: query.needs_bytes() || self.output.payload || follow.is_some(),
             },
             output,
             query,
             limits,
+            follow,
         })
     }
 }

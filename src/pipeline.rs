@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config, FollowConfig, Output, Query, SummaryMode};
+use crate::cli::{CaptureConfig, Config, FollowConfig, FollowOpts, Output, Query, SummaryMode};
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
@@ -43,16 +43,11 @@ pub fn read(cfg: &Config) -> Result<()> {
     let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
     let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
-    // `-w -`: the capture file is stdout, nothing else goes there. Otherwise stdout rather
-    // than a lock held throughout: a lock cannot move to the render thread, and behind a
-    // 64 KiB BufWriter it is taken once per 64 KiB anyway.
+    // `-w -`: the capture file is stdout, nothing else goes there.
     let out: Box<dyn Write + Send> = if cfg.writes_stdout() {
         Box::new(std::io::sink())
     } else {
-        Box::new(std::io::BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout(),
-        ))
+        Box::new(stdout())
     };
     let mut outputs = Outputs::new(cfg.output, out, cfg.query.fields.clone())
         .progress(progress)
@@ -83,8 +78,18 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
         (None, Some(_)) => Streams::Matched(matched_streams(read)?),
         (None, None) => Streams::All,
     };
-    let mut sink = FollowStreams::new(cfg.format, cfg.color, streams, cfg.output_dir.clone());
-    run_file(read, true, Selector::new(None), &mut sink)
+    let mut sink = follower(&cfg.opts, streams);
+    run_file(read, true, Selector::new(None), &mut sink, stdout())
+}
+
+fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
+    FollowStreams::new(opts.format, opts.color, streams, opts.output_dir.clone())
+}
+
+/// Stdout behind a 64 KiB buffer: stdout rather than a lock held throughout, as a lock cannot
+/// move to the render thread, and behind the buffer it is taken once per 64 KiB anyway.
+fn stdout() -> std::io::BufWriter<std::io::Stdout> {
+    std::io::BufWriter::with_capacity(1 << 16, std::io::stdout())
 }
 
 /// The streams with a frame the display filter selects.
@@ -101,16 +106,23 @@ fn matched_streams(cfg: &Config) -> Result<std::collections::HashSet<u32>> {
     }
     let mut matched = Matched::default();
     let selector = Selector::new(cfg.query.filter.clone());
-    run_file(cfg, cfg.query.needs_bytes(), selector, &mut matched)?;
+    run_file(
+        cfg,
+        cfg.query.needs_bytes(),
+        selector,
+        &mut matched,
+        stdout(),
+    )?;
     Ok(matched.0)
 }
 
-/// One run of the loop over a file with one sink of the caller's, to stdout.
-fn run_file<S: Sink>(
+/// One run of the loop over a file with one sink of the caller's, its text to `out`.
+fn run_file<S: Sink, W: Write + Send>(
     cfg: &Config,
     keep_bytes: bool,
     selector: Selector,
     sink: &mut S,
+    out: W,
 ) -> Result<()> {
     let (tx, rx) = source::channel();
     let input = source::file::open(cfg.file.clone())?;
@@ -119,7 +131,6 @@ fn run_file<S: Sink>(
         keep_bytes,
     };
     let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
-    let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
     let outputs = Outputs::new(cfg.output, out, None).sink(Box::new(sink));
     consume_file(
         &cfg.file.display().to_string(),
@@ -226,14 +237,15 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let _ = writeln!(std::io::stderr(), "{}", live.listening());
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
-    let result = if cfg.print {
+    let result = if let Some((stream, opts)) = &cfg.follow {
+        let streams = stream.map_or(Streams::All, Streams::One);
+        let outputs = Outputs::new(cfg.output, stdout(), None)
+            .sink(Box::new(follower(opts, streams).end_at_close()));
+        consume(&rx, outputs, Selector::default(), cfg.limits, true)
+    } else if cfg.print {
         let (selector, verdict) = selection(&cfg.query, cfg.output);
-        let outputs = Outputs::new(
-            cfg.output,
-            std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
-            cfg.query.fields.clone(),
-        )
-        .connection_filter(verdict);
+        let outputs =
+            Outputs::new(cfg.output, stdout(), cfg.query.fields.clone()).connection_filter(verdict);
         consume(&rx, outputs, selector, cfg.limits, true)
     } else {
         drain(&rx)
@@ -258,8 +270,7 @@ pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
         keep_bytes: output.payload,
     };
     let reader = source::file::spawn_bytes(name, bytes, opts, tx)?;
-    let stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let outputs = Outputs::new(output, stdout, None);
+    let outputs = Outputs::new(output, stdout(), None);
     consume_file(
         name,
         reader,
@@ -681,5 +692,39 @@ fn consume_here<W: Write>(
     match failure {
         Some(e) => Err(e),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `tcplens follow ARGS` run in process, its output returned.
+    fn follow_text(args: &[&str], held_limit: usize) -> String {
+        let cli = crate::cli::Cli::try_parse_from(["tcplens", "follow"].iter().chain(args))
+            .expect("arguments");
+        let crate::cli::Command::Follow(args) = cli.command else {
+            unreachable!()
+        };
+        let cfg = args.into_config().expect("config");
+        let mut sink = follower(&cfg.opts, Streams::All).held_limit(held_limit);
+        let mut out = Vec::new();
+        run_file(&cfg.read, true, Selector::new(None), &mut sink, &mut out).expect("run");
+        String::from_utf8(out).expect("text")
+    }
+
+    #[test]
+    fn streams_waiting_their_turn_on_disk_print_as_from_memory() {
+        // 40 connections open at once: 39 wait while stream 0 prints.
+        for format in ["ascii", "hex", "json"] {
+            let args = ["fixtures/interleaved_40.pcap", "--format", format];
+            let in_memory = follow_text(&args, usize::MAX);
+            assert_eq!(
+                in_memory.matches("Filter: tcp.stream eq").count(),
+                40 * (format != "json") as usize
+            );
+            assert_eq!(follow_text(&args, 64), in_memory, "{format}");
+        }
     }
 }

@@ -777,3 +777,92 @@ fn capture_piped_to_head_ends_quietly_in_text_and_json() {
         assert!(rest.is_empty(), "{mode}: {rest:?}");
     }
 }
+
+#[test]
+fn live_follow_prints_each_stream_when_it_closes() {
+    if !privileged("live_follow_prints_each_stream_when_it_closes") {
+        return;
+    }
+    let (l, port) = listener();
+    let mut live = Live::start(&["-i", "lo", "--follow", "tcp", "port", &port]);
+    const SEPARATOR: &str = "=====================";
+    for stream in 0..2 {
+        converse(&l);
+        live.row_with(&format!("Filter: tcp.stream eq {stream}"));
+        live.row_with("user1");
+        // The footer comes at the close, not when the capture ends.
+        live.row_with(SEPARATOR);
+        assert!(
+            live.still_running(),
+            "stream {stream} printed while capturing"
+        );
+    }
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    let block = |stream: u32, client: &str| {
+        format!(
+            "\n{SEPARATOR}==============================================\n\
+             Follow: tcp,ascii\nFilter: tcp.stream eq {stream}\n\
+             Node 0: 127.0.0.1:{client}\nNode 1: 127.0.0.1:{port}\n\
+             \t6\nHello!\n5\nuser1\n\
+             {SEPARATOR}==============================================\n"
+        )
+    };
+    let clients: Vec<&str> = f
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Node 0: 127.0.0.1:"))
+        .collect();
+    assert_eq!(clients.len(), 2, "{}", f.stdout);
+    assert_eq!(
+        f.stdout,
+        block(0, clients[0]) + &block(1, clients[1]),
+        "two blocks, as tshark -z follow,tcp,ascii prints them"
+    );
+}
+
+#[test]
+fn live_follow_output_dir_writes_each_side_as_tcpflow() {
+    if !privileged("live_follow_output_dir_writes_each_side_as_tcpflow") {
+        return;
+    }
+    let dir = common::temp_dir("live_follow_output_dir");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let (l, port) = listener();
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "--follow=raw",
+        "--output-dir",
+        &dir_arg,
+        "tcp",
+        "port",
+        &port,
+    ]);
+    converse(&l);
+    // The files are written as the data arrives; Ctrl-C closes them.
+    std::thread::sleep(Duration::from_millis(300));
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    assert_eq!(f.stdout, "", "files instead of stdout");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    let server = format!("127.000.000.001.{:05}", port.parse::<u16>().unwrap());
+    let (to_server, to_client): (Vec<_>, Vec<_>) = files
+        .iter()
+        .partition(|(name, _)| name.ends_with(&format!("-{server}")));
+    assert_eq!(to_server.len(), 1, "{files:?}");
+    assert_eq!(to_client.len(), 1, "{files:?}");
+    assert_eq!(to_server[0].1, b"user1");
+    assert!(to_client[0].0.starts_with(&format!("{server}-")));
+    assert_eq!(to_client[0].1, b"Hello!");
+}

@@ -32,6 +32,12 @@ pub enum EndpointState {
 }
 
 impl EndpointState {
+    /// CLOSED or TIME_WAIT: the endpoint sends no more data on this connection (RFC 9293
+    /// §3.3.2: TIME_WAIT only waits out the peer's retransmitted FIN).
+    pub fn is_done(self) -> bool {
+        matches!(self, EndpointState::Closed | EndpointState::TimeWait)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EndpointState::Closed => "CLOSED",

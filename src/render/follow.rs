@@ -6,12 +6,15 @@
 //! Output is streamed: the lowest-numbered selected stream still open prints as its data
 //! completes, so following one stream of any size needs no more memory than its waiting
 //! out-of-order data. A later stream open at the same time keeps its text until the earlier
-//! ones have printed (tshark keeps every stream whole until the end).
+//! ones have printed (tshark keeps every stream whole until the end): in memory up to 1 MiB,
+//! then in an unnamed temporary file ([`Held`]), so any number of long concurrent streams
+//! follow in bounded memory.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::net::IpAddr;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -72,12 +75,90 @@ impl Streams {
 
 const SEPARATOR: &str = "===================================================================\n";
 
+/// Held text beyond this goes to disk.
+const HELD_IN_MEMORY: usize = 1 << 20;
+/// Held text moved from disk to stdout per batch of frames once its stream's turn came: the
+/// catching up costs at most this much memory at a time.
+const PUMP_PER_BATCH: usize = 1 << 20;
+
+/// A stream's text while an earlier stream prints: a string, and what outgrew it in an
+/// unnamed temporary file (deleted by the system when closed), read back oldest first.
+#[derive(Default)]
+struct Held {
+    text: String,
+    spill: Option<Spill>,
+}
+
+/// The file part of [`Held`]: it precedes `Held::text`.
+struct Spill {
+    file: File,
+    read: u64,
+    written: u64,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.text.is_empty() && self.spill.is_none()
+    }
+
+    /// Moves the text to disk once it reaches `limit` bytes.
+    fn settle(&mut self, limit: usize) -> Result<()> {
+        if self.text.len() < limit {
+            return Ok(());
+        }
+        let spill = match &mut self.spill {
+            Some(s) => s,
+            None => self.spill.insert(Spill {
+                file: tempfile::tempfile()
+                    .context("cannot create a temporary file for a stream's text")?,
+                read: 0,
+                written: 0,
+            }),
+        };
+        spill
+            .file
+            .write_all_at(self.text.as_bytes(), spill.written)
+            .context("cannot write a stream's text to its temporary file")?;
+        spill.written += self.text.len() as u64;
+        self.text.clear();
+        Ok(())
+    }
+
+    /// Moves about `budget` bytes of the oldest text to `out` (never splitting a character);
+    /// what is kept in memory goes once the file is read. Returns the bytes moved.
+    fn pump(&mut self, out: &mut String, budget: usize) -> Result<usize> {
+        let mut moved = 0;
+        if let Some(s) = &mut self.spill {
+            let n = (s.written - s.read).min(budget as u64) as usize;
+            let mut buf = vec![0u8; n];
+            s.file
+                .read_exact_at(&mut buf, s.read)
+                .context("cannot read a stream's text back from its temporary file")?;
+            // The file holds whole strings, so only the end of a partial read can be cut.
+            let whole = match std::str::from_utf8(&buf) {
+                Ok(t) => t,
+                Err(e) => std::str::from_utf8(&buf[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            out.push_str(whole);
+            moved = whole.len();
+            s.read += moved as u64;
+            if s.read < s.written {
+                return Ok(moved);
+            }
+            self.spill = None;
+        }
+        moved += self.text.len();
+        out.push_str(&std::mem::take(&mut self.text));
+        Ok(moved)
+    }
+}
+
 struct Stream {
     follow: Follow,
     /// Node 0: the sender of the stream's first segment.
     client: Endpoint,
-    /// Text kept while an earlier stream prints.
-    held: String,
+    /// Text kept while an earlier stream prints (or from before its turn came).
+    held: Held,
     /// Running offsets of each side, for hex dumps.
     offset: [u64; 2],
     ended: bool,
@@ -97,6 +178,13 @@ pub struct FollowStreams {
     dir: Option<PathBuf>,
     /// tcpflow's file names already used, for a 4-tuple that comes back (port reuse).
     names: HashMap<String, u32>,
+    /// Held text kept in memory per stream before it goes to disk.
+    held_limit: usize,
+    /// What held text may still move to stdout in this batch.
+    budget: usize,
+    /// A live capture's: a stream ends when both its endpoints are done (CLOSED or TIME_WAIT),
+    /// rather than when it leaves the tracker 2×MSL later.
+    end_at_close: bool,
 }
 
 impl FollowStreams {
@@ -114,7 +202,34 @@ impl FollowStreams {
             done: HashSet::new(),
             dir,
             names: HashMap::new(),
+            held_limit: HELD_IN_MEMORY,
+            budget: PUMP_PER_BATCH,
+            end_at_close: false,
         }
+    }
+
+    /// End each stream's block when both endpoints are done, as a live capture wants: the
+    /// next stream prints as soon as the earlier one closed. (A file follows as tshark does,
+    /// to the connection's last frame, retransmissions after the close included.)
+    pub fn end_at_close(mut self) -> FollowStreams {
+        self.end_at_close = true;
+        self
+    }
+
+    /// The stream's block is complete: its footer prints once its turn comes.
+    fn end(&mut self, out: &mut String, stream: u32) -> Result<()> {
+        if let Some(st) = self.open.get_mut(&stream) {
+            st.ended = true;
+            st.files = [None, None];
+            self.drain(out)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps at most `bytes` of a waiting stream's text in memory (tests spill tiny amounts).
+    pub fn held_limit(mut self, bytes: usize) -> FollowStreams {
+        self.held_limit = bytes;
+        self
     }
 
     fn block_header(&self, out: &mut String, stream: u32, ends: Option<(Endpoint, Endpoint)>) {
@@ -139,17 +254,20 @@ impl FollowStreams {
         }
     }
 
-    /// Prints the finished streams at the head of the queue, then what the new head held.
-    fn drain(&mut self, out: &mut String) {
+    /// Prints what the head of the queue held (within this batch's budget), and each finished
+    /// stream's footer, until a stream still open or still holding text is at the head.
+    fn drain(&mut self, out: &mut String) -> Result<()> {
         while let Some(mut head) = self.open.first_entry() {
-            out.push_str(&std::mem::take(&mut head.get_mut().held));
-            if !head.get().ended {
+            let held = &mut head.get_mut().held;
+            self.budget = self.budget.saturating_sub(held.pump(out, self.budget)?);
+            if !held.is_empty() || !head.get().ended {
                 break;
             }
             let (stream, _) = head.remove_entry();
             self.footer(out);
             self.done.insert(stream);
         }
+        Ok(())
     }
 
     /// A new stream's files under `--output-dir`, named as tcpflow names them.
@@ -185,6 +303,12 @@ fn flow_name(e: Endpoint) -> String {
 
 impl Sink for FollowStreams {
     fn packet(&mut self, out: &mut String, frame: &View<'_>) -> Result<()> {
+        if self.budget > 0
+            && let Some((_, head)) = self.open.first_key_value()
+            && !head.held.is_empty()
+        {
+            self.drain(out)?;
+        }
         let p = frame.packet;
         let (Some((t, info)), Some(ip)) = (p.segment(), p.decoded().ip) else {
             return Ok(());
@@ -196,8 +320,8 @@ impl Sink for FollowStreams {
         let (src, dst) = Endpoint::of_segment(&ip, t);
         if !self.open.contains_key(&stream) {
             let files = self.open_files(stream, src, dst)?;
-            let mut held = String::new();
-            self.block_header(&mut held, stream, Some((src, dst)));
+            let mut held = Held::default();
+            self.block_header(&mut held.text, stream, Some((src, dst)));
             self.open.insert(
                 stream,
                 Stream {
@@ -209,13 +333,13 @@ impl Sink for FollowStreams {
                     files,
                 },
             );
-            self.drain(out);
+            self.drain(out)?;
         }
         let live = self
             .open
             .first_key_value()
-            .is_some_and(|(s, _)| *s == stream);
-        let (format, color) = (self.format, self.color);
+            .is_some_and(|(s, head)| *s == stream && head.held.is_empty());
+        let (format, color, limit) = (self.format, self.color, self.held_limit);
         let st = self.open.get_mut(&stream).expect("inserted above");
         let node = if src == st.client {
             Node::Client
@@ -243,7 +367,7 @@ impl Sink for FollowStreams {
             files,
             ..
         } = st;
-        let text = if live { &mut *out } else { held };
+        let text = if live { &mut *out } else { &mut held.text };
         let mut failed = None;
         follow.segment(&seg, &mut |c| {
             if let Some(f) = &mut files[c.node as usize] {
@@ -254,7 +378,25 @@ impl Sink for FollowStreams {
             }
             chunk(text, format, color, stream, offset, &c);
         });
-        failed.map_or(Ok(()), |e| Err(e.into()))
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        if !live {
+            held.settle(limit)?;
+        }
+        if self.end_at_close
+            && info
+                .step
+                .is_some_and(|s| s.client.is_done() && s.server.is_done())
+        {
+            self.end(out, stream)?;
+        }
+        Ok(())
+    }
+
+    fn batch_end(&mut self) -> Result<()> {
+        self.budget = PUMP_PER_BATCH;
+        Ok(())
     }
 
     fn shows_connections(&self) -> bool {
@@ -267,12 +409,7 @@ impl Sink for FollowStreams {
         s: &Summary,
         _first: Option<Timestamp>,
     ) -> Result<()> {
-        if let Some(st) = self.open.get_mut(&s.stream) {
-            st.ended = true;
-            st.files = [None, None];
-            self.drain(out);
-        }
-        Ok(())
+        self.end(out, s.stream)
     }
 
     fn finish(&mut self, out: &mut dyn Write, _end: &mut End<'_>) -> Result<()> {
@@ -280,7 +417,13 @@ impl Sink for FollowStreams {
         for st in self.open.values_mut() {
             st.ended = true;
         }
-        self.drain(&mut text);
+        // A budget's worth at a time, written before the next.
+        while !self.open.is_empty() {
+            self.budget = PUMP_PER_BATCH;
+            self.drain(&mut text)?;
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
         if let Streams::One(n) = self.streams
             && !self.done.contains(&n)
             && self.dir.is_none()
@@ -454,6 +597,26 @@ mod tests {
             "\t00000006  48 69 2c 20 75 73 65 72  31 2c 20 49 20 67 6f 74  Hi, user 1, I got\n\
              \t00000016  20 79 6f 75 21                                     you!\n"
         );
+    }
+
+    #[test]
+    fn held_text_comes_back_in_order_from_disk_without_cutting_a_character() {
+        let mut held = Held::default();
+        let mut expected = String::new();
+        for i in 0..50 {
+            // Two-byte characters, so some reads end inside one.
+            let piece = format!("{i}: é\tç\n");
+            held.text.push_str(&piece);
+            expected.push_str(&piece);
+            held.settle(16).unwrap();
+        }
+        assert!(held.spill.is_some(), "the text should have gone to disk");
+        let mut out = String::new();
+        while !held.is_empty() {
+            let moved = held.pump(&mut out, 7).unwrap();
+            assert!(moved > 0 && moved <= 7 || held.spill.is_none());
+        }
+        assert_eq!(out, expected);
     }
 
     #[test]
