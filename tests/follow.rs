@@ -16,12 +16,6 @@ const WITH_GAPS: &[&str] = &[
     "suricata__smb2-frames-gap-payload-logging-02__smb2-peter-minus-p191-p192.pcap",
     "suricata__tcp-rst-unacked-stream-10__TLPW1-tcp-174.56.47.59-10.3.11.101-tcp-80-49309.pcap",
 ];
-
-/// Captures whose TCP payload arrives in IP fragments: the reader reassembles the datagram's
-/// headers but keeps only each frame's own bytes, so follow cannot show that payload yet
-/// (docs/follow.md, "Limits").
-const PAYLOAD_IN_FRAGMENTS: &[&str] = &["vxlan_fragments.pcap"];
-
 fn streams(file: &Path) -> Option<u32> {
     let out = common::tshark_encap()
         .arg("-r")
@@ -73,10 +67,6 @@ fn compare(files: &[PathBuf], modes: &[&str]) {
     let mut diffs = Vec::new();
     let mut compared = 0;
     for file in files {
-        let name = file.file_name().unwrap_or_default().to_string_lossy();
-        if PAYLOAD_IN_FRAGMENTS.contains(&name.as_ref()) {
-            continue;
-        }
         let Some(last) = streams(file) else { continue };
         for mode in modes {
             let theirs = tshark_follow(file, mode, last);

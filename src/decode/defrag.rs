@@ -64,7 +64,7 @@ impl Reassembler {
         data: &[u8],
         linktype: u32,
         now: i128,
-    ) -> Option<Decoded> {
+    ) -> Option<Reassembled> {
         let (Some(ip), Payload::Fragment { at, len }) = (decoded.ip, &decoded.payload) else {
             return None;
         };
@@ -186,22 +186,38 @@ fn assemble(pieces: &mut [(u32, Box<[u8]>)], total: usize) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A frame that completed its datagram.
+pub struct Reassembled {
+    /// The frame as Wireshark shows it; its layer offsets past the IP header are unknown
+    /// (they would point into the reassembled bytes, not the frame's).
+    pub decoded: Decoded,
+    /// The reassembled datagram (this frame's IP header in front of the payload), and where
+    /// its TCP payload starts in it: follow and `tcp.payload` read the segment's data here.
+    pub datagram: Vec<u8>,
+    pub payload_at: Option<usize>,
+}
+
 /// The completing frame as Wireshark shows it: its own IP header (addresses, options) in
 /// front of the reassembled payload, decoded down to TCP (or a tunnel's inner TCP). Layer
 /// offsets past the IP header would point into the reassembled bytes, not the frame's, so
 /// only the network header's is kept.
-fn reassembled(decoded: &Decoded, data: &[u8], linktype: u32, payload: &[u8]) -> Decoded {
+fn reassembled(decoded: &Decoded, data: &[u8], linktype: u32, payload: &[u8]) -> Reassembled {
+    let unchanged = || Reassembled {
+        decoded: decoded.clone(),
+        datagram: Vec::new(),
+        payload_at: None,
+    };
     let (Some(ip), Some(net)) = (decoded.ip, decoded.layers.net()) else {
-        return decoded.clone();
+        return unchanged();
     };
     let mut buf = Vec::with_capacity(60 + payload.len());
     match ip.src {
         IpAddr::V4(_) => {
             let Some(ihl) = data.get(net).map(|b| (b & 0xf) as usize * 4) else {
-                return decoded.clone();
+                return unchanged();
             };
             let Some(h) = data.get(net..net + ihl) else {
-                return decoded.clone();
+                return unchanged();
             };
             buf.extend_from_slice(h);
             let total = ((ihl + payload.len()).min(u16::MAX as usize) as u16).to_be_bytes();
@@ -212,7 +228,7 @@ fn reassembled(decoded: &Decoded, data: &[u8], linktype: u32, payload: &[u8]) ->
         }
         IpAddr::V6(_) => {
             let Some(h) = data.get(net..net + 40) else {
-                return decoded.clone();
+                return unchanged();
             };
             buf.extend_from_slice(h);
             buf[4..6].copy_from_slice(&(payload.len().min(u16::MAX as usize) as u16).to_be_bytes());
@@ -221,11 +237,16 @@ fn reassembled(decoded: &Decoded, data: &[u8], linktype: u32, payload: &[u8]) ->
     }
     buf.extend_from_slice(payload);
     let mut out = decode_sliced(12, &buf, buf.len());
+    let payload_at = out.layers.payload();
     out.layers = Layers {
         linktype,
         ..Layers::network_only(net)
     };
-    out
+    Reassembled {
+        decoded: out,
+        datagram: buf,
+        payload_at,
+    }
 }
 
 #[cfg(test)]
@@ -257,14 +278,14 @@ mod tests {
         t
     }
 
-    fn add(r: &mut Reassembler, frame: &[u8], now: i128) -> Option<Decoded> {
+    fn add(r: &mut Reassembler, frame: &[u8], now: i128) -> Option<Reassembled> {
         let d = decode(101, frame, frame.len() as u32);
         assert!(matches!(d.payload, Payload::Fragment { .. }), "{d:?}");
         r.add(&d, frame, 101, now)
     }
 
-    fn tcp_len(d: &Decoded) -> u32 {
-        match &d.payload {
+    fn tcp_len(r: &Reassembled) -> u32 {
+        match &r.decoded.payload {
             Payload::Tcp(t) => t.len,
             other => panic!("not TCP: {other:?}"),
         }
@@ -278,6 +299,9 @@ mod tests {
         assert!(add(&mut r, &fragment(7, 16, true, &seg[16..32]), 1).is_none());
         let whole = add(&mut r, &fragment(7, 32, false, &seg[32..]), 2).expect("complete");
         assert_eq!(tcp_len(&whole), 20);
+        // The segment's data, for follow: read from the reassembled datagram.
+        let at = whole.payload_at.expect("payload offset");
+        assert_eq!(&whole.datagram[at..], &seg[20..]);
         assert_eq!((r.datagrams(), r.bytes()), (0, 0));
     }
 

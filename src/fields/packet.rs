@@ -65,6 +65,12 @@ impl<'a> Packet<'a> {
         }
     }
 
+    /// The segment's data, when the source kept the frame's bytes (with IP fragments', the
+    /// reassembled datagram's).
+    pub fn tcp_payload(&self, tcp: &Tcp) -> Option<&'a [u8]> {
+        self.frame.tcp_payload(tcp, self.bytes)
+    }
+
     /// The TCP header and the tracker's verdict on it.
     pub fn segment(&self) -> Option<(&'a Tcp, &'a TcpInfo)> {
         Some((self.tcp_header()?, self.tcp?))

@@ -1244,14 +1244,12 @@ pub static FIELDS: &[Field] = &[
         Bytes,
         "TCP payload bytes",
         |p, out| {
-            let layers = &p.decoded().layers;
             // A RST's data is its diagnostic text (RFC 9293 §3.5.3), tcp.reset_cause to
             // Wireshark, not payload.
             if let Some(b) = p
                 .tcp_header()
                 .filter(|t| !t.has(flags::RST))
-                .zip(p.bytes)
-                .and_then(|(t, b)| decode::tcp_payload(layers, t, b))
+                .and_then(|t| p.tcp_payload(t))
                 .filter(|b| !b.is_empty())
             {
                 out.push(Value::Bytes(Cow::Borrowed(b)));

@@ -22,7 +22,7 @@ use base64::Engine;
 use owo_colors::OwoColorize;
 
 use super::{End, Sink, View};
-use crate::decode::{self, flags};
+use crate::decode::flags;
 use crate::flow::follow::{Chunk, Data, Follow, Node, Segment};
 use crate::flow::{Endpoint, Summary};
 use crate::source::Timestamp;
@@ -347,10 +347,7 @@ impl Sink for FollowStreams {
             Node::Server
         };
         // A RST's data is Wireshark's follow data too (the tap takes the whole TCP payload).
-        let payload = p
-            .bytes
-            .and_then(|b| decode::tcp_payload(&p.decoded().layers, t, b))
-            .unwrap_or_default();
+        let payload = p.tcp_payload(t).unwrap_or_default();
         let seg = Segment {
             node,
             frame: p.frame.number,

@@ -450,8 +450,7 @@ impl<'a> RowParts<'a> {
         // A RST's data is its diagnostic text, not stream data (RFC 9293 §3.5.3).
         let payload = seg
             .filter(|(t, _)| !t.has(crate::decode::flags::RST))
-            .zip(packet.bytes)
-            .and_then(|((t, _), b)| crate::decode::tcp_payload(&decoded.layers, t, b))
+            .and_then(|(t, _)| packet.tcp_payload(t))
             .filter(|p| !p.is_empty());
         RowParts {
             frame: packet.frame,

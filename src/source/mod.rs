@@ -17,7 +17,7 @@ pub mod write;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::decode::defrag::Reassembler;
-use crate::decode::{Decoded, Payload, decode};
+use crate::decode::{Decoded, Payload, Tcp, decode};
 
 /// Frames per channel message: amortizes channel synchronization over many packets. When the
 /// consumer is the slower side the channel is full, and every batch it takes wakes the
@@ -66,6 +66,10 @@ pub struct Frame {
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
     /// thread idle most of the time (docs/performance.md).
     decoded: Decoded,
+    /// The TCP payload of a segment reassembled from IP fragments, which the frame's own
+    /// bytes do not hold; kept only when the source keeps bytes (follow, `--payload`,
+    /// `tcp.payload`).
+    reassembled: Option<Box<[u8]>>,
 }
 
 impl Frame {
@@ -79,12 +83,22 @@ impl Frame {
             origlen,
             caplen: data.len() as u32,
             decoded: decode(linktype, data, origlen),
+            reassembled: None,
         }
     }
 
     /// What each layer of the frame said.
     pub fn decoded(&self) -> &Decoded {
         &self.decoded
+    }
+
+    /// The TCP segment's data (up to the header's length, as far as captured): from the
+    /// frame's bytes, or from the reassembled datagram when IP fragments carried it.
+    pub fn tcp_payload<'a>(&'a self, tcp: &Tcp, bytes: Option<&'a [u8]>) -> Option<&'a [u8]> {
+        match &self.reassembled {
+            Some(p) => p.get(..(tcp.len as usize).min(p.len())),
+            None => crate::decode::tcp_payload(&self.decoded.layers, tcp, bytes?),
+        }
     }
 }
 
@@ -266,7 +280,13 @@ impl Batcher {
         if let Payload::Fragment { .. } = frame.decoded.payload
             && let Some(whole) = (self.defrag).add(&frame.decoded, data, linktype, ts.as_nanos())
         {
-            frame.decoded = whole;
+            frame.decoded = whole.decoded;
+            if self.keep_bytes {
+                frame.reassembled = whole
+                    .payload_at
+                    .and_then(|at| whole.datagram.get(at..))
+                    .map(Box::from);
+            }
         }
         self.batch.push(frame);
         self.batch.len() >= BATCH
