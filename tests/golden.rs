@@ -44,19 +44,21 @@ const VARIANTS: &[Variant] = &[
 
 fn check(fixture: &Path, suffix: &str, extra: &[&str]) -> Option<String> {
     let stem = fixture.file_stem()?.to_string_lossy().into_owned();
-    let golden = common::root()
-        .join("fixtures/golden")
-        .join(format!("{stem}.{suffix}"));
-    let out = common::tcplens()
-        .arg("read")
+    let mut cmd = common::tcplens();
+    cmd.arg("read")
         .arg(fixture)
         .args(["--color", "never"])
-        .args(extra)
-        .output()
-        .expect("run tcplens");
+        .args(extra);
+    compare(&format!("{stem}.{suffix}"), cmd)
+}
+
+/// The command's stdout against fixtures/golden/NAME (written instead under TCPLENS_BLESS).
+fn compare(name: &str, mut cmd: std::process::Command) -> Option<String> {
+    let golden = common::root().join("fixtures/golden").join(name);
+    let out = cmd.output().expect("run tcplens");
     assert!(
         out.status.success(),
-        "{stem}: {}",
+        "{name}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let got = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -104,4 +106,15 @@ fn rows_match_golden_files() {
         })
         .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The demo as a user without capture privileges sees it: the bundled recording of the
+/// articles' experiment, each row and arrow quoting what was said, the ladder and the summary.
+#[test]
+fn demo_conversation_matches_its_golden_file() {
+    let mut cmd = common::tcplens();
+    cmd.args(["demo", "--replay", "--color", "never", "--width", "100"]);
+    if let Some(report) = compare("demo.replay.txt", cmd) {
+        panic!("{report}");
+    }
 }
