@@ -425,7 +425,8 @@ pub struct OutputArgs {
     #[arg(long, conflicts_with = "summary")]
     pub explain: bool,
     /// Show what was said: a short quoted, escaped preview of each segment's data in its row
-    /// and its explanation (`"Hi, user1, I got you!"`). The reader keeps each frame's bytes.
+    /// and on its ladder arrow (`"Hi, user1, I got you!"`); explanations quote it always.
+    /// The reader keeps each frame's bytes.
     #[arg(long, conflicts_with = "summary")]
     pub payload: bool,
     /// Width of ladder diagrams in columns (default: the terminal's width, else $COLUMNS, else
@@ -536,11 +537,17 @@ pub struct Output {
     pub filtered: bool,
     /// 2×MSL in seconds, as explanations of TIME_WAIT quote it.
     pub msl: u64,
-    /// `--payload`: each segment's data, quoted, in its row and its explanation.
+    /// `--payload`: each segment's data, quoted, in its row and on its ladder arrow.
     pub payload: bool,
 }
 
 impl Output {
+    /// Some view quotes what the segments said: `--payload`, and explanations, which always
+    /// do (the source must keep the frames' bytes).
+    pub fn quotes_data(&self) -> bool {
+        self.payload || self.explain
+    }
+
     /// Rows (or JSON records) and the summary as given: no ladder, no explanations, every
     /// stream.
     pub fn rows(json: bool, color: ColorMode, seq: SeqMode, summary: SummaryMode) -> Output {
@@ -660,7 +667,7 @@ impl CaptureArgs {
                 promisc: !self.no_promisc,
                 nanos: self.precision == TsPrecision::Nano,
                 filter: (!expr.trim().is_empty()).then_some(expr),
-                keep_bytes: query.needs_bytes() || self.output.payload || follow.is_some(),
+                keep_bytes: query.needs_bytes() || output.quotes_data() || follow.is_some(),
             },
             output,
             query,

@@ -38,7 +38,7 @@ pub fn read(cfg: &Config) -> Result<()> {
     };
     let opts = source::file::Options {
         filter: cfg.filter.clone(),
-        keep_bytes: save.is_some() || cfg.query.needs_bytes() || cfg.output.payload,
+        keep_bytes: save.is_some() || cfg.query.needs_bytes() || cfg.output.quotes_data(),
     };
     let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
@@ -267,7 +267,7 @@ pub fn replay(name: &str, bytes: &'static [u8], output: Output) -> Result<()> {
     let (tx, rx) = source::channel();
     let opts = source::file::Options {
         filter: None,
-        keep_bytes: output.payload,
+        keep_bytes: output.quotes_data(),
     };
     let reader = source::file::spawn_bytes(name, bytes, opts, tx)?;
     let outputs = Outputs::new(output, stdout(), None);

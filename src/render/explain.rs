@@ -21,17 +21,13 @@ pub struct Explainer {
     msl: u64,
     /// `--ascii`: sentences in plain ASCII too.
     ascii: bool,
-    /// `--payload`: sentences quote the segment's data.
-    payload: bool,
 }
 
 impl Explainer {
-    pub fn new(msl: u64, ascii: bool, payload: bool) -> Explainer {
-        Explainer {
-            msl,
-            ascii,
-            payload,
-        }
+    /// Sentences quote each segment's data whenever the source kept the bytes, which it does
+    /// whenever explanations are asked for ([`crate::cli::Output::quotes_data`]).
+    pub fn new(msl: u64, ascii: bool) -> Explainer {
+        Explainer { msl, ascii }
     }
 
     /// Appends the sentence for one row (no newline).
@@ -39,10 +35,7 @@ impl Explainer {
         let start = out.len();
         match row.seg {
             Some((tcp, info)) => match info.step {
-                Some(step) => {
-                    let said = row.payload.filter(|_| self.payload);
-                    self.segment(out, tcp, info, &step, said)
-                }
+                Some(step) => self.segment(out, tcp, info, &step, row.payload),
                 None => out.push_str(
                     "the IP length leaves no room for this TCP header, so Wireshark tracks \
                      nothing for it and neither does tcplens",

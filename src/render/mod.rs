@@ -218,9 +218,7 @@ impl<'s, W: Write> Outputs<'s, W> {
             info: String::new(),
             note: String::new(),
             seq: opts.seq,
-            explainer: opts
-                .explain
-                .then(|| Explainer::new(opts.msl, opts.ascii, opts.payload)),
+            explainer: opts.explain.then(|| Explainer::new(opts.msl, opts.ascii)),
             rows: false,
             per_frame: false,
             filtered: opts.filtered,
