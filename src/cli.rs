@@ -11,9 +11,12 @@ use std::sync::Arc;
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FieldId, Needs};
 use crate::flow::Limits;
+use crate::flow::endpoint::Side;
 use crate::render::color::ColorMode;
 use crate::render::fields::FieldsFormat;
 use crate::render::follow::FollowFormat;
+use crate::render::graph::GraphKind;
+use crate::render::plot::{ImageFormat, Target};
 use crate::source::filter::Filter;
 use crate::source::live;
 
@@ -39,6 +42,9 @@ pub enum Command {
     /// back in order, retransmitted bytes once, gaps marked, as `tshark -z follow,tcp,MODE,N`
     /// prints it.
     Follow(FollowArgs),
+    /// Draw TCP stream graphs (Wireshark's TCP Stream Graphs, tcptrace's time-sequence graph):
+    /// to an SVG or PNG file with -o, else as a braille chart on the terminal.
+    Graph(GraphArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
     /// List every field the display filter, -T fields and JSON know (as `tshark -G fields`):
@@ -221,6 +227,142 @@ pub struct FollowArgs {
     pub filter: Vec<String>,
 }
 
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// The capture file (pcap or pcapng).
+    pub file: PathBuf,
+    /// Graph TCP stream N (`tcp.stream`).
+    #[arg(long, value_name = "N", conflicts_with = "display_filter")]
+    pub stream: Option<u32>,
+    /// Graph every stream with a frame matching this display filter (a first pass finds
+    /// them). Without --stream or -Y, every TCP stream is graphed.
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    pub display_filter: Option<String>,
+    /// Which graph: tcptrace, stevens, throughput, rtt, window (docs/graphs.md).
+    #[arg(long, value_enum, default_value_t = GraphKind::Tcptrace)]
+    pub kind: GraphKind,
+    /// Whose data to graph (default: the side that sent more).
+    #[arg(long, value_enum)]
+    pub side: Option<GraphSide>,
+    /// Write the picture to FILE.svg or FILE.png; with a directory (existing, or ending in
+    /// `/`), one picture per stream, named stream-N-KIND.svg (or .png with --image png).
+    #[arg(short = 'o', long = "output", value_name = "FILE|DIR")]
+    pub output: Option<PathBuf>,
+    /// Picture format in an -o directory.
+    #[arg(long, value_enum, default_value_t = ImageFormat::Svg)]
+    pub image: ImageFormat,
+    /// Width: pixels in a file (default 1000), columns on the terminal (default its width).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(40..=20000))]
+    pub width: Option<u32>,
+    /// Height: pixels in a file (default 600), rows on the terminal (default 24).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(10..=20000))]
+    pub height: Option<u32>,
+    /// When to color the terminal chart.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphSide {
+    Client,
+    Server,
+}
+
+/// `tcplens graph`, validated.
+pub struct GraphConfig {
+    pub read: Config,
+    pub stream: Option<u32>,
+    pub kind: GraphKind,
+    pub side: Option<Side>,
+    pub target: Target,
+}
+
+impl GraphArgs {
+    pub fn into_config(self) -> Result<GraphConfig> {
+        let target = match &self.output {
+            Some(path) => {
+                let size = (self.width.unwrap_or(1000), self.height.unwrap_or(600));
+                if path.is_dir() || path.to_string_lossy().ends_with('/') {
+                    std::fs::create_dir_all(path)
+                        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+                    Target::Dir {
+                        dir: path.clone(),
+                        format: self.image,
+                        size,
+                    }
+                } else {
+                    if ImageFormat::of(path).is_none() {
+                        anyhow::bail!(
+                            "-o {}: name a .svg or .png file, or a directory (ending in /)",
+                            path.display()
+                        );
+                    }
+                    check_writable_dir(path)?;
+                    Target::File {
+                        path: path.clone(),
+                        size,
+                    }
+                }
+            }
+            None => {
+                let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+                let color = ColorMode::choose(
+                    self.color,
+                    false,
+                    std::io::stdout().is_terminal(),
+                    env("NO_COLOR").is_some(),
+                    env("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+                    false,
+                ) != ColorMode::Off;
+                Target::Terminal {
+                    width: self.width.unwrap_or_else(|| terminal_width() as u32),
+                    height: self.height.unwrap_or(24),
+                    color,
+                }
+            }
+        };
+        Ok(GraphConfig {
+            read: file_config(self.file, &self.filter, self.display_filter.as_deref())?,
+            stream: self.stream,
+            kind: self.kind,
+            side: self.side.map(|s| match s {
+                GraphSide::Client => Side::Client,
+                GraphSide::Server => Side::Server,
+            }),
+            target,
+        })
+    }
+}
+
+/// The file, BPF words and display filter of a subcommand that reads a file for one sink of
+/// its own (follow, graph): no rows, no summary, the default limits.
+fn file_config(file: PathBuf, words: &[String], display_filter: Option<&str>) -> Result<Config> {
+    let filter = match display_filter {
+        Some(e) => Some(Arc::new(
+            DisplayFilter::compile(e).map_err(|err| anyhow::anyhow!("{err}"))?,
+        )),
+        None => None,
+    };
+    Ok(Config {
+        file,
+        filter: Filter::from_words(words)?,
+        output: FollowOpts::output(),
+        query: Query {
+            filter,
+            fields: None,
+        },
+        limits: Limits {
+            max_flows: DEFAULT_MAX_FLOWS,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT as i128 * 1_000_000_000,
+            msl: DEFAULT_MSL as i128 * 1_000_000_000,
+        },
+        write: None,
+    })
+}
+
 /// `tcplens follow`, validated.
 pub struct FollowConfig {
     /// The file, BPF words and display filter, as `read` takes them.
@@ -265,7 +407,7 @@ impl FollowOpts {
         })
     }
 
-    /// Nothing but the follower writes: no rows, no summary.
+    /// Nothing but the subcommand's own sink writes: no rows, no summary.
     fn output() -> Output {
         let mut output = Output::rows(false, ColorMode::Off, SeqMode::Relative, SummaryMode::Off);
         output.rows = false;
@@ -275,28 +417,8 @@ impl FollowOpts {
 
 impl FollowArgs {
     pub fn into_config(self) -> Result<FollowConfig> {
-        let filter = match &self.display_filter {
-            Some(e) => Some(Arc::new(
-                DisplayFilter::compile(e).map_err(|err| anyhow::anyhow!("{err}"))?,
-            )),
-            None => None,
-        };
         Ok(FollowConfig {
-            read: Config {
-                file: self.file,
-                filter: Filter::from_words(&self.filter)?,
-                output: FollowOpts::output(),
-                query: Query {
-                    filter,
-                    fields: None,
-                },
-                limits: Limits {
-                    max_flows: DEFAULT_MAX_FLOWS,
-                    idle_timeout: DEFAULT_IDLE_TIMEOUT as i128 * 1_000_000_000,
-                    msl: DEFAULT_MSL as i128 * 1_000_000_000,
-                },
-                write: None,
-            },
+            read: file_config(self.file, &self.filter, self.display_filter.as_deref())?,
             stream: self.stream,
             opts: FollowOpts::new(self.format, self.color, self.output_dir)?,
         })

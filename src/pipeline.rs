@@ -6,11 +6,15 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config, FollowConfig, FollowOpts, Output, Query, SummaryMode};
+use crate::cli::{
+    CaptureConfig, Config, FollowConfig, FollowOpts, GraphConfig, Output, Query, SummaryMode,
+};
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::follow::{FollowStreams, Streams};
+use crate::render::graph::{GraphStreams, StreamGraph};
+use crate::render::plot;
 use crate::render::progress::Progress;
 use crate::render::{Outputs, Sink, View};
 use crate::source::write::{FileHeader, Writer};
@@ -80,6 +84,29 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
     };
     let mut sink = follower(&cfg.opts, streams);
     run_file(read, true, Selector::new(None), &mut sink, stdout())
+}
+
+/// `tcplens graph`: each selected stream's series, then its picture.
+pub fn graph(cfg: &GraphConfig) -> Result<()> {
+    let graphs = graph_series(cfg)?;
+    let mut out = stdout();
+    plot::draw_all(&mut out, &graphs, cfg.kind, cfg.side, &cfg.target)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The file read once (after a first pass when a display filter chooses the streams), its
+/// one sink gathering each selected stream's series.
+pub fn graph_series(cfg: &GraphConfig) -> Result<Vec<StreamGraph>> {
+    let read = &cfg.read;
+    let streams = match (cfg.stream, &read.query.filter) {
+        (Some(n), _) => Some(std::iter::once(n).collect()),
+        (None, Some(_)) => Some(matched_streams(read)?),
+        (None, None) => None,
+    };
+    let mut sink = GraphStreams::new(streams);
+    run_file(read, false, Selector::new(None), &mut sink, stdout())?;
+    Ok(sink.into_graphs())
 }
 
 fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
