@@ -126,7 +126,7 @@ pub struct Layer {
 pub struct Picture {
     pub title: String,
     pub x_label: &'static str,
-    pub y_label: &'static str,
+    pub y_label: String,
     pub layers: Vec<Layer>,
 }
 
@@ -165,8 +165,31 @@ impl Picture {
 
 type Points = Vec<(f64, f64)>;
 
-/// Moving-average window of the throughput graph, as Wireshark's default ("MA Window (s)").
-const MA_WINDOW: f64 = 1.0;
+/// Moving-average window of the throughput graph: Wireshark's default ("MA Window (s)",
+/// 1 s), or a twentieth of a shorter stream's data, so that a transfer of milliseconds shows
+/// its rate changing rather than one average.
+fn ma_window(d: &super::graph::Direction) -> f64 {
+    let span = match (d.segments.first(), d.segments.last()) {
+        (Some(a), Some(b)) => b.t - a.t,
+        _ => 0.0,
+    };
+    if span >= 20.0 {
+        1.0
+    } else {
+        (span / 20.0).max(1e-6)
+    }
+}
+
+/// "1 s", "2.5 ms", "40 µs".
+fn duration(secs: f64) -> String {
+    if secs >= 1.0 {
+        format!("{secs:.3} s").replace(".000 s", " s")
+    } else if secs >= 1e-3 {
+        format!("{:.3} ms", secs * 1e3)
+    } else {
+        format!("{:.0} µs", secs * 1e6)
+    }
+}
 
 /// The picture of `kind` for `side`'s data in `g`.
 pub fn picture(g: &StreamGraph, side: Side, kind: GraphKind) -> Picture {
@@ -236,7 +259,7 @@ pub fn picture(g: &StreamGraph, side: Side, kind: GraphKind) -> Picture {
                 RESET,
                 Shape::Marks(d.resets.iter().map(|&(t, s)| (t, s as f64)).collect()),
             );
-            ("Time (s)", "Relative sequence number (bytes)")
+            ("Time (s)", "Relative sequence number (bytes)".to_string())
         }
         GraphKind::Stevens => {
             let dots = |retrans: bool| {
@@ -248,13 +271,17 @@ pub fn picture(g: &StreamGraph, side: Side, kind: GraphKind) -> Picture {
             };
             layer("segments", DATA, Shape::Points(dots(false)));
             layer("retransmissions", RETRANSMISSION, Shape::Points(dots(true)));
-            ("Time (s)", "Relative sequence number (bytes)")
+            ("Time (s)", "Relative sequence number (bytes)".to_string())
         }
         GraphKind::Throughput => {
-            let (all, good) = throughput(d, MA_WINDOW);
+            let window = ma_window(d);
+            let (all, good) = throughput(d, window);
             layer("throughput", DATA, Shape::Lines(all));
             layer("goodput", ACK, Shape::Lines(good));
-            ("Time (s)", "bits/s (1 s moving average)")
+            (
+                "Time (s)",
+                format!("bits/s ({} moving average)", duration(window)),
+            )
         }
         GraphKind::Rtt => {
             layer(
@@ -262,7 +289,10 @@ pub fn picture(g: &StreamGraph, side: Side, kind: GraphKind) -> Picture {
                 DATA,
                 Shape::Points(d.rtt.iter().map(|r| (r.seq as f64, r.rtt * 1e3)).collect()),
             );
-            ("Relative sequence number acknowledged (bytes)", "RTT (ms)")
+            (
+                "Relative sequence number acknowledged (bytes)",
+                "RTT (ms)".to_string(),
+            )
         }
         GraphKind::Window => {
             layer(
@@ -275,7 +305,7 @@ pub fn picture(g: &StreamGraph, side: Side, kind: GraphKind) -> Picture {
                 ACK,
                 Shape::Steps(d.acks.iter().map(|a| (a.t, f64::from(a.window))).collect()),
             );
-            ("Time (s)", "Bytes")
+            ("Time (s)", "Bytes".to_string())
         }
     };
     Picture {
@@ -402,7 +432,7 @@ pub fn decimate(pic: &Picture, columns: u32) -> Picture {
     Picture {
         title: pic.title.clone(),
         x_label: pic.x_label,
-        y_label: pic.y_label,
+        y_label: pic.y_label.clone(),
         layers,
     }
 }
@@ -527,9 +557,10 @@ fn draw<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc(pic.x_label)
-        .y_desc(pic.y_label)
+        .y_desc(&pic.y_label)
         .label_style(("sans-serif", 12))
         .light_line_style(WHITE.mix(0.0))
+        .x_label_formatter(&|x| short_number(*x))
         .y_label_formatter(&|y| short_number(*y))
         .draw()?;
     for l in &pic.layers {
