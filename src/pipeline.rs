@@ -83,7 +83,7 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
         (None, None) => Streams::All,
     };
     let mut sink = follower(&cfg.opts, streams);
-    run_file(read, true, Selector::new(None), &mut sink, stdout())
+    run_file(read, true, Selector::new(None), &mut sink, stdout(), true)
 }
 
 /// `tcplens graph`: each selected stream's series, then its picture.
@@ -105,7 +105,7 @@ pub fn graph_series(cfg: &GraphConfig) -> Result<Vec<StreamGraph>> {
         (None, None) => None,
     };
     let mut sink = GraphStreams::new(streams);
-    run_file(read, false, Selector::new(None), &mut sink, stdout())?;
+    run_file(read, false, Selector::new(None), &mut sink, stdout(), false)?;
     Ok(sink.into_graphs())
 }
 
@@ -139,17 +139,20 @@ fn matched_streams(cfg: &Config) -> Result<std::collections::HashSet<u32>> {
         selector,
         &mut matched,
         stdout(),
+        false,
     )?;
     Ok(matched.0)
 }
 
-/// One run of the loop over a file with one sink of the caller's, its text to `out`.
+/// One run of the loop over a file with one sink of the caller's, its text to `out`, with
+/// the progress bar on a terminal's stderr (not while `streaming` text to a terminal).
 fn run_file<S: Sink, W: Write + Send>(
     cfg: &Config,
     keep_bytes: bool,
     selector: Selector,
     sink: &mut S,
     out: W,
+    streaming: bool,
 ) -> Result<()> {
     let (tx, rx) = source::channel();
     let input = source::file::open(cfg.file.clone())?;
@@ -157,8 +160,12 @@ fn run_file<S: Sink, W: Write + Send>(
         filter: cfg.filter.clone(),
         keep_bytes,
     };
-    let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
-    let outputs = Outputs::new(cfg.output, out, None).sink(Box::new(sink));
+    let read = Arc::new(AtomicU64::new(0));
+    let reader = source::file::spawn(input, opts, tx, read.clone())?;
+    let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
+    let outputs = Outputs::new(cfg.output, out, None)
+        .sink(Box::new(sink))
+        .progress(Progress::start(size, read, streaming));
     consume_file(
         &cfg.file.display().to_string(),
         reader,
@@ -737,7 +744,15 @@ mod tests {
         let cfg = args.into_config().expect("config");
         let mut sink = follower(&cfg.opts, Streams::All).held_limit(held_limit);
         let mut out = Vec::new();
-        run_file(&cfg.read, true, Selector::new(None), &mut sink, &mut out).expect("run");
+        run_file(
+            &cfg.read,
+            true,
+            Selector::new(None),
+            &mut sink,
+            &mut out,
+            false,
+        )
+        .expect("run");
         String::from_utf8(out).expect("text")
     }
 
