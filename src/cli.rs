@@ -19,6 +19,7 @@ use crate::render::graph::GraphKind;
 use crate::render::plot::{ImageFormat, Target};
 use crate::source::filter::Filter;
 use crate::source::live;
+use crate::source::rotate::{self, Rotation};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -438,6 +439,22 @@ pub struct CaptureArgs {
     /// the pcap to stdout, and nothing else goes there.
     #[arg(short = 'w', value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// With -w: start a new file once the current one is larger than SIZE, in millions of
+    /// bytes or with a k, m or g suffix (as tcpdump -C): cap.pcap, cap.pcap1, cap.pcap2...
+    #[arg(short = 'C', value_name = "SIZE", requires = "write", value_parser = rotate::parse_size)]
+    pub file_size: Option<u64>,
+    /// With -w: start a new file every SECS seconds, the -w name a strftime format (as
+    /// tcpdump -G: `-w cap-%H%M%S.pcap`).
+    #[arg(short = 'G', value_name = "SECS", requires = "write",
+          value_parser = clap::value_parser!(i64).range(1..))]
+    pub rotate_seconds: Option<i64>,
+    /// With -C: keep a ring of N files (cap.pcap0 … cap.pcapN-1, the oldest overwritten);
+    /// with -G: stop after N files (as tcpdump -W).
+    #[arg(short = 'W', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub file_count: Option<u32>,
+    /// Run COMMAND FILE on each file a rotation closes (as tcpdump -z, e.g. gzip).
+    #[arg(short = 'z', value_name = "COMMAND")]
+    pub post_rotate: Option<String>,
     /// Snapshot length: bytes kept of each packet (0 means the default, 262144).
     #[arg(short = 's', long = "snapshot-length", value_name = "SNAPLEN",
           default_value_t = live::DEFAULT_SNAPLEN,
@@ -758,6 +775,21 @@ impl CaptureArgs {
         if let Some(path) = self.write.as_deref().filter(|_| !to_stdout) {
             check_writable_dir(path)?;
         }
+        let rotation = Rotation {
+            size: self.file_size,
+            every: self.rotate_seconds,
+            files: self.file_count,
+            post: self.post_rotate.clone(),
+        };
+        if !rotation.is_on() && (rotation.files.is_some() || rotation.post.is_some()) {
+            anyhow::bail!("-W and -z go with -C or -G (as in tcpdump)");
+        }
+        if rotation.is_on() && to_stdout {
+            anyhow::bail!("-C and -G rotate files: give -w a file name, not -");
+        }
+        if let Some(path) = &self.write {
+            rotation.check_name(path)?;
+        }
         let mut output = match follow {
             Some(_) => FollowOpts::output(),
             None => self.output.resolve(),
@@ -780,6 +812,7 @@ impl CaptureArgs {
                 interface: self.interface,
                 count: self.count,
                 write: self.write,
+                rotation,
                 snaplen: if self.snaplen == 0 {
                     live::DEFAULT_SNAPLEN
                 } else {

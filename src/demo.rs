@@ -64,6 +64,7 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
         filter: Some(FILTER.into()),
         // The demo's rows quote what was said (--payload).
         keep_bytes: true,
+        rotation: Default::default(),
     })
     .map_err(|e| {
         let msg = format!("{e:#}");

@@ -866,3 +866,190 @@ fn live_follow_output_dir_writes_each_side_as_tcpflow() {
     assert!(to_client[0].0.starts_with(&format!("{server}-")));
     assert_eq!(to_client[0].1, b"Hello!");
 }
+
+/// The client sends `n` bytes in 1 KiB writes, the server reads them and closes after the
+/// client does: a transfer of many segments.
+fn transfer(l: &TcpListener, n: usize) {
+    let (mut client, mut server) = connect(l);
+    let reader = std::thread::spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut got = 0;
+        while let Ok(k) = server.read(&mut buf) {
+            if k == 0 {
+                break;
+            }
+            got += k;
+        }
+        got
+    });
+    for _ in 0..n / 1024 {
+        client.write_all(&[0x55; 1024]).unwrap();
+    }
+    client.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(reader.join().unwrap(), n / 1024 * 1024);
+}
+
+/// The files in `dir`, sorted by name, each with the frames `tcplens read` finds in it.
+fn frames_per_file(dir: &std::path::Path) -> Vec<(String, usize)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let out = run(&[
+                "read",
+                f.to_str().unwrap(),
+                "--no-summary",
+                "--color",
+                "never",
+            ]);
+            assert!(out.status.success(), "{}: {}", f.display(), out.stderr);
+            (
+                f.file_name().unwrap().to_string_lossy().into_owned(),
+                out.stdout.lines().count(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn size_rotation_keeps_every_packet_across_the_files() {
+    if !privileged("size_rotation_keeps_every_packet_across_the_files") {
+        return;
+    }
+    let dir = common::temp_dir("rotation_size");
+    let base = dir.join("cap.pcap");
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i",
+        "lo",
+        "-q",
+        "-w",
+        base.to_str().unwrap(),
+        "-C",
+        "16k",
+        "tcp",
+        "port",
+        &port,
+    ]);
+    transfer(&l, 200 * 1024);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(live.still_running());
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    let files = frames_per_file(&dir);
+    // cap.pcap, then cap.pcap1, cap.pcap2, ... as tcpdump -C names them.
+    assert!(files.len() >= 3, "{files:?}");
+    let mut names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_by_key(|n| n.trim_start_matches("cap.pcap").parse::<u32>().unwrap_or(0));
+    for (i, n) in names.iter().enumerate() {
+        let want = if i == 0 {
+            "cap.pcap".to_string()
+        } else {
+            format!("cap.pcap{i}")
+        };
+        assert_eq!(*n, want, "{files:?}");
+    }
+    let total: usize = files.iter().map(|(_, k)| k).sum();
+    assert_statistics(&f.stderr, total);
+    // Each file but the last went past 16 KiB by at most one packet.
+    for (name, _) in &files {
+        let size = std::fs::metadata(dir.join(name)).unwrap().len();
+        assert!(size > 0, "{name}");
+    }
+}
+
+#[test]
+fn a_ring_of_w_files_reuses_the_oldest() {
+    if !privileged("a_ring_of_w_files_reuses_the_oldest") {
+        return;
+    }
+    let dir = common::temp_dir("rotation_ring");
+    let base = dir.join("ring.pcap");
+    let (l, port) = listener();
+    let live = Live::start(&[
+        "-i",
+        "lo",
+        "-q",
+        "-w",
+        base.to_str().unwrap(),
+        "-C",
+        "8k",
+        "-W",
+        "3",
+        "tcp",
+        "port",
+        &port,
+    ]);
+    transfer(&l, 200 * 1024);
+    std::thread::sleep(Duration::from_millis(300));
+    let f = live.interrupt();
+    assert!(f.status.success(), "{}", f.stderr);
+    let names: Vec<String> = frames_per_file(&dir).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["ring.pcap0", "ring.pcap1", "ring.pcap2"]);
+}
+
+#[test]
+fn time_rotation_names_files_by_strftime_stops_after_w_and_runs_z() {
+    if !privileged("time_rotation_names_files_by_strftime_stops_after_w_and_runs_z") {
+        return;
+    }
+    let dir = common::temp_dir("rotation_time");
+    let base = dir.join("cap-%s.pcap");
+    let log = common::temp_dir("rotation_time_z").join("closed.log");
+    let script = common::temp_dir("rotation_time_z").join("z.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let (l, port) = listener();
+    let mut live = Live::start(&[
+        "-i",
+        "lo",
+        "-q",
+        "-w",
+        base.to_str().unwrap(),
+        "-G",
+        "1",
+        "-W",
+        "2",
+        "-z",
+        script.to_str().unwrap(),
+        "tcp",
+        "port",
+        &port,
+    ]);
+    // Traffic for about 3 s: the second rotation (after 2 files) ends the capture.
+    let started = Instant::now();
+    while live.still_running() && started.elapsed() < Duration::from_secs(5) {
+        converse(&l);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let f = live.finish();
+    assert!(
+        f.status.success(),
+        "the capture ends by itself after -W 2 files: {}",
+        f.stderr
+    );
+    let files = frames_per_file(&dir);
+    assert_eq!(files.len(), 2, "{files:?}");
+    for (name, frames) in &files {
+        let secs = name.trim_start_matches("cap-").trim_end_matches(".pcap");
+        assert!(secs.parse::<u64>().is_ok(), "%s made the name: {name}");
+        assert!(*frames > 0, "{name}");
+    }
+    // -z ran on the file the rotation closed (not on the last one).
+    std::thread::sleep(Duration::from_millis(200));
+    let closed = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(closed.lines().count(), 1, "{closed}");
+    assert!(closed.contains(&files[0].0), "{closed}");
+}

@@ -5,16 +5,18 @@
 //! whatever has arrived through the same bounded channel as the file reader: a full channel
 //! blocks the capture, and the kernel's drop counters tell the truth.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::Sender;
-use pcap::{Active, Capture, Device, Linktype, Precision, Savefile};
+use pcap::{Active, Capture, Device, Linktype, Precision};
 
-use super::{Batcher, SourceMsg, Timestamp, linktype_name};
+use super::rotate::{Rotation, Saved, Saving};
+use super::write::PcapHeader;
+use super::{Batcher, Captured, SourceMsg, Timestamp, linktype_name};
 
 /// tcpdump's default snapshot length (`-s 0` means this too).
 pub const DEFAULT_SNAPLEN: u32 = 262_144;
@@ -41,6 +43,8 @@ pub struct Options {
     pub count: Option<u64>,
     /// Write the packets to this pcap file (`-` is stdout) as they arrive.
     pub write: Option<PathBuf>,
+    /// tcpdump's -C, -G, -W, -z around the -w file.
+    pub rotation: Rotation,
     pub snaplen: u32,
     /// Kernel buffer in bytes.
     pub buffer_bytes: i32,
@@ -57,7 +61,7 @@ pub struct Options {
 pub struct Live {
     cap: Capture<Active>,
     stopper: Stopper,
-    save: Option<Savefile>,
+    save: Option<Saving>,
     opts: Options,
     /// The interface actually opened.
     pub interface: String,
@@ -184,7 +188,21 @@ pub fn open(opts: Options) -> Result<Live> {
         })?;
     }
     let save = match &opts.write {
-        Some(path) => Some(savefile(&cap, path)?),
+        // The header libpcap's pcap_dump_open writes: version 2.4, the capture's snapshot
+        // length and link type, µs or ns magic.
+        Some(path) => Some(Saving::create(
+            path,
+            opts.rotation.clone(),
+            PcapHeader {
+                nanos: opts.nanos,
+                version_major: 2,
+                version_minor: 4,
+                thiszone: 0,
+                sigfigs: 0,
+                snaplen: opts.snaplen,
+                network: linktype,
+            },
+        )?),
         None => None,
     };
     let stopper = Stopper {
@@ -231,8 +249,9 @@ impl Live {
         let mut captured = 0u64;
         let linktype = self.linktype;
         let digits = if self.opts.nanos { 9 } else { 6 };
-        let write = self.opts.write.clone();
         let mut failure = None;
+        // -G with -W made its last file: the capture ends.
+        let mut done = false;
         let mut batcher = if self.opts.keep_bytes {
             Batcher::keeping_bytes()
         } else {
@@ -244,28 +263,48 @@ impl Live {
                 break;
             }
             let save = &mut self.save;
+            let mut write_failed = None;
             // Everything the kernel has handed over (a full block, or one LATENCY_MS old);
             // after the timeout with nothing, an empty batch.
             let got = self
                 .cap
                 .dispatch(left.map(|l| l.min(i32::MAX as u64) as usize), |packet| {
-                    if let Some(save) = save.as_mut() {
-                        save.write(&packet);
+                    if done || write_failed.is_some() {
+                        return;
                     }
-                    captured += 1;
                     let ts = Timestamp {
                         secs: packet.header.ts.tv_sec,
                         // tv_usec holds nanoseconds when opened with nanosecond precision.
                         nanos: packet.header.ts.tv_usec as u32 * if digits == 9 { 1 } else { 1000 },
                         digits,
                     };
-                    // One batch per dispatch, whatever its size: the -w file is flushed
-                    // before the batch is sent, once per dispatch, not once per 64 packets.
                     let record = super::Record {
                         interface: 0,
                         ts_high: ts.secs as u32,
                         ts_low: packet.header.ts.tv_usec as u32,
                     };
+                    if let Some(save) = save.as_mut() {
+                        let frame = Captured {
+                            record,
+                            origlen: packet.header.len,
+                            data: packet.data,
+                        };
+                        match save.write(frame) {
+                            Ok(Saved::Written) => {}
+                            // Neither written nor shown, as tcpdump exits before it.
+                            Ok(Saved::Done) => {
+                                done = true;
+                                return;
+                            }
+                            Err(e) => {
+                                write_failed = Some(e);
+                                return;
+                            }
+                        }
+                    }
+                    captured += 1;
+                    // One batch per dispatch, whatever its size: the -w file is flushed
+                    // before the batch is sent, once per dispatch, not once per 64 packets.
                     batcher.push_record(
                         captured,
                         ts,
@@ -275,18 +314,13 @@ impl Live {
                         record,
                     );
                 });
-            // The file holds a packet before its row is printed.
-            if let (Some(save), false) = (self.save.as_mut(), batcher.is_empty())
+            // The file holds a packet before its row is printed. Writer's errors keep their
+            // io::Error, so `-w - | head` ends as quietly as rows into `| head`.
+            failure = write_failed;
+            if let (Some(save), false, None) = (self.save.as_mut(), batcher.is_empty(), &failure)
                 && let Err(e) = save.flush()
             {
-                let what = format!("cannot write {}", shown(write.as_deref()));
-                failure = Some(match e {
-                    // Keeps the io::Error, so `-w - | head` ends as quietly as rows into `| head`.
-                    pcap::Error::ErrnoError(errno) => {
-                        anyhow::Error::new(std::io::Error::from_raw_os_error(errno.0)).context(what)
-                    }
-                    other => anyhow!("{what}: {}", pcap_message(&other)),
-                });
+                failure = Some(e);
             }
             // A closed channel: the consumer stopped (e.g. `| head`), a clean end.
             if !batcher.is_empty() && tx.send(SourceMsg::Frames(batcher.take())).is_err() {
@@ -304,16 +338,20 @@ impl Live {
                     ))
                 }
             }
-            if failure.is_some() {
+            if failure.is_some() || done {
                 break;
             }
         }
         let stats = self.cap.stats().ok();
+        // The last file is complete.
+        if let Some(save) = self.save.take()
+            && let Err(e) = save.finish()
+        {
+            failure.get_or_insert(e);
+        }
         if let Some(e) = failure {
             let _ = tx.send(SourceMsg::Failed(e));
         }
-        // Dropping the savefile closes it; the pcap file is complete.
-        drop(self.save.take());
         Stats {
             captured,
             received: stats.map_or(0, |s| s.received),
@@ -386,30 +424,6 @@ fn activation_error(name: &str, e: &pcap::Error, known: Option<&[Device]>) -> an
         );
     }
     anyhow!("cannot capture on {name}: {msg}")
-}
-
-fn savefile(cap: &Capture<Active>, path: &Path) -> Result<Savefile> {
-    if path.to_str().is_none() {
-        bail!(
-            "cannot write {}: libpcap needs a UTF-8 file name",
-            path.display()
-        );
-    }
-    cap.savefile(path).map_err(|e| {
-        anyhow!(
-            "cannot write {}: {}; check that the directory exists and is writable",
-            shown(Some(path)),
-            pcap_message(&e)
-        )
-    })
-}
-
-fn shown(path: Option<&Path>) -> String {
-    match path {
-        Some(p) if p == Path::new("-") => "stdout".into(),
-        Some(p) => p.display().to_string(),
-        None => String::new(),
-    }
 }
 
 /// libpcap's own words, without the crate's "libpcap error: " prefix.

@@ -12,6 +12,7 @@
 pub mod file;
 pub mod filter;
 pub mod live;
+pub mod rotate;
 pub mod write;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
