@@ -19,6 +19,7 @@ use crate::render::graph::GraphKind;
 use crate::render::plot::{ImageFormat, Target};
 use crate::source::filter::Filter;
 use crate::source::live;
+use crate::source::merge::Inputs;
 use crate::source::rotate::{self, Rotation};
 
 #[derive(Parser, Debug)]
@@ -186,16 +187,23 @@ impl DemoArgs {
 
 #[derive(Args, Debug)]
 pub struct ReadArgs {
-    /// The capture file (pcap, µs or ns, either byte order; or pcapng).
+    /// The capture file (pcap, µs or ns, either byte order; or pcapng). More files (named
+    /// *.pcap*, *.cap) and directories (with a slash: `dir/`) may follow, before the filter
+    /// words: all are read as one capture, merged by timestamp as mergecap merges them (a
+    /// directory: the captures in it, by name).
     pub file: PathBuf,
+    /// With several files: read them one after the other instead of merging by timestamp
+    /// (mergecap -a).
+    #[arg(long)]
+    pub concat: bool,
     /// Also write the frames that pass the filter (and --stream) to a new capture file, as
     /// `tcpdump -r IN -w OUT` does: pcap when the input is pcap (same link type, snap length
     /// and timestamp precision), pcapng when it is pcapng (its interfaces, exact timestamps).
     /// Rows still print; `-` writes the file to stdout, and nothing else goes there.
     #[arg(short = 'w', value_name = "OUT")]
     pub write: Option<PathBuf>,
-    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`), after any
+    /// further files. Options may come before or after them.
     pub filter: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
@@ -348,7 +356,7 @@ fn file_config(file: PathBuf, words: &[String], display_filter: Option<&str>) ->
         None => None,
     };
     Ok(Config {
-        file,
+        input: Inputs::expand(&[file], false)?,
         filter: Filter::from_words(words)?,
         output: FollowOpts::output(),
         query: Query {
@@ -610,7 +618,8 @@ pub struct CaptureConfig {
 
 /// Everything the pipeline needs, validated.
 pub struct Config {
-    pub file: PathBuf,
+    /// The capture files: one, or several read as one.
+    pub input: Inputs,
     pub filter: Option<Filter>,
     pub output: Output,
     pub query: Query,
@@ -730,10 +739,24 @@ impl ReadArgs {
             output.explain = false;
             output.summary = SummaryMode::Off;
         }
+        // Further files and directories come first among the positional words: words named
+        // like a capture (cap.pcap, cap.pcapng, cap.pcap3, x.cap) and existing paths with a
+        // slash (captures/, ./dir). BPF words have neither, not even a net (10.0.0.0/8 names
+        // nothing on disk) or a word that happens to name a directory here (src, host).
+        let is_input = |w: &String| {
+            let capture_name = Path::new(w).extension().is_some_and(|e| {
+                let e = e.to_string_lossy();
+                e.starts_with("pcap") || e == "cap"
+            });
+            capture_name || (w.contains('/') && Path::new(w).exists())
+        };
+        let more = self.filter.iter().take_while(|w| is_input(w)).count();
+        let mut paths = vec![self.file];
+        paths.extend(self.filter[..more].iter().map(PathBuf::from));
         Ok(Config {
-            filter: Filter::from_words(&self.filter)?,
+            filter: Filter::from_words(&self.filter[more..])?,
             limits: self.output.limits()?,
-            file: self.file,
+            input: Inputs::expand(&paths, self.concat)?,
             output,
             query,
             write: self.write,

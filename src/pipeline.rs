@@ -17,6 +17,7 @@ use crate::render::graph::{GraphStreams, StreamGraph};
 use crate::render::plot;
 use crate::render::progress::Progress;
 use crate::render::{Outputs, Sink, View};
+use crate::source::merge;
 use crate::source::write::{FileHeader, Writer};
 use crate::source::{self, Batch, Captured, SourceMsg};
 
@@ -33,10 +34,10 @@ pub fn read(cfg: &Config) -> Result<()> {
     let (tx, rx) = source::channel();
     let read = Arc::new(AtomicU64::new(0));
     // The input first (a missing file creates no -w file), then the -w file, then the reading.
-    let input = source::file::open(cfg.file.clone())?;
+    cfg.input.check()?;
     let mut save = match &cfg.write {
         Some(path) => Some(Save {
-            writer: Writer::create(path, &cfg.file)?,
+            writer: Writer::create(path, &cfg.input.paths)?,
         }),
         None => None,
     };
@@ -44,9 +45,12 @@ pub fn read(cfg: &Config) -> Result<()> {
         filter: cfg.filter.clone(),
         keep_bytes: save.is_some() || cfg.query.needs_bytes() || cfg.output.quotes_data(),
     };
-    let reader = source::file::spawn(input, opts, tx, read.clone())?;
-    let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
-    let progress = Progress::start(size, read, cfg.output.rows || cfg.output.ladder.is_some());
+    let reader = merge::spawn_inputs(&cfg.input, opts, tx, read.clone())?;
+    let progress = Progress::start(
+        cfg.input.size(),
+        read,
+        cfg.output.rows || cfg.output.ladder.is_some(),
+    );
     // `-w -`: the capture file is stdout, nothing else goes there.
     let out: Box<dyn Write + Send> = if cfg.writes_stdout() {
         Box::new(std::io::sink())
@@ -60,7 +64,7 @@ pub fn read(cfg: &Config) -> Result<()> {
         outputs = outputs.first_sink(Box::new(save));
     }
     let result = consume_file(
-        &cfg.file.display().to_string(),
+        &cfg.input.shown(),
         reader,
         rx,
         outputs,
@@ -155,19 +159,18 @@ fn run_file<S: Sink, W: Write + Send>(
     streaming: bool,
 ) -> Result<()> {
     let (tx, rx) = source::channel();
-    let input = source::file::open(cfg.file.clone())?;
     let opts = source::file::Options {
         filter: cfg.filter.clone(),
         keep_bytes,
     };
     let read = Arc::new(AtomicU64::new(0));
-    let reader = source::file::spawn(input, opts, tx, read.clone())?;
-    let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
+    let reader = merge::spawn_inputs(&cfg.input, opts, tx, read.clone())?;
+    let size = cfg.input.size();
     let outputs = Outputs::new(cfg.output, out, None)
         .sink(Box::new(sink))
         .progress(Progress::start(size, read, streaming));
     consume_file(
-        &cfg.file.display().to_string(),
+        &cfg.input.shown(),
         reader,
         rx,
         outputs,
@@ -218,8 +221,7 @@ fn first_pass(cfg: &Config) -> Result<Verdicts> {
         filter: cfg.filter.clone(),
         keep_bytes: false,
     };
-    let input = source::file::open(cfg.file.clone())?;
-    let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
+    let reader = merge::spawn_inputs(&cfg.input, opts, tx, Arc::new(AtomicU64::new(0)))?;
     let mut tracker = Tracker::new(cfg.limits);
     let mut verdicts = Verdicts::new();
     for msg in &rx {

@@ -242,7 +242,14 @@ fn empty_junk_missing_directory_each_one_line() {
             dir.join("missing.pcap").to_string_lossy().into_owned(),
             "check the path",
         ),
-        (dir.to_string_lossy().into_owned(), "is a directory"),
+        (
+            {
+                let empty = dir.join("no-captures");
+                std::fs::create_dir_all(&empty).unwrap();
+                empty.to_string_lossy().into_owned()
+            },
+            "holds no pcap or pcapng file",
+        ),
     ];
     for (path, needle) in cases {
         assert_one_line_error(&read(&path, &[]), &[needle], &path);

@@ -26,7 +26,7 @@ const BUFFER: usize = 1 << 20;
 /// more than this is damage, and must be an error, not an allocation.
 const MAX_RECORD: usize = 16 << 20;
 /// pcap and pcapng magic numbers in file order, to tell a cut header from a foreign file.
-const MAGICS: [[u8; 4]; 5] = [
+pub(super) const MAGICS: [[u8; 4]; 5] = [
     [0xd4, 0xc3, 0xb2, 0xa1],
     [0xa1, 0xb2, 0xc3, 0xd4],
     [0x4d, 0x3c, 0xb2, 0xa1],
@@ -35,7 +35,7 @@ const MAGICS: [[u8; 4]; 5] = [
 ];
 
 #[derive(Clone, Copy)]
-struct Interface {
+pub(super) struct Interface {
     linktype: u32,
     /// Timestamp units per second.
     resolution: u64,
@@ -109,9 +109,9 @@ impl<R: Read> Read for Prefixed<R> {
 }
 
 /// Counts the bytes that pass, once per read call (the parser reads ~1 MiB at a time).
-struct Counting<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
+pub(super) struct Counting<R> {
+    pub(super) inner: R,
+    pub(super) read: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counting<R> {
@@ -142,25 +142,16 @@ fn start<R: Read + Send + 'static>(
     std::thread::Builder::new()
         .name("tcplens-reader".into())
         .spawn(move || {
-            let filter = opts.filter.map(CompiledFilter::new);
-            let mut reader = Reader {
-                path,
-                filter,
-                tx,
-                batcher: match opts.keep_bytes {
-                    true => Batcher::keeping_bytes(),
-                    false => Batcher::default(),
-                },
-            };
-            if let Err(e) = reader.run(input) {
-                let _ = reader.flush();
-                let _ = reader.tx.send(SourceMsg::Failed(e));
+            let mut out = Direct::new(opts, tx);
+            if let Err(e) = (Reader { path }).run(input, &mut out) {
+                let _ = out.flush();
+                let _ = out.send_failure(e);
             }
         })
         .context("cannot start the reader thread")
 }
 
-fn open_file(path: &Path) -> Result<File> {
+pub(super) fn open_file(path: &Path) -> Result<File> {
     let meta = std::fs::metadata(path)
         .map_err(|e| anyhow!("cannot read {}: {e}; check the path", path.display()))?;
     if meta.is_dir() {
@@ -173,15 +164,31 @@ fn open_file(path: &Path) -> Result<File> {
         .map_err(|e| anyhow!("cannot open {}: {e}; check its permissions", path.display()))
 }
 
-struct Reader {
-    path: PathBuf,
-    filter: Option<CompiledFilter>,
-    tx: Sender<SourceMsg>,
-    batcher: Batcher,
+/// Where a reader's header blocks and frames go: straight into batches for the consumer, or,
+/// when several files are merged, to the merging thread.
+pub(super) trait Emit {
+    /// Whether header blocks are wanted (`make` is not called otherwise).
+    fn wants_headers(&self) -> bool;
+    fn header(&mut self, make: impl FnOnce() -> FileHeader) -> Result<()>;
+    fn frame(
+        &mut self,
+        number: u64,
+        iface: Interface,
+        ts: Timestamp,
+        origlen: u32,
+        data: &[u8],
+        record: Record,
+    ) -> Result<()>;
+    fn flush(&mut self) -> Result<()>;
+}
+
+/// Parses one capture file.
+pub(super) struct Reader {
+    pub(super) path: PathBuf,
 }
 
 impl Reader {
-    fn run(&mut self, input: impl Read + Send) -> Result<()> {
+    pub(super) fn run(&self, input: impl Read + Send, out: &mut impl Emit) -> Result<()> {
         let shown = self.path.display().to_string();
         // Peek at the magic number (then hand it back in front of the rest): a file shorter
         // than a magic number counts as cut when it is the start of one.
@@ -246,7 +253,7 @@ impl Reader {
                         PcapBlockOwned::LegacyHeader(h) => {
                             let nanos = h.is_nanosecond_precision();
                             big_endian = h.is_bigendian();
-                            self.header(|| {
+                            out.header(|| {
                                 FileHeader::Pcap(PcapHeader {
                                     nanos,
                                     version_major: h.version_major,
@@ -286,13 +293,13 @@ impl Reader {
                                 earlier_interfaces.saturating_add(interfaces.len() as u32);
                             interfaces.clear();
                             big_endian = shb.big_endian();
-                            self.header(|| {
+                            out.header(|| {
                                 FileHeader::Section(Section::from_options(&shb.options))
                             })?;
                             None
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                            self.header(|| {
+                            out.header(|| {
                                 FileHeader::Interface(super::write::Interface::from_block(
                                     idb.linktype.0 as u16,
                                     idb.snaplen,
@@ -360,7 +367,7 @@ impl Reader {
                         PcapBlockOwned::NG(_) => None,
                     };
                     if let Some((iface, ts, origlen, data, record)) = frame {
-                        self.push(number, iface, ts, origlen, data, record)?;
+                        out.frame(number, iface, ts, origlen, data, record)?;
                     }
                     offset += len;
                     reader.consume(len);
@@ -403,10 +410,43 @@ impl Reader {
                 ),
             }
         }
-        self.flush()
+        out.flush()
+    }
+}
+
+/// Frames filtered and batched for the consumer.
+pub(super) struct Direct {
+    filter: Option<CompiledFilter>,
+    tx: Sender<SourceMsg>,
+    batcher: Batcher,
+}
+
+impl Direct {
+    pub(super) fn new(opts: Options, tx: Sender<SourceMsg>) -> Direct {
+        Direct {
+            filter: opts.filter.map(CompiledFilter::new),
+            tx,
+            batcher: match opts.keep_bytes {
+                true => Batcher::keeping_bytes(),
+                false => Batcher::default(),
+            },
+        }
     }
 
-    fn push(
+    /// The reading ended at `e`: after the frames before it.
+    pub(super) fn send_failure(&mut self, e: anyhow::Error) -> Result<()> {
+        self.tx
+            .send(SourceMsg::Failed(e))
+            .map_err(|_| anyhow!(Stopped))
+    }
+}
+
+impl Emit for Direct {
+    fn wants_headers(&self) -> bool {
+        self.batcher.keeps_bytes()
+    }
+
+    fn frame(
         &mut self,
         number: u64,
         iface: Interface,
@@ -431,7 +471,7 @@ impl Reader {
     /// Sends a header block of the file, after the frames before it, when bytes are kept
     /// (`make` is not called otherwise: nothing to build when there is no writer).
     fn header(&mut self, make: impl FnOnce() -> FileHeader) -> Result<()> {
-        if !self.batcher.keeps_bytes() {
+        if !self.wants_headers() {
             return Ok(());
         }
         self.flush()?;

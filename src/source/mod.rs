@@ -12,6 +12,7 @@
 pub mod file;
 pub mod filter;
 pub mod live;
+pub mod merge;
 pub mod rotate;
 pub mod write;
 

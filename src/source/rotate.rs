@@ -121,7 +121,7 @@ impl Saving {
             true => base.to_path_buf(),
             false => make_name(base, &rotation, 0, now),
         };
-        let mut out = Writer::create(&path, Path::new(""))?;
+        let mut out = Writer::create(&path, &[])?;
         out.header(&FileHeader::Pcap(header))?;
         Ok(Saving {
             base: base.to_path_buf(),
@@ -144,7 +144,7 @@ impl Saving {
     /// Closes the current file and opens the next (then runs -z on the closed one).
     fn open(&mut self, when: DateTime<Local>) -> Result<()> {
         let path = make_name(&self.base, &self.rotation, self.size_count, when);
-        let mut out = Writer::create(&path, Path::new(""))?;
+        let mut out = Writer::create(&path, &[])?;
         out.header(&FileHeader::Pcap(self.header))?;
         let old = std::mem::replace(&mut self.out, out);
         let closed = std::mem::replace(&mut self.path, path);

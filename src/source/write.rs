@@ -174,9 +174,9 @@ pub struct Writer {
 
 impl Writer {
     /// Opens `path` for writing (`-`: stdout) before anything is read, so that an unwritable
-    /// path is one error line and no rows. Refuses to overwrite `input`, the file being read,
+    /// path is one error line and no rows. Refuses to overwrite one of `inputs`, the files read,
     /// and to write binary data to a terminal.
-    pub fn create(path: &Path, input: &Path) -> Result<Writer> {
+    pub fn create(path: &Path, inputs: &[PathBuf]) -> Result<Writer> {
         if path == Path::new("-") {
             if std::io::stdout().is_terminal() {
                 bail!(
@@ -191,7 +191,7 @@ impl Writer {
             ));
         }
         let shown = path.display().to_string();
-        if same_file(path, input) {
+        if inputs.iter().any(|input| same_file(path, input)) {
             bail!("cannot write {shown}: it is the file being read; choose another -w path");
         }
         if path.is_dir() {

@@ -1,0 +1,401 @@
+//! Several capture files read as one, as `mergecap` merges them (issue 17): each file parsed
+//! on its own thread, their frames merged by timestamp (or, with `--concat`, file after file)
+//! into the one stream the tracker reads, numbered 1.. in merged order. The merged input is
+//! pcapng-shaped: one section, every file's interfaces in turn (a pcap file's header becomes
+//! an interface with its link type, snap length and precision), so `-w` writes what mergecap
+//! writes and each frame keeps its file's exact timestamp. Memory is bounded by the number of
+//! files (a few batches each in flight), not their size; BPF words filter after the merge,
+//! so frame numbers count every merged frame, as a read of mergecap's output would.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, anyhow, bail};
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use super::file::{Counting, Direct, Emit, Interface, MAGICS, Options, Reader, open_file};
+use super::write::{BlockOption, FileHeader, Section};
+use super::{Record, SourceMsg, Timestamp};
+
+/// Frames a file's thread hands over at once, and batches in flight per file.
+const PIECE: usize = 256;
+const DEPTH: usize = 4;
+
+/// The files to read: several are merged by timestamp, or concatenated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inputs {
+    pub paths: Vec<PathBuf>,
+    pub concat: bool,
+}
+
+impl Inputs {
+    pub fn one(path: PathBuf) -> Inputs {
+        Inputs {
+            paths: vec![path],
+            concat: false,
+        }
+    }
+
+    /// How messages name the input: the file, or "a.pcap + 3 more files".
+    pub fn shown(&self) -> String {
+        match self.paths.as_slice() {
+            [one] => one.display().to_string(),
+            [first, rest @ ..] => format!(
+                "{} + {} more file{}",
+                first.display(),
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" }
+            ),
+            [] => String::new(),
+        }
+    }
+
+    /// Bytes to read, for the progress bar.
+    pub fn size(&self) -> u64 {
+        self.paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// The files themselves: each directory replaced by the captures in it (files that start
+    /// with a pcap or pcapng magic number), in name order, as a rotated capture's files sort.
+    pub fn expand(paths: &[PathBuf], concat: bool) -> Result<Inputs> {
+        let mut files = Vec::new();
+        for p in paths {
+            if !p.is_dir() {
+                files.push(p.clone());
+                continue;
+            }
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("cannot read the directory {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.is_file() && is_capture(f))
+                .collect();
+            if found.is_empty() {
+                bail!(
+                    "{} holds no pcap or pcapng file: give the captures' directory or files",
+                    p.display()
+                );
+            }
+            found.sort();
+            files.extend(found);
+        }
+        Ok(Inputs {
+            paths: files,
+            concat,
+        })
+    }
+}
+
+fn is_capture(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && MAGICS.contains(&magic)
+}
+
+/// A frame taken out of its file's read buffer.
+struct Owned {
+    iface: Interface,
+    ts: Timestamp,
+    origlen: u32,
+    data: Box<[u8]>,
+    record: Record,
+}
+
+impl Owned {
+    fn key(&self) -> i128 {
+        i128::from(self.ts.secs) * 1_000_000_000 + i128::from(self.ts.nanos)
+    }
+}
+
+enum Piece {
+    Header(FileHeader),
+    Frames(Vec<Owned>),
+    Failed(anyhow::Error),
+}
+
+/// A file's frames on their way to the merge.
+struct Forward {
+    tx: Sender<Piece>,
+    frames: Vec<Owned>,
+}
+
+impl Emit for Forward {
+    fn wants_headers(&self) -> bool {
+        true
+    }
+
+    fn header(&mut self, make: impl FnOnce() -> FileHeader) -> Result<()> {
+        self.flush()?;
+        self.tx
+            .send(Piece::Header(make()))
+            .map_err(|_| anyhow!(super::file::Stopped))
+    }
+
+    fn frame(
+        &mut self,
+        _number: u64,
+        iface: Interface,
+        ts: Timestamp,
+        origlen: u32,
+        data: &[u8],
+        record: Record,
+    ) -> Result<()> {
+        self.frames.push(Owned {
+            iface,
+            ts,
+            origlen,
+            data: data.into(),
+            record,
+        });
+        if self.frames.len() >= PIECE {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.frames.is_empty() {
+            return Ok(());
+        }
+        let frames = std::mem::take(&mut self.frames);
+        self.tx
+            .send(Piece::Frames(frames))
+            .map_err(|_| anyhow!(super::file::Stopped))
+    }
+}
+
+/// One input in the merge: its frames waiting, and its interfaces' merged numbers.
+struct Source {
+    path: PathBuf,
+    rx: Receiver<Piece>,
+    queue: VecDeque<Owned>,
+    ended: bool,
+    /// The file's interface ids (a pcap file's one, a pcapng file's in order) → merged ids.
+    interfaces: Vec<u32>,
+    /// A pcap file: its records' timestamps are seconds and a fraction, not pcapng ticks.
+    legacy: Option<u64>,
+}
+
+/// Starts reading `inputs`: one file as it is, several merged. Every file is opened first, so
+/// that a missing one fails before anything is read.
+pub fn spawn_inputs(
+    inputs: &Inputs,
+    opts: Options,
+    tx: Sender<SourceMsg>,
+    read: Arc<AtomicU64>,
+) -> Result<JoinHandle<()>> {
+    match inputs.paths.as_slice() {
+        [one] => super::file::spawn(super::file::open(one.clone())?, opts, tx, read),
+        _ => spawn(inputs, opts, tx, read),
+    }
+}
+
+impl Inputs {
+    /// Fails as the reading would if a file cannot be opened: before a -w file is created.
+    pub fn check(&self) -> Result<()> {
+        for p in &self.paths {
+            open_file(p)?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens every file and starts the merge.
+fn spawn(
+    inputs: &Inputs,
+    opts: Options,
+    tx: Sender<SourceMsg>,
+    read: Arc<AtomicU64>,
+) -> Result<JoinHandle<()>> {
+    let mut files = Vec::new();
+    for path in &inputs.paths {
+        files.push((path.clone(), open_file(path)?));
+    }
+    let concat = inputs.concat;
+    std::thread::Builder::new()
+        .name("tcplens-merge".into())
+        .spawn(move || {
+            let mut sources = Vec::new();
+            let mut readers = Vec::new();
+            for (path, file) in files {
+                let (ptx, prx) = bounded(DEPTH);
+                let counted = Counting {
+                    inner: file,
+                    read: read.clone(),
+                };
+                let reader = Reader { path: path.clone() };
+                let spawned = std::thread::Builder::new()
+                    .name("tcplens-reader".into())
+                    .spawn(move || {
+                        let mut fwd = Forward {
+                            tx: ptx,
+                            frames: Vec::new(),
+                        };
+                        if let Err(e) = reader.run(counted, &mut fwd) {
+                            let _ = fwd.flush();
+                            let _ = fwd.tx.send(Piece::Failed(e));
+                        }
+                    });
+                match spawned {
+                    Ok(h) => readers.push((path.clone(), h)),
+                    Err(e) => {
+                        let _ = tx.send(SourceMsg::Failed(anyhow!(
+                            "cannot start a reader thread for {}: {e}",
+                            path.display()
+                        )));
+                        return;
+                    }
+                }
+                sources.push(Source {
+                    path,
+                    rx: prx,
+                    queue: VecDeque::new(),
+                    ended: false,
+                    interfaces: Vec::new(),
+                    legacy: None,
+                });
+            }
+            let mut out = Direct::new(opts, tx);
+            let merged = merge(&mut sources, concat, &mut out);
+            // The files' threads stop once their channels are gone.
+            drop(sources);
+            let mut result = merged.and_then(|()| out.flush());
+            for (path, h) in readers {
+                if h.join().is_err() && result.is_ok() {
+                    result = Err(anyhow!(
+                        "reading {} stopped at an internal error after the rows above; the \
+                         file is damaged",
+                        path.display()
+                    ));
+                }
+            }
+            if let Err(e) = result {
+                let _ = out.flush();
+                let _ = out.send_failure(e);
+            }
+        })
+        .context("cannot start the merging thread")
+}
+
+/// Merged interface ids, counted across the inputs.
+struct Numbering {
+    interfaces: u32,
+    frames: u64,
+}
+
+fn merge(sources: &mut [Source], concat: bool, out: &mut Direct) -> Result<()> {
+    out.header(|| FileHeader::Section(Section::default()))?;
+    let mut n = Numbering {
+        interfaces: 0,
+        frames: 0,
+    };
+    if concat {
+        for src in sources.iter_mut() {
+            loop {
+                fill(src, out, &mut n)?;
+                let Some(f) = src.queue.pop_front() else {
+                    break;
+                };
+                emit(src, f, out, &mut n)?;
+            }
+        }
+        return Ok(());
+    }
+    // The oldest waiting frame of all inputs first; on a tie, the earlier input's.
+    let mut heap = BinaryHeap::new();
+    for (i, src) in sources.iter_mut().enumerate() {
+        fill(src, out, &mut n)?;
+        if let Some(f) = src.queue.front() {
+            heap.push(Reverse((f.key(), i)));
+        }
+    }
+    while let Some(Reverse((_, i))) = heap.pop() {
+        let src = &mut sources[i];
+        if let Some(f) = src.queue.pop_front() {
+            emit(src, f, out, &mut n)?;
+        }
+        fill(src, out, &mut n)?;
+        if let Some(f) = src.queue.front() {
+            heap.push(Reverse((f.key(), i)));
+        }
+    }
+    Ok(())
+}
+
+/// Receives from `src` until a frame waits or the file has ended; its header blocks go out
+/// as they come (an interface before the frames that name it).
+fn fill(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<()> {
+    while src.queue.is_empty() && !src.ended {
+        match src.rx.recv() {
+            Ok(Piece::Frames(frames)) => src.queue.extend(frames),
+            Ok(Piece::Header(h)) => header(src, h, out, n)?,
+            Ok(Piece::Failed(e)) => return Err(e),
+            Err(_) => src.ended = true,
+        }
+    }
+    Ok(())
+}
+
+fn header(src: &mut Source, h: FileHeader, out: &mut Direct, n: &mut Numbering) -> Result<()> {
+    let iface = match h {
+        // pcapng's default resolution is µs (if_tsresol 6); a ns pcap says 9.
+        FileHeader::Pcap(p) => {
+            src.legacy = Some(if p.nanos { 1_000_000_000 } else { 1_000_000 });
+            super::write::Interface {
+                linktype: p.network as u16,
+                snaplen: p.snaplen,
+                options: match p.nanos {
+                    true => vec![BlockOption {
+                        code: 9,
+                        value: vec![9],
+                    }],
+                    false => Vec::new(),
+                },
+            }
+        }
+        // One merged section holds every interface.
+        FileHeader::Section(_) => return Ok(()),
+        FileHeader::Interface(i) => i,
+    };
+    src.interfaces.push(n.interfaces);
+    n.interfaces += 1;
+    out.header(|| FileHeader::Interface(iface))
+}
+
+fn emit(src: &Source, f: Owned, out: &mut Direct, n: &mut Numbering) -> Result<()> {
+    n.frames += 1;
+    let interface = *src
+        .interfaces
+        .get(f.record.interface as usize)
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: a frame names interface {} before its description",
+                src.path.display(),
+                f.record.interface
+            )
+        })?;
+    // A pcap record's time is seconds and a fraction; an enhanced packet block's is ticks.
+    let (ts_high, ts_low) = match src.legacy {
+        Some(resolution) => {
+            let ticks = u64::from(f.record.ts_high) * resolution + u64::from(f.record.ts_low);
+            ((ticks >> 32) as u32, ticks as u32)
+        }
+        None => (f.record.ts_high, f.record.ts_low),
+    };
+    let record = Record {
+        interface,
+        ts_high,
+        ts_low,
+    };
+    out.frame(n.frames, f.iface, f.ts, f.origlen, &f.data, record)
+}
