@@ -218,7 +218,12 @@ pub struct FollowArgs {
     pub stream: Option<u32>,
     /// Follow every stream with a frame matching this display filter (a first pass finds
     /// them). Without --stream or -Y, every TCP stream is followed.
-    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        value_name = "EXPR",
+        allow_hyphen_values = true
+    )]
     pub display_filter: Option<String>,
     /// ascii, hex and raw print as tshark's follow modes of the same name; json writes one
     /// record per chunk (docs/follow.md).
@@ -245,7 +250,12 @@ pub struct GraphArgs {
     pub stream: Option<u32>,
     /// Graph every stream with a frame matching this display filter (a first pass finds
     /// them). Without --stream or -Y, every TCP stream is graphed.
-    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        value_name = "EXPR",
+        allow_hyphen_values = true
+    )]
     pub display_filter: Option<String>,
     /// Which graph: tcptrace, stevens, throughput, rtt, window (docs/graphs.md).
     #[arg(long, value_enum, default_value_t = GraphKind::Tcptrace)]
@@ -557,7 +567,12 @@ pub struct OutputArgs {
     /// Wireshark display filter (`man wireshark-filter`, as TShark 4.0 reads it): only
     /// matching frames make rows, JSON records, ladder arrows and explanations; summaries and
     /// ladders show only connections with a matching frame. BPF words still filter first.
-    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        value_name = "EXPR",
+        allow_hyphen_values = true
+    )]
     pub display_filter: Option<String>,
     /// Output format: `fields` prints the -e fields of each displayed frame, as tshark -T fields.
     #[arg(short = 'T', value_enum, value_name = "FORMAT", conflicts_with_all = ["json", "ladder", "summary", "explain"])]

@@ -255,3 +255,63 @@ fn a_bad_file_among_them_is_one_clear_error() {
     // Rows of the frames before the damage were printed.
     assert!(String::from_utf8_lossy(&out.stdout).lines().count() >= 20);
 }
+
+#[test]
+fn tcplens_file_names_each_frames_file() {
+    let dir = common::temp_dir("merge_file_field");
+    let even = part(
+        "interleaved_40.pcap",
+        "tcp.stream % 2 == 0",
+        &dir,
+        "even.pcap",
+    );
+    let odd = part(
+        "interleaved_40.pcap",
+        "tcp.stream % 2 == 1",
+        &dir,
+        "odd.pcap",
+    );
+    let out = text(&tcplens(&[
+        "read",
+        &even,
+        &odd,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+        "-e",
+        "tcplens.file",
+    ]));
+    // Every frame names one of the two files, and each file's own frames are its share.
+    let mut per_file = std::collections::HashMap::new();
+    for line in out.lines() {
+        let (_, file) = line.split_once('\t').unwrap();
+        assert!(file == even || file == odd, "{line}");
+        *per_file.entry(file.to_string()).or_insert(0) += 1;
+    }
+    for f in [&even, &odd] {
+        let alone = text(&tcplens(&["read", f, "-T", "fields", "-e", "frame.number"]));
+        assert_eq!(per_file[f.as_str()], alone.lines().count(), "{f}");
+    }
+    // As a filter: the frames of one file.
+    let from_odd = text(&tcplens(&[
+        "read",
+        &even,
+        &odd,
+        "-Y",
+        &format!("tcplens.file == \"{odd}\""),
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]));
+    let alone = text(&tcplens(&[
+        "read",
+        &odd,
+        "-T",
+        "fields",
+        "-e",
+        "frame.number",
+    ]));
+    assert_eq!(from_odd.lines().count(), alone.lines().count());
+}

@@ -1504,6 +1504,17 @@ pub static FIELDS: &[Field] = &[
         }
     ),
     field!(
+        "tcplens.file",
+        Kind::Str,
+        Packet,
+        "The capture file the frame came from (several files read as one)",
+        |p, out| {
+            if let Some(name) = crate::source::merge::file_name(p.frame.file) {
+                out.push(Value::Str(Cow::Borrowed(name)));
+            }
+        }
+    ),
+    field!(
         "tcplens.phase",
         Kind::Str,
         Packet,

@@ -433,6 +433,11 @@ impl Direct {
         }
     }
 
+    /// The input file of the frames that follow (several files read as one).
+    pub(super) fn set_file(&mut self, file: u16) {
+        self.batcher.set_file(file);
+    }
+
     /// The reading ended at `e`: after the frames before it.
     pub(super) fn send_failure(&mut self, e: anyhow::Error) -> Result<()> {
         self.tx

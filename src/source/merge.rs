@@ -65,6 +65,7 @@ impl Inputs {
 
     /// The files themselves: each directory replaced by the captures in it (files that start
     /// with a pcap or pcapng magic number), in name order, as a rotated capture's files sort.
+    /// Their names become `tcplens.file`'s values.
     pub fn expand(paths: &[PathBuf], concat: bool) -> Result<Inputs> {
         let mut files = Vec::new();
         for p in paths {
@@ -86,11 +87,24 @@ impl Inputs {
             found.sort();
             files.extend(found);
         }
+        if files.len() > usize::from(u16::MAX) {
+            bail!("{} files: tcplens reads at most 65535 at once", files.len());
+        }
+        let _ = NAMES.set(files.iter().map(|f| f.display().to_string()).collect());
         Ok(Inputs {
             paths: files,
             concat,
         })
     }
+}
+
+/// The input files' names, in the order [`Frame::file`](super::Frame::file) numbers them:
+/// one list per process, as one command reads one set of inputs.
+static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The name of input file `index` (`tcplens.file`).
+pub fn file_name(index: u16) -> Option<&'static str> {
+    NAMES.get()?.get(usize::from(index)).map(String::as_str)
 }
 
 fn is_capture(path: &Path) -> bool {
@@ -177,6 +191,8 @@ impl Emit for Forward {
 /// One input in the merge: its frames waiting, and its interfaces' merged numbers.
 struct Source {
     path: PathBuf,
+    /// Its place among the inputs (`tcplens.file`).
+    index: u16,
     rx: Receiver<Piece>,
     queue: VecDeque<Owned>,
     ended: bool,
@@ -257,6 +273,7 @@ fn spawn(
                     }
                 }
                 sources.push(Source {
+                    index: sources.len() as u16,
                     path,
                     rx: prx,
                     queue: VecDeque::new(),
@@ -397,5 +414,6 @@ fn emit(src: &Source, f: Owned, out: &mut Direct, n: &mut Numbering) -> Result<(
         ts_high,
         ts_low,
     };
+    out.set_file(src.index);
     out.frame(n.frames, f.iface, f.ts, f.origlen, &f.data, record)
 }

@@ -63,6 +63,9 @@ pub struct Frame {
     pub origlen: u32,
     /// Bytes captured (less than `origlen` when the snap length cut the frame).
     pub caplen: u32,
+    /// Which input file the frame came from, when several are read as one
+    /// ([`merge::file_name`]); 0 otherwise.
+    pub file: u16,
     /// `decode(linktype, bytes, origlen)`, made where the frame is made: on the source's thread, so
     /// that decoding runs beside tracking and rendering rather than before them on the
     /// consumer's thread. With two cores the consumer was the bottleneck and the source
@@ -84,6 +87,7 @@ impl Frame {
             ts,
             origlen,
             caplen: data.len() as u32,
+            file: 0,
             decoded: decode(linktype, data, origlen),
             reassembled: None,
         }
@@ -213,6 +217,8 @@ pub struct Batcher {
     defrag: Reassembler,
     kept: Kept,
     keep_bytes: bool,
+    /// The input file the frames pushed now come from (several files read as one).
+    file: u16,
     pool_tx: Sender<(Vec<Frame>, Kept)>,
     pool_rx: Receiver<(Vec<Frame>, Kept)>,
 }
@@ -226,6 +232,7 @@ impl Default for Batcher {
             defrag: Reassembler::default(),
             kept: Kept::default(),
             keep_bytes: false,
+            file: 0,
             pool_tx,
             pool_rx,
         }
@@ -239,6 +246,11 @@ impl Batcher {
             keep_bytes: true,
             ..Batcher::default()
         }
+    }
+
+    /// The input file of the frames pushed from now on.
+    pub fn set_file(&mut self, file: u16) {
+        self.file = file;
     }
 
     /// Whether the batches carry their frames' bytes.
@@ -279,6 +291,7 @@ impl Batcher {
         data: &[u8],
     ) -> bool {
         let mut frame = Frame::new(number, ts, linktype, origlen, data);
+        frame.file = self.file;
         if let Payload::Fragment { .. } = frame.decoded.payload
             && let Some(whole) = (self.defrag).add(&frame.decoded, data, linktype, ts.as_nanos())
         {
