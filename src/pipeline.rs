@@ -6,12 +6,13 @@ use std::sync::atomic::AtomicU64;
 
 use anyhow::Result;
 
-use crate::cli::{CaptureConfig, Config, FollowConfig, Output, Query, SummaryMode};
+use crate::cli::{CaptureConfig, Config, FollowConfig, Output, Query, StatsConfig, SummaryMode};
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::follow::{FollowStreams, Streams};
 use crate::render::progress::Progress;
+use crate::render::stats::Stats;
 use crate::render::{Outputs, Sink, View};
 use crate::source::write::{FileHeader, Writer};
 use crate::source::{self, Batch, Captured, SourceMsg};
@@ -85,6 +86,19 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
     };
     let mut sink = FollowStreams::new(cfg.format, cfg.color, streams, cfg.output_dir.clone());
     run_file(read, true, Selector::new(None), &mut sink)
+}
+
+/// `tcplens stats`: one table of the frames the display filter selects, through the same
+/// loop as `read`, its one sink the table (render/stats). A filter on `tcplens.conn.*` reads
+/// the file once more first, as `read` does.
+pub fn stats(cfg: &StatsConfig) -> Result<()> {
+    let read = &cfg.read;
+    let mut selector = Selector::new(read.query.filter.clone());
+    if read.query.needs_connection() {
+        selector.verdicts = Some(Arc::new(first_pass(read)?));
+    }
+    let mut sink = Stats::new(cfg.table, cfg.format, cfg.filter_text.clone());
+    run_file(read, read.query.needs_bytes(), selector, &mut sink)
 }
 
 /// The streams with a frame the display filter selects.

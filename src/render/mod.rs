@@ -14,6 +14,7 @@ pub mod ladder;
 pub mod progress;
 pub mod push;
 pub mod rows;
+pub mod stats;
 pub mod summary;
 
 use std::io::Write;

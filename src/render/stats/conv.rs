@@ -1,0 +1,226 @@
+//! TCP conversations, as `tshark -q -z conv,tcp` counts them (epan/conversation_table.c
+//! and ui/cli/tap-iousers.c of Wireshark 4.0).
+//!
+//! One conversation per `tcp.stream` (4.0 keys the table by the address/port quadruple *and*
+//! the stream, so a reused port pair is a second row). Its ends are named A and B as tshark
+//! names them when the conversation's first frame arrives: A is the end with the higher port
+//! (the lower address when the ports are equal), and the `A → B` columns count the frames A
+//! sent, the `A ← B` columns those it received. Bytes are frame bytes on the wire
+//! (`frame.len`), not payload: the tracker counts segments and payload per connection, which
+//! is a different number, so the table counts the frames it is given.
+
+use std::net::IpAddr;
+
+use super::{Align, Grid, heading, secs};
+use crate::fields::Packet;
+use crate::flow::Endpoint;
+use crate::render::json;
+
+/// One row of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    pub stream: u32,
+    /// The ends as tshark orders them (see the module comment).
+    pub a: Endpoint,
+    pub b: Endpoint,
+    /// Frames and frame bytes sent by A (`->`), then by B (`<-`).
+    pub frames: [u64; 2],
+    pub bytes: [u64; 2],
+    /// First and last frame, ns since the capture's first frame (`frame.time_relative`).
+    pub start: i64,
+    pub stop: i64,
+}
+
+impl Conversation {
+    fn new(stream: u32, src: Endpoint, dst: Endpoint, at: i64) -> Conversation {
+        let (a, b) = if a_is_src(src, dst) {
+            (src, dst)
+        } else {
+            (dst, src)
+        };
+        Conversation {
+            stream,
+            a,
+            b,
+            frames: [0; 2],
+            bytes: [0; 2],
+            start: at,
+            stop: at,
+        }
+    }
+
+    pub fn total_frames(&self) -> u64 {
+        self.frames[0] + self.frames[1]
+    }
+
+    /// tshark's Duration: the span of the conversation's frames.
+    pub fn duration(&self) -> i64 {
+        self.stop - self.start
+    }
+}
+
+/// Whether the sender of a conversation's first frame is its end A: the higher port, or on
+/// equal ports the lower address (add_conversation_table_data_with_conv_id).
+fn a_is_src(src: Endpoint, dst: Endpoint) -> bool {
+    match src.port.cmp(&dst.port) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Equal => address_order(src.addr) < address_order(dst.addr),
+    }
+}
+
+/// Wireshark's `cmp_address`: the address type first (IPv4 before IPv6), then the bytes.
+fn address_order(a: IpAddr) -> (u8, [u8; 16]) {
+    match a {
+        IpAddr::V4(v4) => {
+            let mut b = [0; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            (0, b)
+        }
+        IpAddr::V6(v6) => (1, v6.octets()),
+    }
+}
+
+/// The conversation table: rows in the order their first frame came, found by stream.
+#[derive(Default)]
+pub struct Conversations {
+    /// Each stream's row, plus one (0: none yet). Streams are numbered densely from 0.
+    by_stream: Vec<u32>,
+    rows: Vec<Conversation>,
+}
+
+impl Conversations {
+    /// A displayed frame: counted when it is a TCP segment the tracker placed in a stream.
+    pub fn packet(&mut self, p: &Packet<'_>) {
+        let (Some((t, info)), Some(ip)) = (p.segment(), p.decoded().ip) else {
+            return;
+        };
+        let (src, dst) = Endpoint::of_segment(&ip, t);
+        let at = p.times.relative;
+        let stream = info.stream as usize;
+        if self.by_stream.len() <= stream {
+            self.by_stream.resize(stream + 1, 0);
+        }
+        let index = match self.by_stream[stream] {
+            0 => {
+                self.rows.push(Conversation::new(info.stream, src, dst, at));
+                self.by_stream[stream] = self.rows.len() as u32;
+                self.rows.len() - 1
+            }
+            n => n as usize - 1,
+        };
+        let c = &mut self.rows[index];
+        let dir = usize::from(src != c.a);
+        c.frames[dir] += 1;
+        c.bytes[dir] += u64::from(p.frame.origlen);
+        // tap-iousers keeps the earliest and latest times, whatever the frames' order.
+        c.start = c.start.min(at);
+        c.stop = c.stop.max(at);
+    }
+
+    /// The rows as tshark prints them: by total frames, most first; equal totals in the
+    /// order their first frame came (iousers_draw's repeated scan for the next lower total).
+    pub fn sorted(&self) -> Vec<&Conversation> {
+        let mut rows: Vec<&Conversation> = self.rows.iter().collect();
+        rows.sort_by_key(|c| std::cmp::Reverse(c.total_frames()));
+        rows
+    }
+
+    pub fn text(&self, out: &mut String, filter: Option<&str>) {
+        heading(
+            out,
+            &format!("TCP conversations: {}", self.rows.len()),
+            filter,
+        );
+        let mut grid = Grid::new(&[
+            ("A", Align::Left),
+            ("B", Align::Left),
+            ("A←B frames", Align::Right),
+            ("A←B bytes", Align::Right),
+            ("A→B frames", Align::Right),
+            ("A→B bytes", Align::Right),
+            ("Frames", Align::Right),
+            ("Bytes", Align::Right),
+            ("Rel start", Align::Right),
+            ("Duration", Align::Right),
+            ("Stream", Align::Right),
+        ]);
+        for c in self.sorted() {
+            grid.row(vec![
+                c.a.to_string(),
+                c.b.to_string(),
+                c.frames[1].to_string(),
+                c.bytes[1].to_string(),
+                c.frames[0].to_string(),
+                c.bytes[0].to_string(),
+                c.total_frames().to_string(),
+                (c.bytes[0] + c.bytes[1]).to_string(),
+                secs(c.start.into(), 9),
+                secs(c.duration().into(), 4),
+                c.stream.to_string(),
+            ]);
+        }
+        grid.write(out);
+    }
+
+    /// One JSON record per conversation, in the table's order.
+    pub fn json(&self, out: &mut String) {
+        for c in self.sorted() {
+            out.push_str("{\"type\":\"conversation\",\"stream\":");
+            out.push_str(&c.stream.to_string());
+            out.push_str(",\"a\":");
+            json::string(out, &c.a.to_string());
+            out.push_str(",\"b\":");
+            json::string(out, &c.b.to_string());
+            out.push_str(&format!(
+                ",\"frames_a_to_b\":{},\"bytes_a_to_b\":{},\"frames_b_to_a\":{},\"bytes_b_to_a\":{},\
+                 \"frames\":{},\"bytes\":{},\"rel_start\":{},\"duration\":{}}}\n",
+                c.frames[0],
+                c.bytes[0],
+                c.frames[1],
+                c.bytes[1],
+                c.total_frames(),
+                c.bytes[0] + c.bytes[1],
+                secs(c.start.into(), 9),
+                secs(c.duration().into(), 9),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn end(a: [u8; 4], port: u16) -> Endpoint {
+        Endpoint {
+            addr: IpAddr::V4(Ipv4Addr::from(a)),
+            port,
+        }
+    }
+
+    #[test]
+    fn the_higher_port_is_a_and_equal_ports_take_the_lower_address() {
+        let client = end([10, 0, 0, 2], 40000);
+        let server = end([10, 0, 0, 1], 80);
+        assert!(a_is_src(client, server));
+        assert!(!a_is_src(server, client));
+        let (lo, hi) = (end([10, 0, 0, 1], 500), end([10, 0, 0, 2], 500));
+        assert!(a_is_src(lo, hi));
+        assert!(!a_is_src(hi, lo));
+    }
+
+    #[test]
+    fn rows_sort_by_total_frames_and_ties_keep_their_first_frames_order() {
+        let mut table = Conversations::default();
+        for (stream, frames) in [(0u32, 3u64), (1, 5), (2, 3), (3, 9)] {
+            let mut c =
+                Conversation::new(stream, end([1, 1, 1, 1], 1000), end([2, 2, 2, 2], 80), 0);
+            c.frames = [frames, 0];
+            table.rows.push(c);
+        }
+        let order: Vec<u32> = table.sorted().iter().map(|c| c.stream).collect();
+        assert_eq!(order, [3, 1, 0, 2]);
+    }
+}

@@ -1,0 +1,372 @@
+//! Frames and bytes per interval, as `tshark -q -z io,stat,INTERVAL` counts them
+//! (ui/cli/tap-iostat.c of Wireshark 4.0): every displayed frame, TCP or not, with its
+//! length on the wire.
+//!
+//! tshark places a frame by its time since the first frame rounded to the microsecond, and
+//! ignores a frame older than the interval of the frame before it (its rows only grow
+//! forward; "hopefully it is uncommon", says the source). Both are kept, so the numbers are
+//! tshark's; the frames so ignored are counted and said under the table.
+
+use anyhow::Result;
+
+use super::{Align, Grid, heading};
+use crate::fields::Packet;
+
+/// The interval of `io[,INTERVAL]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    /// No interval given: chosen at the end from 1, 2 or 5 × a power of ten so that the
+    /// capture fits in at most [`AUTO_ROWS`] rows.
+    Auto,
+    /// `io,0`: one row for the whole capture (tshark's interval 0).
+    Whole,
+    /// An interval in microseconds (tshark's unit).
+    Every(u64),
+}
+
+/// Rows an automatic interval aims at: a screenful.
+pub const AUTO_ROWS: u64 = 30;
+
+/// More rows than this is refused: a far-off timestamp with a short interval would make
+/// millions of empty rows (tshark would allocate them all).
+const MAX_ROWS: u64 = 1_000_000;
+
+/// With [`Interval::Auto`], frames are counted in buckets of a power of ten microseconds;
+/// past this many, buckets merge ten by ten.
+const AUTO_BUCKETS: usize = 1 << 16;
+
+impl Interval {
+    /// Seconds, as tshark takes them (`0.5`, `10`); 0 is the whole capture.
+    pub fn parse(s: &str) -> Result<Interval, String> {
+        let secs: f64 = s
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| format!("bad interval '{s}': expected seconds, such as 1 or 0.01"))?;
+        let micros = (secs * 1e6).round();
+        if secs == 0.0 {
+            Ok(Interval::Whole)
+        } else if micros < 1.0 {
+            Err(format!(
+                "bad interval '{s}': the shortest is 0.000001 (tshark counts microseconds)"
+            ))
+        } else {
+            Ok(Interval::Every(micros as u64))
+        }
+    }
+}
+
+/// One row: frames and bytes in `[start, end)` microseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Bucket {
+    pub frames: u64,
+    pub bytes: u64,
+}
+
+/// The io table.
+pub struct IoStat {
+    interval: Interval,
+    /// Bucket width in microseconds (the interval, or Auto's current width).
+    width: u64,
+    buckets: Vec<Bucket>,
+    /// The last frame's time since the first, in microseconds (the table's duration).
+    last: u64,
+    /// The latest time seen, in nanoseconds, for the heading.
+    last_ns: i64,
+    /// Frames tshark ignores: older than the interval before them, or before the first frame.
+    ignored: u64,
+}
+
+impl IoStat {
+    pub fn new(interval: Interval) -> IoStat {
+        let width = match interval {
+            Interval::Every(us) => us,
+            Interval::Whole => u64::MAX,
+            Interval::Auto => 1,
+        };
+        IoStat {
+            interval,
+            width,
+            buckets: Vec::new(),
+            last: 0,
+            last_ns: 0,
+            ignored: 0,
+        }
+    }
+
+    /// A displayed frame.
+    pub fn packet(&mut self, p: &Packet<'_>) -> Result<()> {
+        let rel = p.times.relative;
+        if rel < 0 {
+            self.ignored += 1;
+            return Ok(());
+        }
+        // tap-iostat.c: `rel_ts.secs * 1000000 + (rel_ts.nsecs + 500) / 1000`.
+        let us =
+            (rel as u64 / 1_000_000_000) * 1_000_000 + ((rel as u64 % 1_000_000_000) + 500) / 1000;
+        let mut index = us / self.width;
+        if self.interval == Interval::Auto {
+            while index as usize >= AUTO_BUCKETS {
+                self.coarsen();
+                index = us / self.width;
+            }
+        } else if (index as usize) + 1 < self.buckets.len() {
+            // Before the interval of the frame before it: tshark drops it.
+            self.ignored += 1;
+            return Ok(());
+        }
+        if index >= MAX_ROWS {
+            anyhow::bail!(
+                "frame {} is {:.0} s into the capture: {} rows of this interval would be printed; \
+                 choose a longer interval",
+                p.frame.number,
+                rel as f64 / 1e9,
+                index + 1
+            );
+        }
+        let index = index as usize;
+        if self.buckets.len() <= index {
+            self.buckets.resize(index + 1, Bucket::default());
+        }
+        self.buckets[index].frames += 1;
+        self.buckets[index].bytes += u64::from(p.frame.origlen);
+        self.last = self.last.max(us);
+        self.last_ns = self.last_ns.max(rel);
+        Ok(())
+    }
+
+    /// Auto's buckets become ten times wider.
+    fn coarsen(&mut self) {
+        let merged: Vec<Bucket> = (self.buckets.chunks(10))
+            .map(|c| Bucket {
+                frames: c.iter().map(|b| b.frames).sum(),
+                bytes: c.iter().map(|b| b.bytes).sum(),
+            })
+            .collect();
+        self.buckets = merged;
+        self.width *= 10;
+    }
+
+    /// The rows: `(start µs, end µs, counts)`, the last one ending at the last frame (as
+    /// tshark's `<> Dur`).
+    pub fn rows(&self) -> Vec<(u64, u64, Bucket)> {
+        let (width, buckets) = match self.interval {
+            Interval::Whole => {
+                let all = Bucket {
+                    frames: self.buckets.iter().map(|b| b.frames).sum(),
+                    bytes: self.buckets.iter().map(|b| b.bytes).sum(),
+                };
+                return vec![(0, self.last, all)];
+            }
+            Interval::Every(us) => (us, self.buckets.clone()),
+            Interval::Auto => self.auto_rows(),
+        };
+        let n = (self.last / width + 1) as usize;
+        (0..n)
+            .map(|i| {
+                let start = i as u64 * width;
+                let end = (start + width).min(self.last.max(start));
+                let end = if i + 1 == n { end } else { start + width };
+                (start, end, buckets.get(i).copied().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// Auto's interval, the buckets merged to it.
+    fn auto_rows(&self) -> (u64, Vec<Bucket>) {
+        let width = auto_interval(self.last, self.width);
+        let k = (width / self.width) as usize;
+        let merged = (self.buckets.chunks(k))
+            .map(|c| Bucket {
+                frames: c.iter().map(|b| b.frames).sum(),
+                bytes: c.iter().map(|b| b.bytes).sum(),
+            })
+            .collect();
+        (width, merged)
+    }
+
+    /// The interval in force, in microseconds (the whole duration for `io,0`).
+    pub fn interval_us(&self) -> u64 {
+        match self.interval {
+            Interval::Whole => self.last,
+            Interval::Every(us) => us,
+            Interval::Auto => auto_interval(self.last, self.width),
+        }
+    }
+
+    pub fn text(&self, out: &mut String, filter: Option<&str>, bars: bool) {
+        let interval = self.interval_us();
+        let decimals = decimals(interval);
+        let over = super::secs(self.last_ns.into(), 6);
+        let title = match self.interval {
+            Interval::Whole => format!("Frames and bytes over the whole capture, {over} s"),
+            _ => format!(
+                "Frames and bytes per {} s interval, over {over} s",
+                micros(interval, decimals)
+            ),
+        };
+        heading(out, &title, filter);
+        let rows = self.rows();
+        let max = rows.iter().map(|r| r.2.frames).max().unwrap_or(0);
+        let mut columns = vec![
+            ("Start", Align::Right),
+            ("", Align::Left),
+            ("End", Align::Right),
+            ("Frames", Align::Right),
+            ("Bytes", Align::Right),
+        ];
+        if bars {
+            columns.push(("", Align::Left));
+        }
+        let mut grid = Grid::new(&columns);
+        for (start, end, b) in &rows {
+            let mut cells = vec![
+                micros(*start, decimals),
+                "<>".to_string(),
+                micros(*end, decimals),
+                b.frames.to_string(),
+                b.bytes.to_string(),
+            ];
+            if bars {
+                cells.push(bar(b.frames, max, BAR_WIDTH));
+            }
+            grid.row(cells);
+        }
+        grid.write(out);
+        if self.ignored > 0 {
+            out.push_str(&format!(
+                "{} frames earlier than the frame before them not counted (as tshark)\n",
+                self.ignored
+            ));
+        }
+    }
+
+    /// One JSON record per interval; times in seconds.
+    pub fn json(&self, out: &mut String) {
+        let decimals = decimals(self.interval_us()).max(6);
+        for (start, end, b) in self.rows() {
+            out.push_str(&format!(
+                "{{\"type\":\"interval\",\"start\":{},\"end\":{},\"frames\":{},\"bytes\":{}}}\n",
+                micros(start, decimals),
+                micros(end, decimals),
+                b.frames,
+                b.bytes
+            ));
+        }
+        if self.ignored > 0 {
+            out.push_str(&format!(
+                "{{\"type\":\"ignored\",\"frames\":{}}}\n",
+                self.ignored
+            ));
+        }
+    }
+}
+
+/// The smallest of 1, 2, 5 × 10^k µs (a multiple of `base`, a power of ten) that shows
+/// `last` µs in at most [`AUTO_ROWS`] rows.
+fn auto_interval(last: u64, base: u64) -> u64 {
+    let mut power = base;
+    loop {
+        for m in [1, 2, 5] {
+            let width = power.saturating_mul(m);
+            if last / width < AUTO_ROWS || width == u64::MAX {
+                return width;
+            }
+        }
+        power = power.saturating_mul(10);
+    }
+}
+
+/// Decimals that show an interval of `us` microseconds exactly (1 s: 0, 0.25 s: 2).
+fn decimals(us: u64) -> usize {
+    let mut d = 0;
+    let mut unit = 1_000_000u64;
+    while d < 6 && !us.is_multiple_of(unit) {
+        d += 1;
+        unit /= 10;
+    }
+    d
+}
+
+/// Microseconds as seconds with `decimals` decimals (truncated: the values are multiples).
+fn micros(us: u64, decimals: usize) -> String {
+    let secs = us / 1_000_000;
+    if decimals == 0 {
+        return secs.to_string();
+    }
+    let frac = (us % 1_000_000) / 10u64.pow(6 - decimals as u32);
+    format!("{secs}.{frac:0decimals$}")
+}
+
+/// Columns of the frames bar at its longest.
+const BAR_WIDTH: usize = 24;
+
+/// A bar of `width` columns at most, in eighths of a block, for `n` of `max`.
+fn bar(n: u64, max: u64, width: usize) -> String {
+    const EIGHTHS: [char; 8] = ['▏', '▎', '▍', '▌', '▋', '▊', '▉', '█'];
+    if n == 0 || max == 0 {
+        return String::new();
+    }
+    let eighths = ((n as u128 * (width as u128 * 8)).div_ceil(max as u128)) as usize;
+    let mut s = "█".repeat(eighths / 8);
+    if let Some(part) = (eighths % 8).checked_sub(1) {
+        s.push(EIGHTHS[part]);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_parse_in_microseconds() {
+        assert_eq!(Interval::parse("1"), Ok(Interval::Every(1_000_000)));
+        assert_eq!(Interval::parse("0.001"), Ok(Interval::Every(1_000)));
+        assert_eq!(Interval::parse("0"), Ok(Interval::Whole));
+        assert!(Interval::parse("0.0000001").is_err());
+        assert!(Interval::parse("nan").is_err());
+        assert!(Interval::parse("-2").is_err());
+    }
+
+    #[test]
+    fn the_automatic_interval_fits_a_screen_in_one_two_five_steps() {
+        // 30.87 s: 2 s would make 16 rows, 1 s 31.
+        assert_eq!(auto_interval(30_872_023, 1), 2_000_000);
+        assert_eq!(auto_interval(7_000, 1), 500);
+        assert_eq!(auto_interval(0, 1), 1);
+        assert_eq!(auto_interval(29, 10), 10);
+    }
+
+    #[test]
+    fn rows_end_at_the_last_frame_and_decimals_follow_the_interval() {
+        let mut io = IoStat::new(Interval::Every(1_000_000));
+        io.buckets = vec![
+            Bucket {
+                frames: 2,
+                bytes: 100,
+            },
+            Bucket::default(),
+            Bucket {
+                frames: 1,
+                bytes: 60,
+            },
+        ];
+        io.last = 2_500_000;
+        let rows = io.rows();
+        assert_eq!(rows.len(), 3);
+        assert_eq!((rows[2].0, rows[2].1), (2_000_000, 2_500_000));
+        assert_eq!(decimals(1_000_000), 0);
+        assert_eq!(decimals(250_000), 2);
+        assert_eq!(micros(2_500_000, 1), "2.5");
+        assert_eq!(micros(2_000_000, 0), "2");
+    }
+
+    #[test]
+    fn bars_scale_to_the_busiest_interval_in_eighths() {
+        assert_eq!(bar(8, 8, 3), "███");
+        assert_eq!(bar(1, 8, 1), "▏");
+        assert_eq!(bar(0, 8, 3), "");
+        assert_eq!(bar(4, 8, 3), "█▌");
+    }
+}

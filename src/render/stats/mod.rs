@@ -1,0 +1,259 @@
+//! `tcplens stats`: the overview tables of `tshark -q -z` — TCP conversations (`conv,tcp`),
+//! TCP endpoints (`endpoints,tcp`), expert infos (`expert`) and frames per interval
+//! (`io,stat,INTERVAL`) — as one sink of the event stream (docs/stats.md).
+//!
+//! Each table takes the displayed frames (`-Y` selects them, as the filter argument of
+//! tshark's `-z` does) and what the tracker said of them: `tcp.stream`, the analysis labels,
+//! the segment's place in its connection. Nothing is decoded or analysed again here; the
+//! tables count what the frames and the tracker's verdicts say, and sort as TShark 4.0 sorts.
+
+pub mod conv;
+pub mod endpoints;
+pub mod expert;
+pub mod io;
+
+use std::io::Write;
+use std::str::FromStr;
+
+use anyhow::Result;
+
+use super::{End, Sink, View};
+
+/// Which table `tcplens stats` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    /// `-z conv,tcp`.
+    Conv,
+    /// `-z endpoints,tcp`.
+    Endpoints,
+    /// `-z expert`.
+    Expert,
+    /// `-z io,stat,INTERVAL`.
+    Io(io::Interval),
+}
+
+impl FromStr for TableKind {
+    type Err = String;
+
+    /// `conv`, `endpoints`, `expert`, `io` or `io,INTERVAL` (seconds; 0: the whole capture).
+    fn from_str(s: &str) -> Result<TableKind, String> {
+        match s {
+            "conv" => Ok(TableKind::Conv),
+            "endpoints" => Ok(TableKind::Endpoints),
+            "expert" => Ok(TableKind::Expert),
+            "io" => Ok(TableKind::Io(io::Interval::Auto)),
+            _ => match s.strip_prefix("io,") {
+                Some(secs) => io::Interval::parse(secs).map(TableKind::Io),
+                None => Err(format!(
+                    "unknown table '{s}': expected conv, endpoints, expert, io or io,INTERVAL"
+                )),
+            },
+        }
+    }
+}
+
+/// How the table is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatsFormat {
+    /// Aligned columns for a terminal; `bars`: io's frame bars (stdout is a terminal).
+    Text { bars: bool },
+    /// JSON Lines: one record per row (docs/stats.md).
+    Json,
+}
+
+/// The one table a run computes.
+enum Tally {
+    Conv(conv::Conversations),
+    Endpoints(endpoints::Endpoints),
+    Expert(expert::Expert),
+    Io(io::IoStat),
+}
+
+/// The `tcplens stats` sink.
+pub struct Stats {
+    tally: Tally,
+    format: StatsFormat,
+    /// The display filter's text, shown in the table's heading as tshark shows `Filter:`.
+    filter: Option<String>,
+}
+
+impl Stats {
+    pub fn new(kind: TableKind, format: StatsFormat, filter: Option<String>) -> Stats {
+        let tally = match kind {
+            TableKind::Conv => Tally::Conv(conv::Conversations::default()),
+            TableKind::Endpoints => Tally::Endpoints(endpoints::Endpoints::default()),
+            TableKind::Expert => Tally::Expert(expert::Expert::default()),
+            TableKind::Io(interval) => Tally::Io(io::IoStat::new(interval)),
+        };
+        Stats {
+            tally,
+            format,
+            filter,
+        }
+    }
+
+    /// The finished table as text or JSON Lines.
+    pub fn render(&self, out: &mut String) {
+        let filter = self.filter.as_deref();
+        match (&self.tally, self.format) {
+            (Tally::Conv(c), StatsFormat::Text { .. }) => c.text(out, filter),
+            (Tally::Conv(c), StatsFormat::Json) => c.json(out),
+            (Tally::Endpoints(e), StatsFormat::Text { .. }) => e.text(out, filter),
+            (Tally::Endpoints(e), StatsFormat::Json) => e.json(out),
+            (Tally::Expert(e), StatsFormat::Text { .. }) => e.text(out, filter),
+            (Tally::Expert(e), StatsFormat::Json) => e.json(out),
+            (Tally::Io(i), StatsFormat::Text { bars }) => i.text(out, filter, bars),
+            (Tally::Io(i), StatsFormat::Json) => i.json(out),
+        }
+    }
+}
+
+impl Sink for Stats {
+    fn packet(&mut self, _out: &mut String, frame: &View<'_>) -> Result<()> {
+        let p = frame.packet;
+        match &mut self.tally {
+            Tally::Conv(c) => c.packet(p),
+            Tally::Endpoints(e) => e.packet(p),
+            Tally::Expert(e) => e.packet(p),
+            Tally::Io(i) => i.packet(p)?,
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write, _end: &mut End<'_>) -> Result<()> {
+        let mut text = String::new();
+        self.render(&mut text);
+        out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// How a column's cells line up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// A table of text cells laid out in aligned columns, two spaces apart: each column as wide
+/// as its widest cell or heading (tshark pads to fixed widths, which long IPv6 endpoints
+/// overflow; here every row lines up whatever the addresses).
+pub struct Grid {
+    columns: Vec<(&'static str, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Grid {
+    pub fn new(columns: &[(&'static str, Align)]) -> Grid {
+        Grid {
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    pub fn write(&self, out: &mut String) {
+        let width = |s: &str| s.chars().count();
+        let widths: Vec<usize> = (self.columns.iter().enumerate())
+            .map(|(i, (head, _))| {
+                (self.rows.iter())
+                    .map(|r| r.get(i).map_or(0, |c| width(c)))
+                    .fold(width(head), usize::max)
+            })
+            .collect();
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let start = out.len();
+            for (i, cell) in cells.enumerate() {
+                if i > 0 {
+                    out.push_str("  ");
+                }
+                let pad = widths[i].saturating_sub(width(cell));
+                match self.columns[i].1 {
+                    Align::Left => {
+                        out.push_str(cell);
+                        out.extend(std::iter::repeat_n(' ', pad));
+                    }
+                    Align::Right => {
+                        out.extend(std::iter::repeat_n(' ', pad));
+                        out.push_str(cell);
+                    }
+                }
+            }
+            let end = out.trim_end_matches(' ').len().max(start);
+            out.truncate(end);
+            out.push('\n');
+        };
+        line(&mut self.columns.iter().map(|(h, _)| *h));
+        for row in &self.rows {
+            line(&mut row.iter().map(String::as_str));
+        }
+    }
+}
+
+/// The heading line of a text table: its title, and the display filter when one is given.
+fn heading(out: &mut String, title: &str, filter: Option<&str>) {
+    out.push_str(title);
+    if let Some(f) = filter {
+        out.push_str(" (filter: ");
+        out.push_str(f);
+        out.push(')');
+    }
+    out.push('\n');
+}
+
+/// Seconds with a fixed number of decimals, from nanoseconds, rounded as printf's `%.Nf`
+/// rounds (tshark prints these columns with printf).
+pub fn secs(nanos: i128, decimals: usize) -> String {
+    format!("{:.decimals$}", nanos as f64 / 1e9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_aligns_columns_to_their_widest_cell() {
+        let mut g = Grid::new(&[("A", Align::Left), ("Frames", Align::Right)]);
+        g.row(vec!["10.0.0.1:80".into(), "7".into()]);
+        g.row(vec!["[::1]:443".into(), "1234567".into()]);
+        let mut out = String::new();
+        g.write(&mut out);
+        assert_eq!(
+            out,
+            "A             Frames\n10.0.0.1:80        7\n[::1]:443    1234567\n"
+        );
+    }
+
+    #[test]
+    fn table_names_parse_and_bad_ones_say_what_is_expected() {
+        assert_eq!("conv".parse::<TableKind>(), Ok(TableKind::Conv));
+        assert_eq!("endpoints".parse::<TableKind>(), Ok(TableKind::Endpoints));
+        assert_eq!("expert".parse::<TableKind>(), Ok(TableKind::Expert));
+        assert_eq!(
+            "io".parse::<TableKind>(),
+            Ok(TableKind::Io(io::Interval::Auto))
+        );
+        assert_eq!(
+            "io,0".parse::<TableKind>(),
+            Ok(TableKind::Io(io::Interval::Whole))
+        );
+        assert_eq!(
+            "io,0.5".parse::<TableKind>(),
+            Ok(TableKind::Io(io::Interval::Every(500_000)))
+        );
+        assert!("io,x".parse::<TableKind>().is_err());
+        assert!("io,-1".parse::<TableKind>().is_err());
+        assert!("hosts".parse::<TableKind>().unwrap_err().contains("conv"));
+    }
+
+    #[test]
+    fn seconds_round_as_printf() {
+        assert_eq!(secs(300_049_999, 4), "0.3000");
+        assert_eq!(secs(300_050_001, 4), "0.3001");
+        assert_eq!(secs(200_713_000, 9), "0.200713000");
+    }
+}
