@@ -299,11 +299,9 @@ pub struct StatsArgs {
     pub json: bool,
     /// The table (conv, endpoints, expert, io or io,SECONDS), then BPF filter words as
     /// tcpdump takes them (e.g. `expert tcp port 80`).
-    #[arg(
-        value_name = "TABLE] [BPF",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    /// Options may come after the words (`stats f.pcap expert --json`), so a BPF word may
+    /// not begin with `-`.
+    #[arg(value_name = "TABLE] [BPF", num_args = 0..)]
     pub words: Vec<String>,
 }
 

@@ -499,6 +499,7 @@ pub fn render<W: Write>(
             }
         }
     }
+    outputs.latest(selector.latest);
     outputs.batch_end()
 }
 
@@ -533,6 +534,9 @@ pub struct Selector {
     first: Option<i128>,
     prev: Option<i128>,
     prev_shown: Option<i128>,
+    /// The latest frame time read, displayed or not: the capture's span (tshark's
+    /// `elapsed_time`, which io,stat's rows cover).
+    latest: Option<i128>,
 }
 
 /// Every connection's end, by stream, from a first pass over the file.
@@ -566,6 +570,7 @@ impl Selector {
             delta_displayed: FrameTimes::span(now, self.prev_shown.unwrap_or(now)),
         };
         self.prev = Some(now);
+        self.latest = Some(self.latest.map_or(now, |l| l.max(now)));
         let conn = match (&self.verdicts, &tcp) {
             (Some(v), Some(t)) => v.get(&t.stream).cloned(),
             _ => None,

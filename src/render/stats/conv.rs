@@ -3,13 +3,11 @@
 //!
 //! One conversation per `tcp.stream` (4.0 keys the table by the address/port quadruple *and*
 //! the stream, so a reused port pair is a second row). Its ends are named A and B as tshark
-//! names them when the conversation's first frame arrives: A is the end with the higher port
-//! (the lower address when the ports are equal), and the `A → B` columns count the frames A
-//! sent, the `A ← B` columns those it received. Bytes are frame bytes on the wire
+//! names them: A sent the conversation's first frame (the ports and addresses only order the
+//! hash key), the `A → B` columns count the frames A sent, the `A ← B` columns those it
+//! received. Bytes are frame bytes on the wire
 //! (`frame.len`), not payload: the tracker counts segments and payload per connection, which
 //! is a different number, so the table counts the frames it is given.
-
-use std::net::IpAddr;
 
 use super::{Align, Grid, heading, secs};
 use crate::fields::Packet;
@@ -33,15 +31,10 @@ pub struct Conversation {
 
 impl Conversation {
     fn new(stream: u32, src: Endpoint, dst: Endpoint, at: i64) -> Conversation {
-        let (a, b) = if a_is_src(src, dst) {
-            (src, dst)
-        } else {
-            (dst, src)
-        };
         Conversation {
             stream,
-            a,
-            b,
+            a: src,
+            b: dst,
             frames: [0; 2],
             bytes: [0; 2],
             start: at,
@@ -56,28 +49,6 @@ impl Conversation {
     /// tshark's Duration: the span of the conversation's frames.
     pub fn duration(&self) -> i64 {
         self.stop - self.start
-    }
-}
-
-/// Whether the sender of a conversation's first frame is its end A: the higher port, or on
-/// equal ports the lower address (add_conversation_table_data_with_conv_id).
-fn a_is_src(src: Endpoint, dst: Endpoint) -> bool {
-    match src.port.cmp(&dst.port) {
-        std::cmp::Ordering::Greater => true,
-        std::cmp::Ordering::Less => false,
-        std::cmp::Ordering::Equal => address_order(src.addr) < address_order(dst.addr),
-    }
-}
-
-/// Wireshark's `cmp_address`: the address type first (IPv4 before IPv6), then the bytes.
-fn address_order(a: IpAddr) -> (u8, [u8; 16]) {
-    match a {
-        IpAddr::V4(v4) => {
-            let mut b = [0; 16];
-            b[..4].copy_from_slice(&v4.octets());
-            (0, b)
-        }
-        IpAddr::V6(v6) => (1, v6.octets()),
     }
 }
 
@@ -191,24 +162,13 @@ impl Conversations {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn end(a: [u8; 4], port: u16) -> Endpoint {
         Endpoint {
             addr: IpAddr::V4(Ipv4Addr::from(a)),
             port,
         }
-    }
-
-    #[test]
-    fn the_higher_port_is_a_and_equal_ports_take_the_lower_address() {
-        let client = end([10, 0, 0, 2], 40000);
-        let server = end([10, 0, 0, 1], 80);
-        assert!(a_is_src(client, server));
-        assert!(!a_is_src(server, client));
-        let (lo, hi) = (end([10, 0, 0, 1], 500), end([10, 0, 0, 2], 500));
-        assert!(a_is_src(lo, hi));
-        assert!(!a_is_src(hi, lo));
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! (ui/cli/tap-iostat.c of Wireshark 4.0): every displayed frame, TCP or not, with its
 //! length on the wire.
 //!
-//! tshark places a frame by its time since the first frame rounded to the microsecond, and
-//! ignores a frame older than the interval of the frame before it (its rows only grow
-//! forward; "hopefully it is uncommon", says the source). Both are kept, so the numbers are
+//! tshark places a frame by its time since the first frame rounded to the microsecond (a
+//! frame before the first counts at 0), and ignores a frame older than the interval of the
+//! frame before it (its rows only grow forward; "hopefully it is uncommon", says the source).
+//! Its rows cover the capture's span (the latest frame's time, displayed or not), rounded up
+//! to whole intervals: a frame exactly at the end of the last interval is in no row, and a
+//! capture of one instant has no rows at all. All of this is kept, so the numbers are
 //! tshark's; the frames so ignored are counted and said under the table.
 
 use anyhow::Result;
@@ -69,11 +72,11 @@ pub struct IoStat {
     /// Bucket width in microseconds (the interval, or Auto's current width).
     width: u64,
     buckets: Vec<Bucket>,
-    /// The last frame's time since the first, in microseconds (the table's duration).
-    last: u64,
-    /// The latest time seen, in nanoseconds, for the heading.
-    last_ns: i64,
-    /// Frames tshark ignores: older than the interval before them, or before the first frame.
+    /// The capture's span: the latest frame's time since the first, in nanoseconds and in
+    /// microseconds as tshark rounds it (known at the end of input).
+    span_ns: i128,
+    span: u64,
+    /// Frames tshark ignores: older than the interval of the frame before them.
     ignored: u64,
 }
 
@@ -88,8 +91,8 @@ impl IoStat {
             interval,
             width,
             buckets: Vec::new(),
-            last: 0,
-            last_ns: 0,
+            span_ns: 0,
+            span: 0,
             ignored: 0,
         }
     }
@@ -97,13 +100,8 @@ impl IoStat {
     /// A displayed frame.
     pub fn packet(&mut self, p: &Packet<'_>) -> Result<()> {
         let rel = p.times.relative;
-        if rel < 0 {
-            self.ignored += 1;
-            return Ok(());
-        }
-        // tap-iostat.c: `rel_ts.secs * 1000000 + (rel_ts.nsecs + 500) / 1000`.
-        let us =
-            (rel as u64 / 1_000_000_000) * 1_000_000 + ((rel as u64 % 1_000_000_000) + 500) / 1000;
+        // tap-iostat.c counts a frame before the first one at 0.
+        let us = round_micros(rel.max(0).into());
         let mut index = us / self.width;
         if self.interval == Interval::Auto {
             while index as usize >= AUTO_BUCKETS {
@@ -130,9 +128,15 @@ impl IoStat {
         }
         self.buckets[index].frames += 1;
         self.buckets[index].bytes += u64::from(p.frame.origlen);
-        self.last = self.last.max(us);
-        self.last_ns = self.last_ns.max(rel);
         Ok(())
+    }
+
+    /// The end of input: the capture's span, from its first frame to its latest.
+    pub fn span(&mut self, first: Option<i128>, latest: Option<i128>) {
+        if let (Some(first), Some(latest)) = (first, latest) {
+            self.span_ns = (latest - first).max(0);
+            self.span = round_micros(self.span_ns);
+        }
     }
 
     /// Auto's buckets become ten times wider.
@@ -147,34 +151,53 @@ impl IoStat {
         self.width *= 10;
     }
 
-    /// The rows: `(start µs, end µs, counts)`, the last one ending at the last frame (as
-    /// tshark's `<> Dur`).
+    /// The rows: `(start µs, end µs, counts)`, the last one ending at the capture's span (as
+    /// tshark's `<> Dur`). As many as whole intervals cover the span (iostat_draw's
+    /// `duration / interval`, rounded up); the automatic interval, which is not tshark's,
+    /// adds the row of a frame exactly at the end rather than leave it out.
     pub fn rows(&self) -> Vec<(u64, u64, Bucket)> {
-        let (width, buckets) = match self.interval {
+        let (width, buckets, n) = match self.interval {
             Interval::Whole => {
+                if self.span == 0 {
+                    return Vec::new();
+                }
                 let all = Bucket {
                     frames: self.buckets.iter().map(|b| b.frames).sum(),
                     bytes: self.buckets.iter().map(|b| b.bytes).sum(),
                 };
-                return vec![(0, self.last, all)];
+                return vec![(0, self.span, all)];
             }
-            Interval::Every(us) => (us, self.buckets.clone()),
-            Interval::Auto => self.auto_rows(),
+            Interval::Every(us) => (us, self.buckets.clone(), self.span.div_ceil(us)),
+            Interval::Auto => {
+                let (width, buckets) = self.auto_rows();
+                let n = if buckets.is_empty() {
+                    0
+                } else {
+                    self.span / width + 1
+                };
+                (width, buckets, n)
+            }
         };
-        let n = (self.last / width + 1) as usize;
         (0..n)
             .map(|i| {
-                let start = i as u64 * width;
-                let end = (start + width).min(self.last.max(start));
-                let end = if i + 1 == n { end } else { start + width };
-                (start, end, buckets.get(i).copied().unwrap_or_default())
+                let start = i * width;
+                let end = if i + 1 == n {
+                    self.span.max(start)
+                } else {
+                    start + width
+                };
+                (
+                    start,
+                    end,
+                    buckets.get(i as usize).copied().unwrap_or_default(),
+                )
             })
             .collect()
     }
 
     /// Auto's interval, the buckets merged to it.
     fn auto_rows(&self) -> (u64, Vec<Bucket>) {
-        let width = auto_interval(self.last, self.width);
+        let width = auto_interval(self.span, self.width);
         let k = (width / self.width) as usize;
         let merged = (self.buckets.chunks(k))
             .map(|c| Bucket {
@@ -188,16 +211,16 @@ impl IoStat {
     /// The interval in force, in microseconds (the whole duration for `io,0`).
     pub fn interval_us(&self) -> u64 {
         match self.interval {
-            Interval::Whole => self.last,
+            Interval::Whole => self.span,
             Interval::Every(us) => us,
-            Interval::Auto => auto_interval(self.last, self.width),
+            Interval::Auto => auto_interval(self.span, self.width),
         }
     }
 
     pub fn text(&self, out: &mut String, filter: Option<&str>, bars: bool) {
         let interval = self.interval_us();
         let decimals = decimals(interval);
-        let over = super::secs(self.last_ns.into(), 6);
+        let over = super::secs(self.span_ns, 6);
         let title = match self.interval {
             Interval::Whole => format!("Frames and bytes over the whole capture, {over} s"),
             _ => format!(
@@ -260,6 +283,13 @@ impl IoStat {
             ));
         }
     }
+}
+
+/// Nanoseconds to microseconds as tap-iostat.c rounds them: `secs * 1000000 + (nsecs +
+/// 500) / 1000`.
+fn round_micros(ns: i128) -> u64 {
+    let ns = ns.max(0) as u128;
+    ((ns / 1_000_000_000) * 1_000_000 + (ns % 1_000_000_000 + 500) / 1000) as u64
 }
 
 /// The smallest of 1, 2, 5 × 10^k µs (a multiple of `base`, a power of ten) that shows
@@ -352,7 +382,7 @@ mod tests {
                 bytes: 60,
             },
         ];
-        io.last = 2_500_000;
+        io.span = 2_500_000;
         let rows = io.rows();
         assert_eq!(rows.len(), 3);
         assert_eq!((rows[2].0, rows[2].1), (2_000_000, 2_500_000));

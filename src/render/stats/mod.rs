@@ -120,7 +120,10 @@ impl Sink for Stats {
         Ok(())
     }
 
-    fn finish(&mut self, out: &mut dyn Write, _end: &mut End<'_>) -> Result<()> {
+    fn finish(&mut self, out: &mut dyn Write, end: &mut End<'_>) -> Result<()> {
+        if let Tally::Io(io) = &mut self.tally {
+            io.span(end.first.map(|f| f.as_nanos()), end.latest);
+        }
         let mut text = String::new();
         self.render(&mut text);
         out.write_all(text.as_bytes())?;

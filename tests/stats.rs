@@ -1,0 +1,362 @@
+//! `tcplens stats` equal to TShark's `-z` statistics — `conv,tcp`, `endpoints,tcp`, `expert`
+//! and `io,stat` — on every fixture and every capture in ../shared/corpus: tshark's text
+//! tables are parsed and their numbers compared with tcplens's JSON records, row by row and in
+//! tshark's order. Layout is not compared (tests/golden.rs holds it).
+//!
+//! tshark runs with the encapsulations' profile (common::tshark_encap): only the layers
+//! tcplens decodes, so its expert infos are TCP's and the frames it calls TCP are those
+//! tcplens reaches. Expert infos tcplens does not produce are named below with their reason;
+//! an exclusion that no longer matches anything fails the test.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// `-z io,stat` interval compared, in seconds.
+const IO_INTERVAL: &str = "0.1";
+
+/// TCP expert infos of tshark that tcplens does not produce, by summary prefix.
+const EXPERT_EXCLUSIONS: &[(&str, &str)] = &[
+    (
+        "D-SACK Sequence",
+        "a SACK block below the ACK (RFC 2883): tcplens decodes SACK blocks but has no \
+         D-SACK label",
+    ),
+    (
+        "TCP SYN with TFO Cookie",
+        "TCP Fast Open's expert infos: tcplens names the TFO option but does not analyse it",
+    ),
+    (
+        "TCP SYN-ACK accepting TFO data",
+        "TCP Fast Open's expert infos, as above",
+    ),
+    (
+        "4 NOP in a row",
+        "a lint of the header's options (tcp.nop), not of the connection: tcplens decodes \
+         options but does not lint them",
+    ),
+    (
+        "The SYN packet does not contain a MSS option",
+        "a lint of the SYN's options (tcp.options.mss.absent), as above",
+    ),
+];
+
+/// One capture's tables as tshark printed them.
+#[derive(Default, Debug)]
+struct Theirs {
+    conv: Vec<Vec<String>>,
+    endpoints: Vec<Vec<String>>,
+    /// (severity, protocol, summary, count), in print order.
+    expert: Vec<(String, String, String, u64)>,
+    io: Vec<(u64, u64)>,
+}
+
+fn tshark_tables(file: &Path, filter: Option<&str>) -> Theirs {
+    let with = |table: &str| match filter {
+        Some(f) => format!("{table},{f}"),
+        None => table.to_string(),
+    };
+    let out = common::tshark_encap()
+        .arg("-r")
+        .arg(file)
+        .args(["-q", "-z", &with("conv,tcp"), "-z", &with("endpoints,tcp")])
+        .args(["-z", &with("expert,comment")])
+        .args(["-z", &with(&format!("io,stat,{IO_INTERVAL}"))])
+        .output()
+        .expect("tshark is required for the stats oracle: apt-get install tshark");
+    assert!(
+        out.status.success(),
+        "tshark on {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_tshark(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_tshark(text: &str) -> Theirs {
+    let mut t = Theirs::default();
+    #[derive(PartialEq)]
+    enum In {
+        Nothing,
+        Conv,
+        Endpoints,
+        Expert(String),
+        Io,
+    }
+    let mut section = In::Nothing;
+    for line in text.lines() {
+        if line.starts_with("TCP Conversations") {
+            section = In::Conv;
+            continue;
+        }
+        if line.starts_with("TCP Endpoints") {
+            section = In::Endpoints;
+            continue;
+        }
+        if line.starts_with("| IO Statistics") {
+            section = In::Io;
+            continue;
+        }
+        if let Some((title, _)) = line.split_once(" (")
+            && ["Errors", "Warns", "Notes", "Chats", "Comments"].contains(&title)
+        {
+            section = In::Expert(title.to_string());
+            continue;
+        }
+        // The 80-character rules close a conv or endpoints table; the expert's 13-character
+        // ones underline a severity's title.
+        if line.starts_with("=====") {
+            if section != In::Io && line.len() >= 40 {
+                section = In::Nothing;
+            }
+            continue;
+        }
+        let words: Vec<String> = line.split_whitespace().map(String::from).collect();
+        match &section {
+            In::Conv if words.get(1).is_some_and(|w| w == "<->") => t.conv.push(words),
+            In::Endpoints if words.len() == 8 && !line.starts_with(' ') => t.endpoints.push(words),
+            In::Expert(severity) if words.first().is_some_and(|w| w.parse::<u64>().is_ok()) => {
+                let rest = line.trim_start();
+                let (count, rest) = rest.split_once(' ').unwrap();
+                let (_group, rest) = rest.trim_start().split_once(' ').unwrap();
+                let (protocol, summary) = rest.trim_start().split_once("  ").unwrap();
+                t.expert.push((
+                    severity.trim_end_matches('s').to_string(),
+                    protocol.to_string(),
+                    summary.to_string(),
+                    count.parse().unwrap(),
+                ));
+            }
+            In::Io if line.contains("<>") => {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                t.io.push((cells[2].parse().unwrap(), cells[3].parse().unwrap()));
+            }
+            _ => {}
+        }
+    }
+    t
+}
+
+fn ours(file: &Path, table: &str, filter: Option<&str>) -> Vec<Value> {
+    let mut cmd = common::tcplens();
+    cmd.arg("stats").arg(file).arg(table).arg("--json");
+    if let Some(f) = filter {
+        cmd.args(["-Y", f]);
+    }
+    let out = cmd.output().expect("run tcplens");
+    assert!(
+        out.status.success(),
+        "tcplens stats {} {table}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// tshark's conversation byte cells (`357 bytes`, `1217 kB`): whether `bytes` prints so.
+fn size_matches(n: &str, unit: &str, bytes: u64) -> bool {
+    let n: u64 = n.parse().unwrap();
+    let scale = match unit {
+        "bytes" => 1,
+        "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return false,
+    };
+    bytes / scale == n
+}
+
+/// `[v6]:port` → tshark's `v6:port`.
+fn tshark_end(s: &str) -> String {
+    s.replace(['[', ']'], "")
+}
+
+fn u(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+fn f(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+/// Everything that differs on one capture, and how many rows and items were compared.
+fn compare(file: &Path, filter: Option<&str>, used: &mut [usize]) -> (Vec<String>, usize) {
+    let theirs = tshark_tables(file, filter);
+    let name = file.file_name().unwrap_or_default().to_string_lossy();
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+
+    let conv = ours(file, "conv", filter);
+    if conv.len() != theirs.conv.len() {
+        diffs.push(format!(
+            "{name}: conv: tshark {} rows, tcplens {}",
+            theirs.conv.len(),
+            conv.len()
+        ));
+    }
+    for (t, o) in theirs.conv.iter().zip(&conv) {
+        compared += 1;
+        let same = t[0] == tshark_end(o["a"].as_str().unwrap())
+            && t[2] == tshark_end(o["b"].as_str().unwrap())
+            && t[3] == u(o, "frames_b_to_a").to_string()
+            && size_matches(&t[4], &t[5], u(o, "bytes_b_to_a"))
+            && t[6] == u(o, "frames_a_to_b").to_string()
+            && size_matches(&t[7], &t[8], u(o, "bytes_a_to_b"))
+            && t[9] == u(o, "frames").to_string()
+            && size_matches(&t[10], &t[11], u(o, "bytes"))
+            && (t[12].parse::<f64>().unwrap() - f(o, "rel_start")).abs() < 1e-9
+            && (t[13].parse::<f64>().unwrap() - f(o, "duration")).abs() <= 0.00005 + 1e-9;
+        if !same {
+            diffs.push(format!(
+                "{name}: conv: tshark {}\n  tcplens {o}",
+                t.join(" ")
+            ));
+        }
+    }
+
+    let ends = ours(file, "endpoints", filter);
+    if ends.len() != theirs.endpoints.len() {
+        diffs.push(format!(
+            "{name}: endpoints: tshark {} rows, tcplens {}",
+            theirs.endpoints.len(),
+            ends.len()
+        ));
+    }
+    for (t, o) in theirs.endpoints.iter().zip(&ends) {
+        compared += 1;
+        let mine = [
+            o["address"].as_str().unwrap().to_string(),
+            u(o, "port").to_string(),
+            u(o, "frames").to_string(),
+            u(o, "bytes").to_string(),
+            u(o, "tx_frames").to_string(),
+            u(o, "tx_bytes").to_string(),
+            u(o, "rx_frames").to_string(),
+            u(o, "rx_bytes").to_string(),
+        ];
+        if t[..] != mine[..] {
+            diffs.push(format!(
+                "{name}: endpoints: tshark {}\n  tcplens {}",
+                t.join(" "),
+                mine.join(" ")
+            ));
+        }
+    }
+
+    // Expert: TCP's items, per severity in tshark's order, less the exclusions.
+    let mut theirs_expert: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    for (severity, protocol, summary, count) in &theirs.expert {
+        if protocol != "TCP" {
+            continue;
+        }
+        if let Some(k) = (EXPERT_EXCLUSIONS.iter()).position(|(p, _)| summary.starts_with(p)) {
+            used[k] += 1;
+            continue;
+        }
+        (theirs_expert.entry(severity.clone()).or_default()).push((summary.clone(), *count));
+    }
+    let mut ours_expert: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+    for o in ours(file, "expert", filter) {
+        if o["protocol"] != "TCP" {
+            continue;
+        }
+        let severity = o["severity"].as_str().unwrap();
+        let severity = severity[..1].to_uppercase() + &severity[1..];
+        (ours_expert.entry(severity).or_default())
+            .push((o["summary"].as_str().unwrap().to_string(), u(&o, "count")));
+    }
+    compared += theirs_expert.values().map(Vec::len).sum::<usize>();
+    if theirs_expert != ours_expert {
+        diffs.push(format!(
+            "{name}: expert: tshark {theirs_expert:?}\n  tcplens {ours_expert:?}"
+        ));
+    }
+
+    let io: Vec<(u64, u64)> = ours(file, &format!("io,{IO_INTERVAL}"), filter)
+        .iter()
+        .filter(|o| o["type"] == "interval")
+        .map(|o| (u(o, "frames"), u(o, "bytes")))
+        .collect();
+    compared += theirs.io.len();
+    if io != theirs.io {
+        let first = (theirs.io.iter().zip(&io)).position(|(t, o)| t != o);
+        diffs.push(format!(
+            "{name}: io: tshark {} rows, tcplens {}; first difference at row {first:?}",
+            theirs.io.len(),
+            io.len()
+        ));
+    }
+    (diffs, compared)
+}
+
+/// Compares every file; returns how often each exclusion was used.
+fn compare_all(files: &[PathBuf], filter: Option<&str>) -> Vec<usize> {
+    let mut used = vec![0; EXPERT_EXCLUSIONS.len()];
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for file in files {
+        let (d, n) = compare(file, filter, &mut used);
+        diffs.extend(d);
+        compared += n;
+    }
+    eprintln!(
+        "stats: {compared} rows and items in {} captures compared with tshark; {} expert \
+         items excluded by name",
+        files.len(),
+        used.iter().sum::<usize>()
+    );
+    assert!(compared > 0, "nothing compared: is the parsing broken?");
+    assert!(
+        diffs.is_empty(),
+        "{} differences from tshark:\n{}",
+        diffs.len(),
+        diffs
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    used
+}
+
+/// Every fixture and every corpus capture, in one run so that an exclusion used by none of
+/// them is found stale.
+#[test]
+fn stats_match_tshark_on_fixtures_and_corpus() {
+    let mut files = common::fixtures();
+    let corpus = common::corpus();
+    files.extend(corpus.iter().flatten().cloned());
+    let used = compare_all(&files, None);
+    if corpus.is_some() {
+        let stale: Vec<&str> = (EXPERT_EXCLUSIONS.iter().zip(&used))
+            .filter(|(_, n)| **n == 0)
+            .map(|((p, _), _)| *p)
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "expert exclusions that match nothing any more (remove them): {stale:?}"
+        );
+    }
+}
+
+/// `-Y` counts what tshark's `-z TABLE,FILTER` counts (tshark's own -Y leaves -z alone).
+#[test]
+fn display_filter_restricts_as_tsharks_tap_filter() {
+    let files: Vec<PathBuf> = [
+        "retransmissions.pcap",
+        "port_reuse.pcap",
+        "zero_window.pcap",
+        "interleaved_40.pcap",
+    ]
+    .iter()
+    .map(|n| PathBuf::from(common::fixture(n)))
+    .collect();
+    compare_all(&files, Some("tcp.len > 0 || tcp.flags.syn == 1"));
+}
