@@ -360,3 +360,68 @@ fn display_filter_restricts_as_tsharks_tap_filter() {
     .collect();
     compare_all(&files, Some("tcp.len > 0 || tcp.flags.syn == 1"));
 }
+
+/// The text layout, pinned: fixtures/golden/NAME.stats-TABLE.txt holds `tcplens stats NAME
+/// TABLE` (stdout not a terminal: no bars). `TCPLENS_BLESS=1 cargo test --test stats`
+/// regenerates them; review the diff.
+#[test]
+fn text_tables_equal_their_golden_files() {
+    let cases: &[(&str, &str)] = &[
+        ("retransmissions", "conv"),
+        ("interleaved_40", "conv"),
+        ("port_reuse", "endpoints"),
+        ("ipv6", "endpoints"),
+        ("zero_window", "expert"),
+        ("refused", "expert"),
+        ("retransmissions", "io,0.001"),
+        ("learn_tcp", "io"),
+    ];
+    let mut failures = Vec::new();
+    for (name, table) in cases {
+        let file = common::fixture(&format!("{name}.pcap"));
+        let got = common::stdout_of(&["stats", &file, table]);
+        let golden = common::root()
+            .join("fixtures/golden")
+            .join(format!("{name}.stats-{}.txt", table.replace(',', "-")));
+        if std::env::var_os("TCPLENS_BLESS").is_some() {
+            std::fs::write(&golden, &got).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "{} differs (TCPLENS_BLESS=1 regenerates):\n--- want\n{want}--- got\n{got}",
+                golden.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// tcplens's own events are expert items too, with the frame they first came in.
+#[test]
+fn expert_lists_tcplens_events_with_their_first_frame() {
+    let out = common::stdout_of(&["stats", &common::fixture("refused.pcap"), "expert"]);
+    let line = (out.lines())
+        .find(|l| l.contains("Connection refused"))
+        .unwrap_or_else(|| panic!("no refused item:\n{out}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        &words[..5],
+        ["Warn", "2", "Sequence", "tcplens", "2"],
+        "{line}"
+    );
+}
+
+/// Bad input is one line and exit 2.
+#[test]
+fn a_bad_table_or_interval_is_one_line_and_exit_2() {
+    for args in [["io,abc"], ["io,-1"]] {
+        let out =
+            common::run(&[&["stats", &common::fixture("refused.pcap")][..], &args[..]].concat());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("bad interval"), "{err}");
+    }
+}

@@ -242,11 +242,17 @@ impl IoStat {
             columns.push(("", Align::Left));
         }
         let mut grid = Grid::new(&columns);
-        for (start, end, b) in &rows {
+        for (i, (start, end, b)) in rows.iter().enumerate() {
+            // The last row ends at the capture's span (tshark's `Dur`), to the microsecond.
+            let end = if i + 1 == rows.len() {
+                micros(*end, 6)
+            } else {
+                micros(*end, decimals)
+            };
             let mut cells = vec![
                 micros(*start, decimals),
                 "<>".to_string(),
-                micros(*end, decimals),
+                end,
                 b.frames.to_string(),
                 b.bytes.to_string(),
             ];
