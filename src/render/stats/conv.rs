@@ -9,10 +9,10 @@
 //! (`frame.len`), not payload: the tracker counts segments and payload per connection, which
 //! is a different number, so the table counts the frames it is given.
 
-use super::{Align, Grid, heading, secs};
+use super::{Align, Grid, heading, push_secs};
 use crate::fields::Packet;
 use crate::flow::Endpoint;
-use crate::render::json;
+use crate::render::push;
 
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,19 +117,17 @@ impl Conversations {
             ("Stream", Align::Right),
         ]);
         for c in self.sorted() {
-            grid.row(vec![
-                c.a.to_string(),
-                c.b.to_string(),
-                c.frames[1].to_string(),
-                c.bytes[1].to_string(),
-                c.frames[0].to_string(),
-                c.bytes[0].to_string(),
-                c.total_frames().to_string(),
-                (c.bytes[0] + c.bytes[1]).to_string(),
-                secs(c.start.into(), 9),
-                secs(c.duration().into(), 4),
-                c.stream.to_string(),
-            ]);
+            grid.cell(|o| push::endpoint(o, c.a));
+            grid.cell(|o| push::endpoint(o, c.b));
+            grid.int(c.frames[1]);
+            grid.int(c.bytes[1]);
+            grid.int(c.frames[0]);
+            grid.int(c.bytes[0]);
+            grid.int(c.total_frames());
+            grid.int(c.bytes[0] + c.bytes[1]);
+            grid.cell(|o| push_secs(o, c.start.into(), 9));
+            grid.cell(|o| push_secs(o, c.duration().into(), 4));
+            grid.int(c.stream);
         }
         grid.write(out);
     }
@@ -138,23 +136,30 @@ impl Conversations {
     pub fn json(&self, out: &mut String) {
         for c in self.sorted() {
             out.push_str("{\"type\":\"conversation\",\"stream\":");
-            out.push_str(&c.stream.to_string());
-            out.push_str(",\"a\":");
-            json::string(out, &c.a.to_string());
-            out.push_str(",\"b\":");
-            json::string(out, &c.b.to_string());
-            out.push_str(&format!(
-                ",\"frames_a_to_b\":{},\"bytes_a_to_b\":{},\"frames_b_to_a\":{},\"bytes_b_to_a\":{},\
-                 \"frames\":{},\"bytes\":{},\"rel_start\":{},\"duration\":{}}}\n",
-                c.frames[0],
-                c.bytes[0],
-                c.frames[1],
-                c.bytes[1],
-                c.total_frames(),
-                c.bytes[0] + c.bytes[1],
-                secs(c.start.into(), 9),
-                secs(c.duration().into(), 9),
-            ));
+            push::int(out, c.stream);
+            out.push_str(",\"a\":\"");
+            push::endpoint(out, c.a);
+            out.push_str("\",\"b\":\"");
+            push::endpoint(out, c.b);
+            out.push('"');
+            for (key, n) in [
+                ("frames_a_to_b", c.frames[0]),
+                ("bytes_a_to_b", c.bytes[0]),
+                ("frames_b_to_a", c.frames[1]),
+                ("bytes_b_to_a", c.bytes[1]),
+                ("frames", c.total_frames()),
+                ("bytes", c.bytes[0] + c.bytes[1]),
+            ] {
+                out.push_str(",\"");
+                out.push_str(key);
+                out.push_str("\":");
+                push::int(out, n);
+            }
+            out.push_str(",\"rel_start\":");
+            push_secs(out, c.start.into(), 9);
+            out.push_str(",\"duration\":");
+            push_secs(out, c.duration().into(), 9);
+            out.push_str("}\n");
         }
     }
 }

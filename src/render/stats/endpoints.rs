@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::{Align, Grid, heading};
 use crate::fields::Packet;
 use crate::flow::Endpoint;
-use crate::render::json;
+use crate::render::{json, push};
 
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,16 +81,14 @@ impl Endpoints {
             ("Rx bytes", Align::Right),
         ]);
         for r in self.sorted() {
-            grid.row(vec![
-                r.end.addr.to_string(),
-                r.end.port.to_string(),
-                r.total_frames().to_string(),
-                (r.bytes[TX] + r.bytes[RX]).to_string(),
-                r.frames[TX].to_string(),
-                r.bytes[TX].to_string(),
-                r.frames[RX].to_string(),
-                r.bytes[RX].to_string(),
-            ]);
+            grid.cell(|o| push::ip(o, r.end.addr));
+            grid.int(r.end.port);
+            grid.int(r.total_frames());
+            grid.int(r.bytes[TX] + r.bytes[RX]);
+            grid.int(r.frames[TX]);
+            grid.int(r.bytes[TX]);
+            grid.int(r.frames[RX]);
+            grid.int(r.bytes[RX]);
         }
         grid.write(out);
     }

@@ -328,14 +328,12 @@ impl Expert {
             ("Summary", Align::Left),
         ]);
         for i in self.sorted() {
-            grid.row(vec![
-                i.info.severity().name().to_string(),
-                i.count.to_string(),
-                i.info.group().name().to_string(),
-                i.info.protocol().to_string(),
-                i.first_frame.to_string(),
-                i.info.summary(),
-            ]);
+            grid.text(i.info.severity().name());
+            grid.int(i.count);
+            grid.text(i.info.group().name());
+            grid.text(i.info.protocol());
+            grid.int(i.first_frame);
+            grid.text(&i.info.summary());
         }
         grid.write(out);
     }

@@ -249,17 +249,14 @@ impl IoStat {
             } else {
                 micros(*end, decimals)
             };
-            let mut cells = vec![
-                micros(*start, decimals),
-                "<>".to_string(),
-                end,
-                b.frames.to_string(),
-                b.bytes.to_string(),
-            ];
+            grid.text(&micros(*start, decimals));
+            grid.text("<>");
+            grid.text(&end);
+            grid.int(b.frames);
+            grid.int(b.bytes);
             if bars {
-                cells.push(bar(b.frames, max, BAR_WIDTH));
+                grid.text(&bar(b.frames, max, BAR_WIDTH));
             }
-            grid.row(cells);
         }
         grid.write(out);
         if self.ignored > 0 {

@@ -140,50 +140,62 @@ pub enum Align {
 
 /// A table of text cells laid out in aligned columns, two spaces apart: each column as wide
 /// as its widest cell or heading (tshark pads to fixed widths, which long IPv6 endpoints
-/// overflow; here every row lines up whatever the addresses).
+/// overflow; here every row lines up whatever the addresses). Cells are kept in one text
+/// arena, not a String each: 32k conversations are 350k cells.
 pub struct Grid {
     columns: Vec<(&'static str, Align)>,
-    rows: Vec<Vec<String>>,
+    widths: Vec<usize>,
+    text: String,
+    /// Where each cell ends in `text`, row after row.
+    ends: Vec<u32>,
 }
 
 impl Grid {
     pub fn new(columns: &[(&'static str, Align)]) -> Grid {
         Grid {
             columns: columns.to_vec(),
-            rows: Vec::new(),
+            widths: columns.iter().map(|(h, _)| h.chars().count()).collect(),
+            text: String::new(),
+            ends: Vec::new(),
         }
     }
 
-    pub fn row(&mut self, cells: Vec<String>) {
-        debug_assert_eq!(cells.len(), self.columns.len());
-        self.rows.push(cells);
+    /// The next cell, written by `write` into the arena (rows fill left to right).
+    pub fn cell(&mut self, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        let column = self.ends.len() % self.columns.len();
+        let added = &self.text[start..];
+        let width = if added.is_ascii() {
+            added.len()
+        } else {
+            added.chars().count()
+        };
+        self.widths[column] = self.widths[column].max(width);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    /// A cell of text.
+    pub fn text(&mut self, s: &str) {
+        self.cell(|out| out.push_str(s));
+    }
+
+    /// A cell of an integer.
+    pub fn int<I: itoa::Integer>(&mut self, n: I) {
+        self.cell(|out| super::push::int(out, n));
     }
 
     pub fn write(&self, out: &mut String) {
-        let width = |s: &str| s.chars().count();
-        let widths: Vec<usize> = (self.columns.iter().enumerate())
-            .map(|(i, (head, _))| {
-                (self.rows.iter())
-                    .map(|r| r.get(i).map_or(0, |c| width(c)))
-                    .fold(width(head), usize::max)
-            })
-            .collect();
+        let n = self.columns.len();
         let mut line = |cells: &mut dyn Iterator<Item = &str>| {
             let start = out.len();
             for (i, cell) in cells.enumerate() {
                 if i > 0 {
                     out.push_str("  ");
                 }
-                let pad = widths[i].saturating_sub(width(cell));
                 match self.columns[i].1 {
-                    Align::Left => {
-                        out.push_str(cell);
-                        out.extend(std::iter::repeat_n(' ', pad));
-                    }
-                    Align::Right => {
-                        out.extend(std::iter::repeat_n(' ', pad));
-                        out.push_str(cell);
-                    }
+                    Align::Left => super::push::left(out, cell, self.widths[i]),
+                    Align::Right => super::push::right(out, cell, self.widths[i]),
                 }
             }
             let end = out.trim_end_matches(' ').len().max(start);
@@ -191,8 +203,14 @@ impl Grid {
             out.push('\n');
         };
         line(&mut self.columns.iter().map(|(h, _)| *h));
-        for row in &self.rows {
-            line(&mut row.iter().map(String::as_str));
+        let mut start = 0;
+        for row in self.ends.chunks(n) {
+            let mut cells = row.iter().map(|&end| {
+                let cell = &self.text[start..end as usize];
+                start = end as usize;
+                cell
+            });
+            line(&mut cells);
         }
     }
 }
@@ -208,10 +226,32 @@ fn heading(out: &mut String, title: &str, filter: Option<&str>) {
     out.push('\n');
 }
 
-/// Seconds with a fixed number of decimals, from nanoseconds, rounded as printf's `%.Nf`
-/// rounds (tshark prints these columns with printf).
+/// Seconds with a fixed number of decimals (at most 9), from nanoseconds, rounded half away
+/// from zero as tshark's printf `%.Nf` rounds them (from a double: an exact tie of
+/// nanoseconds may round the other way there, the tests allow for it).
 pub fn secs(nanos: i128, decimals: usize) -> String {
-    format!("{:.decimals$}", nanos as f64 / 1e9)
+    let mut out = String::new();
+    push_secs(&mut out, nanos, decimals);
+    out
+}
+
+/// [`secs`], appended.
+pub fn push_secs(out: &mut String, nanos: i128, decimals: usize) {
+    let decimals = decimals.min(9);
+    let unit = 10u128.pow(9 - decimals as u32);
+    let abs = nanos.unsigned_abs();
+    let rounded = (abs + unit / 2) / unit;
+    let scale = 10u128.pow(decimals as u32);
+    if nanos < 0 && rounded > 0 {
+        out.push('-');
+    }
+    super::push::int(out, rounded / scale);
+    if decimals > 0 {
+        out.push('.');
+        let frac = itoa::Buffer::new().format(rounded % scale).to_string();
+        out.extend(std::iter::repeat_n('0', decimals - frac.len()));
+        out.push_str(&frac);
+    }
 }
 
 #[cfg(test)]
@@ -221,8 +261,10 @@ mod tests {
     #[test]
     fn grid_aligns_columns_to_their_widest_cell() {
         let mut g = Grid::new(&[("A", Align::Left), ("Frames", Align::Right)]);
-        g.row(vec!["10.0.0.1:80".into(), "7".into()]);
-        g.row(vec!["[::1]:443".into(), "1234567".into()]);
+        g.text("10.0.0.1:80");
+        g.int(7);
+        g.text("[::1]:443");
+        g.int(1234567);
         let mut out = String::new();
         g.write(&mut out);
         assert_eq!(
@@ -258,5 +300,9 @@ mod tests {
         assert_eq!(secs(300_049_999, 4), "0.3000");
         assert_eq!(secs(300_050_001, 4), "0.3001");
         assert_eq!(secs(200_713_000, 9), "0.200713000");
+        assert_eq!(secs(1_501_899_336_000, 9), "1501.899336000");
+        assert_eq!(secs(-39_000, 6), "-0.000039");
+        assert_eq!(secs(82_326_100_000, 4), "82.3261");
+        assert_eq!(secs(4_000, 4), "0.0000");
     }
 }
