@@ -85,7 +85,7 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
         (None, None) => Streams::All,
     };
     let mut sink = FollowStreams::new(cfg.format, cfg.color, streams, cfg.output_dir.clone());
-    run_file(read, true, Selector::new(None), &mut sink)
+    run_file(read, true, Selector::new(None), &mut sink, false)
 }
 
 /// `tcplens stats`: one table of the frames the display filter selects, through the same
@@ -98,7 +98,7 @@ pub fn stats(cfg: &StatsConfig) -> Result<()> {
         selector.verdicts = Some(Arc::new(first_pass(read)?));
     }
     let mut sink = Stats::new(cfg.table, cfg.format, cfg.filter_text.clone());
-    run_file(read, read.query.needs_bytes(), selector, &mut sink)
+    run_file(read, read.query.needs_bytes(), selector, &mut sink, true)
 }
 
 /// The streams with a frame the display filter selects.
@@ -115,16 +115,18 @@ fn matched_streams(cfg: &Config) -> Result<std::collections::HashSet<u32>> {
     }
     let mut matched = Matched::default();
     let selector = Selector::new(cfg.query.filter.clone());
-    run_file(cfg, cfg.query.needs_bytes(), selector, &mut matched)?;
+    run_file(cfg, cfg.query.needs_bytes(), selector, &mut matched, false)?;
     Ok(matched.0)
 }
 
-/// One run of the loop over a file with one sink of the caller's, to stdout.
+/// One run of the loop over a file with one sink of the caller's, to stdout. `progress`: the
+/// sink writes only at the end (a table), so a long read shows `read`'s progress bar.
 fn run_file<S: Sink>(
     cfg: &Config,
     keep_bytes: bool,
     selector: Selector,
     sink: &mut S,
+    progress: bool,
 ) -> Result<()> {
     let (tx, rx) = source::channel();
     let input = source::file::open(cfg.file.clone())?;
@@ -132,9 +134,14 @@ fn run_file<S: Sink>(
         filter: cfg.filter.clone(),
         keep_bytes,
     };
-    let reader = source::file::spawn(input, opts, tx, Arc::new(AtomicU64::new(0)))?;
+    let read = Arc::new(AtomicU64::new(0));
+    let reader = source::file::spawn(input, opts, tx, read.clone())?;
     let out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
-    let outputs = Outputs::new(cfg.output, out, None).sink(Box::new(sink));
+    let mut outputs = Outputs::new(cfg.output, out, None).sink(Box::new(sink));
+    if progress {
+        let size = std::fs::metadata(&cfg.file).map_or(0, |m| m.len());
+        outputs = outputs.progress(Progress::start(size, read, false));
+    }
     consume_file(
         &cfg.file.display().to_string(),
         reader,
