@@ -30,12 +30,13 @@ pub enum Interval {
 /// Rows an automatic interval aims at: a screenful.
 pub const AUTO_ROWS: u64 = 30;
 
-/// More rows than this is refused: a far-off timestamp with a short interval would make
-/// millions of empty rows (tshark would allocate them all).
-const MAX_ROWS: u64 = 1_000_000;
+/// More rows than this is refused: a far-off timestamp with a very short interval would make
+/// billions of empty rows (tshark would allocate them all). Ten million rows of text are
+/// ~300 MB; a capture whose clock jumped 80 hours, at 0.1 s, is 2.9 million.
+const MAX_ROWS: u64 = 10_000_000;
 
 /// With [`Interval::Auto`], frames are counted in buckets of a power of ten microseconds;
-/// past this many, buckets merge ten by ten.
+/// past this many buckets with frames, they merge ten by ten.
 const AUTO_BUCKETS: usize = 1 << 16;
 
 impl Interval {
@@ -66,12 +67,34 @@ pub struct Bucket {
     pub bytes: u64,
 }
 
+impl Bucket {
+    fn add(&mut self, other: Bucket) {
+        self.frames += other.frames;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Sparse buckets `k` times wider: index `i` goes to `i / k`.
+fn merge(buckets: &[(u64, Bucket)], k: u64) -> Vec<(u64, Bucket)> {
+    let mut merged: Vec<(u64, Bucket)> = Vec::new();
+    for &(i, b) in buckets {
+        match merged.last_mut() {
+            Some((at, m)) if *at == i / k => m.add(b),
+            _ => merged.push((i / k, b)),
+        }
+    }
+    merged
+}
+
 /// The io table.
 pub struct IoStat {
     interval: Interval,
     /// Bucket width in microseconds (the interval, or Auto's current width).
     width: u64,
-    buckets: Vec<Bucket>,
+    /// The intervals that have frames, by index, in order: sparse, so a capture with a long
+    /// silence (or a clock that jumped by days) costs nothing per empty interval until its
+    /// rows are printed.
+    buckets: Vec<(u64, Bucket)>,
     /// The capture's span: the latest frame's time since the first, in nanoseconds and in
     /// microseconds as tshark rounds it (known at the end of input).
     span_ns: i128,
@@ -98,57 +121,58 @@ impl IoStat {
     }
 
     /// A displayed frame.
-    pub fn packet(&mut self, p: &Packet<'_>) -> Result<()> {
-        let rel = p.times.relative;
+    pub fn packet(&mut self, p: &Packet<'_>) {
         // tap-iostat.c counts a frame before the first one at 0.
-        let us = round_micros(rel.max(0).into());
-        let mut index = us / self.width;
-        if self.interval == Interval::Auto {
-            while index as usize >= AUTO_BUCKETS {
-                self.coarsen();
-                index = us / self.width;
+        let us = round_micros(p.times.relative.max(0).into());
+        let index = us / self.width;
+        let add = Bucket {
+            frames: 1,
+            bytes: u64::from(p.frame.origlen),
+        };
+        match self.buckets.last_mut() {
+            Some((last, b)) if *last == index => b.add(add),
+            Some((last, _)) if index < *last => {
+                if self.interval != Interval::Auto {
+                    // Before the interval of the frame before it: tshark drops it.
+                    self.ignored += 1;
+                    return;
+                }
+                match self.buckets.binary_search_by_key(&index, |(i, _)| *i) {
+                    Ok(at) => self.buckets[at].1.add(add),
+                    Err(at) => self.buckets.insert(at, (index, add)),
+                }
             }
-        } else if (index as usize) + 1 < self.buckets.len() {
-            // Before the interval of the frame before it: tshark drops it.
-            self.ignored += 1;
-            return Ok(());
+            _ => self.buckets.push((index, add)),
         }
-        if index >= MAX_ROWS {
-            anyhow::bail!(
-                "frame {} is {:.0} s into the capture: {} rows of this interval would be printed; \
-                 choose a longer interval",
-                p.frame.number,
-                rel as f64 / 1e9,
-                index + 1
-            );
+        if self.interval == Interval::Auto && self.buckets.len() > AUTO_BUCKETS {
+            self.coarsen();
         }
-        let index = index as usize;
-        if self.buckets.len() <= index {
-            self.buckets.resize(index + 1, Bucket::default());
-        }
-        self.buckets[index].frames += 1;
-        self.buckets[index].bytes += u64::from(p.frame.origlen);
-        Ok(())
     }
 
-    /// The end of input: the capture's span, from its first frame to its latest.
-    pub fn span(&mut self, first: Option<i128>, latest: Option<i128>) {
+    /// The end of input: the capture's span, from its first frame to its latest. Refused
+    /// when the rows would be absurdly many.
+    pub fn span(&mut self, first: Option<i128>, latest: Option<i128>) -> Result<()> {
         if let (Some(first), Some(latest)) = (first, latest) {
             self.span_ns = (latest - first).max(0);
             self.span = round_micros(self.span_ns);
         }
+        if let Interval::Every(us) = self.interval {
+            let rows = self.span.div_ceil(us);
+            if rows > MAX_ROWS {
+                anyhow::bail!(
+                    "the capture spans {} s: {rows} rows of {} s; choose a longer interval",
+                    super::secs(self.span_ns, 0),
+                    micros(us, decimals(us))
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Auto's buckets become ten times wider.
     fn coarsen(&mut self) {
-        let merged: Vec<Bucket> = (self.buckets.chunks(10))
-            .map(|c| Bucket {
-                frames: c.iter().map(|b| b.frames).sum(),
-                bytes: c.iter().map(|b| b.bytes).sum(),
-            })
-            .collect();
-        self.buckets = merged;
         self.width *= 10;
+        self.buckets = merge(&self.buckets, 10);
     }
 
     /// The rows: `(start µs, end µs, counts)`, the last one ending at the capture's span (as
@@ -161,15 +185,16 @@ impl IoStat {
                 if self.span == 0 {
                     return Vec::new();
                 }
-                let all = Bucket {
-                    frames: self.buckets.iter().map(|b| b.frames).sum(),
-                    bytes: self.buckets.iter().map(|b| b.bytes).sum(),
-                };
+                let mut all = Bucket::default();
+                for (_, b) in &self.buckets {
+                    all.add(*b);
+                }
                 return vec![(0, self.span, all)];
             }
             Interval::Every(us) => (us, self.buckets.clone(), self.span.div_ceil(us)),
             Interval::Auto => {
-                let (width, buckets) = self.auto_rows();
+                let width = auto_interval(self.span, self.width);
+                let buckets = merge(&self.buckets, width / self.width);
                 let n = if buckets.is_empty() {
                     0
                 } else {
@@ -178,6 +203,7 @@ impl IoStat {
                 (width, buckets, n)
             }
         };
+        let mut with_frames = buckets.iter().peekable();
         (0..n)
             .map(|i| {
                 let start = i * width;
@@ -186,26 +212,10 @@ impl IoStat {
                 } else {
                     start + width
                 };
-                (
-                    start,
-                    end,
-                    buckets.get(i as usize).copied().unwrap_or_default(),
-                )
+                let b = with_frames.next_if(|(at, _)| *at == i).map(|(_, b)| *b);
+                (start, end, b.unwrap_or_default())
             })
             .collect()
-    }
-
-    /// Auto's interval, the buckets merged to it.
-    fn auto_rows(&self) -> (u64, Vec<Bucket>) {
-        let width = auto_interval(self.span, self.width);
-        let k = (width / self.width) as usize;
-        let merged = (self.buckets.chunks(k))
-            .map(|c| Bucket {
-                frames: c.iter().map(|b| b.frames).sum(),
-                bytes: c.iter().map(|b| b.bytes).sum(),
-            })
-            .collect();
-        (width, merged)
     }
 
     /// The interval in force, in microseconds (the whole duration for `io,0`).
@@ -375,24 +385,38 @@ mod tests {
     fn rows_end_at_the_last_frame_and_decimals_follow_the_interval() {
         let mut io = IoStat::new(Interval::Every(1_000_000));
         io.buckets = vec![
-            Bucket {
-                frames: 2,
-                bytes: 100,
-            },
-            Bucket::default(),
-            Bucket {
-                frames: 1,
-                bytes: 60,
-            },
+            (
+                0,
+                Bucket {
+                    frames: 2,
+                    bytes: 100,
+                },
+            ),
+            (
+                2,
+                Bucket {
+                    frames: 1,
+                    bytes: 60,
+                },
+            ),
         ];
         io.span = 2_500_000;
         let rows = io.rows();
         assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].2, Bucket::default());
+        assert_eq!(rows[2].2.frames, 1);
         assert_eq!((rows[2].0, rows[2].1), (2_000_000, 2_500_000));
         assert_eq!(decimals(1_000_000), 0);
         assert_eq!(decimals(250_000), 2);
         assert_eq!(micros(2_500_000, 1), "2.5");
         assert_eq!(micros(2_000_000, 0), "2");
+    }
+
+    #[test]
+    fn sparse_buckets_merge_by_index() {
+        let b = |frames| Bucket { frames, bytes: 0 };
+        let merged = merge(&[(3, b(1)), (9, b(2)), (10, b(4)), (57, b(8))], 10);
+        assert_eq!(merged, [(0, b(3)), (1, b(4)), (5, b(8))]);
     }
 
     #[test]

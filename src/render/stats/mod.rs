@@ -115,14 +115,14 @@ impl Sink for Stats {
             Tally::Conv(c) => c.packet(p),
             Tally::Endpoints(e) => e.packet(p),
             Tally::Expert(e) => e.packet(p),
-            Tally::Io(i) => i.packet(p)?,
+            Tally::Io(i) => i.packet(p),
         }
         Ok(())
     }
 
     fn finish(&mut self, out: &mut dyn Write, end: &mut End<'_>) -> Result<()> {
         if let Tally::Io(io) = &mut self.tally {
-            io.span(end.first.map(|f| f.as_nanos()), end.latest);
+            io.span(end.first.map(|f| f.as_nanos()), end.latest)?;
         }
         let mut text = String::new();
         self.render(&mut text);
