@@ -3,7 +3,7 @@
 //! warnings, notes, chats) and within one in the order each item first appeared.
 //!
 //! The TCP items are the expert infos packet-tcp.c adds: the header's SYN, SYN+ACK, FIN and
-//! RST, which side began the close, an ACK number without the ACK flag, and one per analysis
+//! RST, which side began the close, an ACK number or urgent pointer without its flag, one per analysis
 //! label the tracker set (`tcp.analysis.*`, with the same summary text and severity). Beside
 //! them, tcplens's own events (refused, abort, simultaneous open, …), which tshark has no
 //! expert info for, under the protocol name `tcplens`. Each item also says the first frame
@@ -72,6 +72,8 @@ pub enum Info {
     Rst,
     /// `tcp.ack.nonzero`: an acknowledgment number without the ACK flag.
     AckNonzero,
+    /// `tcp.urgent_pointer.non_zero`: an urgent pointer without the URG flag.
+    UrgentNonzero,
     /// A `tcp.analysis.*` label (duplicate ACKs apart).
     Label(Label),
     /// `tcp.analysis.duplicate_ack`, with the running count Wireshark puts in its summary.
@@ -84,9 +86,11 @@ impl Info {
     pub fn severity(self) -> Severity {
         match self {
             Info::Syn(_) | Info::SynAck(_) | Info::Fin => Severity::Chat,
-            Info::FinActive | Info::FinPassive | Info::AckNonzero | Info::DuplicateAck(_) => {
-                Severity::Note
-            }
+            Info::FinActive
+            | Info::FinPassive
+            | Info::AckNonzero
+            | Info::UrgentNonzero
+            | Info::DuplicateAck(_) => Severity::Note,
             Info::Rst => Severity::Warn,
             Info::Label(l) => match l {
                 Label::OutOfOrder
@@ -118,7 +122,7 @@ impl Info {
 
     pub fn group(self) -> Group {
         match self {
-            Info::AckNonzero => Group::Protocol,
+            Info::AckNonzero | Info::UrgentNonzero => Group::Protocol,
             _ => Group::Sequence,
         }
     }
@@ -153,6 +157,9 @@ impl Info {
             Info::Rst => "Connection reset (RST)",
             Info::AckNonzero => {
                 "The acknowledgment number field is nonzero while the ACK flag is not set"
+            }
+            Info::UrgentNonzero => {
+                "The urgent pointer field is nonzero while the URG flag is not set"
             }
             Info::Label(l) => match l {
                 Label::Retransmission => "This frame is a (suspected) retransmission",
@@ -246,6 +253,9 @@ impl Expert {
         }
         if !t.has(flags::ACK) && t.ack != 0 {
             found.push(Info::AckNonzero);
+        }
+        if !t.has(flags::URG) && t.urgent != 0 {
+            found.push(Info::UrgentNonzero);
         }
         let a = &info.analysis;
         for (label, ..) in Label::DISPLAY_ORDER {

@@ -3,12 +3,12 @@
 //! length on the wire.
 //!
 //! tshark places a frame by its time since the first frame rounded to the microsecond (a
-//! frame before the first counts at 0), and ignores a frame older than the interval of the
-//! frame before it (its rows only grow forward; "hopefully it is uncommon", says the source).
-//! Its rows cover the capture's span (the latest frame's time, displayed or not), rounded up
-//! to whole intervals: a frame exactly at the end of the last interval is in no row, and a
-//! capture of one instant has no rows at all. All of this is kept, so the numbers are
-//! tshark's; the frames so ignored are counted and said under the table.
+//! frame before the first counts at 0), and a frame older than the interval of the frame
+//! before it counts in that later interval (its rows only grow forward: iostat_packet adds a
+//! frame to the newest row when its time does not reach a newer one). Its rows cover the
+//! capture's span (the latest frame's time, displayed or not), rounded up to whole intervals:
+//! a frame exactly at the end of the last interval is in no row, and a capture of one instant
+//! has no rows at all. All of this is kept, so the numbers are tshark's.
 
 use anyhow::Result;
 
@@ -99,8 +99,6 @@ pub struct IoStat {
     /// microseconds as tshark rounds it (known at the end of input).
     span_ns: i128,
     span: u64,
-    /// Frames tshark ignores: older than the interval of the frame before them.
-    ignored: u64,
 }
 
 impl IoStat {
@@ -116,7 +114,6 @@ impl IoStat {
             buckets: Vec::new(),
             span_ns: 0,
             span: 0,
-            ignored: 0,
         }
     }
 
@@ -131,12 +128,9 @@ impl IoStat {
         };
         match self.buckets.last_mut() {
             Some((last, b)) if *last == index => b.add(add),
+            // Before the interval of the frame before it: tshark counts it there.
+            Some((last, b)) if index < *last && self.interval != Interval::Auto => b.add(add),
             Some((last, _)) if index < *last => {
-                if self.interval != Interval::Auto {
-                    // Before the interval of the frame before it: tshark drops it.
-                    self.ignored += 1;
-                    return;
-                }
                 match self.buckets.binary_search_by_key(&index, |(i, _)| *i) {
                     Ok(at) => self.buckets[at].1.add(add),
                     Err(at) => self.buckets.insert(at, (index, add)),
@@ -269,12 +263,6 @@ impl IoStat {
             }
         }
         grid.write(out);
-        if self.ignored > 0 {
-            out.push_str(&format!(
-                "{} frames earlier than the frame before them not counted (as tshark)\n",
-                self.ignored
-            ));
-        }
     }
 
     /// One JSON record per interval; times in seconds.
@@ -287,12 +275,6 @@ impl IoStat {
                 micros(end, decimals),
                 b.frames,
                 b.bytes
-            ));
-        }
-        if self.ignored > 0 {
-            out.push_str(&format!(
-                "{{\"type\":\"ignored\",\"frames\":{}}}\n",
-                self.ignored
             ));
         }
     }
