@@ -366,7 +366,10 @@ impl StatsArgs {
 
 /// Whether a word names a table (`io,x` does, and is then refused as a bad interval).
 fn is_table_word(w: &str) -> bool {
-    matches!(w, "conv" | "endpoints" | "expert" | "io") || w.starts_with("io,")
+    matches!(
+        w,
+        "conv" | "conv,tcp" | "endpoints" | "endpoints,tcp" | "expert" | "io"
+    ) || w.starts_with("io,")
 }
 
 #[derive(Args, Debug)]

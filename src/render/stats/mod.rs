@@ -35,14 +35,16 @@ pub enum TableKind {
 impl FromStr for TableKind {
     type Err = String;
 
-    /// `conv`, `endpoints`, `expert`, `io` or `io,INTERVAL` (seconds; 0: the whole capture).
+    /// `conv`, `endpoints`, `expert`, `io` or `io,INTERVAL` (seconds; 0: the whole capture);
+    /// tshark's spellings too (`conv,tcp`, `endpoints,tcp`, `io,stat,INTERVAL`), for fingers
+    /// used to `-z`.
     fn from_str(s: &str) -> Result<TableKind, String> {
         match s {
-            "conv" => Ok(TableKind::Conv),
-            "endpoints" => Ok(TableKind::Endpoints),
+            "conv" | "conv,tcp" => Ok(TableKind::Conv),
+            "endpoints" | "endpoints,tcp" => Ok(TableKind::Endpoints),
             "expert" => Ok(TableKind::Expert),
-            "io" => Ok(TableKind::Io(io::Interval::Auto)),
-            _ => match s.strip_prefix("io,") {
+            "io" | "io,stat" => Ok(TableKind::Io(io::Interval::Auto)),
+            _ => match s.strip_prefix("io,stat,").or_else(|| s.strip_prefix("io,")) {
                 Some(secs) => io::Interval::parse(secs).map(TableKind::Io),
                 None => Err(format!(
                     "unknown table '{s}': expected conv, endpoints, expert, io or io,INTERVAL"
@@ -289,6 +291,11 @@ mod tests {
         assert_eq!(
             "io,0.5".parse::<TableKind>(),
             Ok(TableKind::Io(io::Interval::Every(500_000)))
+        );
+        assert_eq!("conv,tcp".parse::<TableKind>(), Ok(TableKind::Conv));
+        assert_eq!(
+            "io,stat,1".parse::<TableKind>(),
+            Ok(TableKind::Io(io::Interval::Every(1_000_000)))
         );
         assert!("io,x".parse::<TableKind>().is_err());
         assert!("io,-1".parse::<TableKind>().is_err());
