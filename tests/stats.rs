@@ -526,3 +526,20 @@ fn a_bad_table_or_interval_is_one_line_and_exit_2() {
         assert!(err.contains("bad interval"), "{err}");
     }
 }
+
+/// A filter on a connection's verdict (`tcplens.conn.*`) reads the file once more first, as
+/// `read` does: it selects whole connections.
+#[test]
+fn a_connection_verdict_filter_selects_whole_conversations() {
+    let file = common::fixture("port_reuse.pcap");
+    let rows = |filter: &str| {
+        common::stdout_of(&["stats", &file, "conv", "--json", "-Y", filter])
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+            .collect::<Vec<_>>()
+    };
+    let three_way = rows(r#"tcplens.conn.close == "three_way""#);
+    assert_eq!(three_way.len(), 2);
+    assert!(three_way.iter().all(|c| c["frames"] == 10), "{three_way:?}");
+    assert!(rows(r#"tcplens.conn.close == "reset""#).is_empty());
+}
