@@ -144,13 +144,6 @@ impl Info {
                 return format!("Connection establish acknowledge (SYN+ACK): server port {port}");
             }
             Info::DuplicateAck(n) => return format!("Duplicate ACK (#{n})"),
-            Info::Event(Event::Abort(side, state)) => {
-                return format!(
-                    "Connection aborted by the {} in {}",
-                    side.name(),
-                    state.name()
-                );
-            }
             Info::Fin => "Connection finish (FIN)",
             Info::FinActive => "This frame initiates the connection closing",
             Info::FinPassive => "This frame undergoes the connection closing",
@@ -193,7 +186,13 @@ impl Info {
                 Event::SimultaneousClose => "Simultaneous close: the FINs crossed",
                 Event::FinCarriesAck => "Close in three segments: the FIN carries the ACK",
                 Event::HalfClose => "Data toward a side that already sent its FIN (half-close)",
-                Event::Abort(..) => unreachable!("formatted above"),
+                Event::Abort(side, state) => {
+                    return format!(
+                        "Connection aborted by the {} in {}",
+                        side.name(),
+                        state.name()
+                    );
+                }
             },
         };
         s.to_string()
@@ -400,6 +399,14 @@ mod tests {
             "Connection establish request (SYN): server port 5211"
         );
         assert_eq!(Info::DuplicateAck(12).summary(), "Duplicate ACK (#12)");
+        assert_eq!(
+            Info::Event(Event::Abort(
+                crate::flow::endpoint::Side::Server,
+                crate::flow::endpoint::EndpointState::Established
+            ))
+            .summary(),
+            "Connection aborted by the server in ESTABLISHED"
+        );
         assert_eq!(
             Info::Label(Label::ReusedPorts).summary(),
             "A new tcp session is started with the same ports as an earlier session in this trace"
