@@ -23,7 +23,7 @@ use crate::source::live;
     name = "tcplens",
     version,
     about = "Make TCP connections visible: Wireshark-faithful rows from pcap/pcapng files or a live capture",
-    after_help = "Examples:\n  tcplens demo\n  tcplens read capture.pcap tcp port 5200\n  tcplens read capture.pcap --ladder --stream 0\n  sudo tcplens capture -i lo port 5200"
+    after_help = "Examples:\n  tcplens demo\n  tcplens read capture.pcap tcp port 5200\n  tcplens read capture.pcap --ladder --stream 0\n  tcplens stats capture.pcap expert\n  sudo tcplens capture -i lo port 5200"
 )]
 pub struct Cli {
     #[command(subcommand)]
