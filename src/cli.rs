@@ -17,6 +17,7 @@ use crate::render::fields::FieldsFormat;
 use crate::render::follow::FollowFormat;
 use crate::render::graph::GraphKind;
 use crate::render::plot::{ImageFormat, Target};
+use crate::render::stats::{StatsFormat, TableKind};
 use crate::source::filter::Filter;
 use crate::source::live;
 use crate::source::merge::Inputs;
@@ -27,7 +28,7 @@ use crate::source::rotate::{self, Rotation};
     name = "tcplens",
     version,
     about = "Make TCP connections visible: Wireshark-faithful rows from pcap/pcapng files or a live capture",
-    after_help = "Examples:\n  tcplens demo\n  tcplens read capture.pcap tcp port 5200\n  tcplens read capture.pcap --ladder --stream 0\n  sudo tcplens capture -i lo port 5200"
+    after_help = "Examples:\n  tcplens demo\n  tcplens read capture.pcap tcp port 5200\n  tcplens read capture.pcap --ladder --stream 0\n  tcplens stats capture.pcap expert\n  sudo tcplens capture -i lo port 5200"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,6 +48,10 @@ pub enum Command {
     /// Draw TCP stream graphs (Wireshark's TCP Stream Graphs, tcptrace's time-sequence graph):
     /// to an SVG or PNG file with -o, else as a braille chart on the terminal.
     Graph(GraphArgs),
+    /// Statistics tables as `tshark -q -z` prints them: TCP conversations (`conv`, the
+    /// default), TCP endpoints (`endpoints`), expert infos (`expert`) and frames per interval
+    /// (`io[,INTERVAL]`), sorted as TShark sorts them (docs/stats.md).
+    Stats(StatsArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
     /// List every field the display filter, -T fields and JSON know (as `tshark -G fields`):
@@ -442,6 +447,73 @@ impl FollowArgs {
             opts: FollowOpts::new(self.format, self.color, self.output_dir)?,
         })
     }
+}
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Tables:\n  conv          TCP conversations, as tshark -z conv,tcp (the default)\n  endpoints     TCP endpoints, as tshark -z endpoints,tcp\n  expert        expert infos and tcplens's events, as tshark -z expert\n  io[,SECONDS]  frames and bytes per interval, as tshark -z io,stat,SECONDS (0: the\n                whole capture; omitted: 1, 2 or 5 x 10^k s, at most 30 rows)\n\nExamples:\n  tcplens stats capture.pcap\n  tcplens stats capture.pcap expert -Y 'tcp.port == 443'\n  tcplens stats capture.pcap io,0.1 --json\n  tcplens stats capture.pcap endpoints tcp port 80"
+)]
+pub struct StatsArgs {
+    /// The capture file (pcap or pcapng).
+    pub file: PathBuf,
+    /// Count only the frames this display filter matches, as tshark's `-z TABLE,FILTER`
+    /// (tshark's own -Y does not restrict -z statistics).
+    #[arg(short = 'Y', long = "display-filter", value_name = "EXPR")]
+    pub display_filter: Option<String>,
+    /// One JSON record per row (JSON Lines) instead of the aligned table.
+    #[arg(long)]
+    pub json: bool,
+    /// The table (conv, endpoints, expert, io or io,SECONDS), then BPF filter words as
+    /// tcpdump takes them (e.g. `expert tcp port 80`).
+    /// Options may come after the words (`stats f.pcap expert --json`), so a BPF word may
+    /// not begin with `-`.
+    #[arg(value_name = "TABLE] [BPF", num_args = 0..)]
+    pub words: Vec<String>,
+}
+
+/// `tcplens stats`, validated.
+pub struct StatsConfig {
+    /// The file, BPF words and display filter, as `read` takes them.
+    pub read: Config,
+    pub table: TableKind,
+    pub format: StatsFormat,
+    /// The display filter as typed, for the table's heading.
+    pub filter_text: Option<String>,
+}
+
+impl StatsArgs {
+    pub fn into_config(self) -> Result<StatsConfig> {
+        // The first word names the table when it is one; BPF has no word `conv`, `io`, ….
+        let mut words = self.words.as_slice();
+        let table = match words.first() {
+            Some(w) if is_table_word(w) => {
+                words = &words[1..];
+                w.parse::<TableKind>().map_err(|e| anyhow::anyhow!(e))?
+            }
+            _ => TableKind::Conv,
+        };
+        let format = if self.json {
+            StatsFormat::Json
+        } else {
+            StatsFormat::Text {
+                bars: std::io::stdout().is_terminal(),
+            }
+        };
+        Ok(StatsConfig {
+            read: file_config(self.file, words, self.display_filter.as_deref())?,
+            table,
+            format,
+            filter_text: self.display_filter,
+        })
+    }
+}
+
+/// Whether a word names a table (`io,x` does, and is then refused as a bad interval).
+fn is_table_word(w: &str) -> bool {
+    matches!(
+        w,
+        "conv" | "conv,tcp" | "endpoints" | "endpoints,tcp" | "expert" | "io"
+    ) || w.starts_with("io,")
 }
 
 #[derive(Args, Debug)]

@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         Command::Graph(args) => args
             .into_config()
             .and_then(|cfg| tcplens::pipeline::graph(&cfg)),
+        Command::Stats(args) => args
+            .into_config()
+            .and_then(|cfg| tcplens::pipeline::stats(&cfg)),
         Command::Interfaces => tcplens::pipeline::interfaces(),
         Command::Fields => tcplens::cli::list_fields(),
         Command::Demo(args) => tcplens::demo::run(&args.into_config()),

@@ -7,7 +7,8 @@ use std::sync::atomic::AtomicU64;
 use anyhow::Result;
 
 use crate::cli::{
-    CaptureConfig, Config, FollowConfig, FollowOpts, GraphConfig, Output, Query, SummaryMode,
+    CaptureConfig, Config, FollowConfig, FollowOpts, GraphConfig, Output, Query, StatsConfig,
+    SummaryMode,
 };
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
@@ -16,6 +17,7 @@ use crate::render::follow::{FollowStreams, Streams};
 use crate::render::graph::{GraphStreams, StreamGraph};
 use crate::render::plot;
 use crate::render::progress::Progress;
+use crate::render::stats::Stats;
 use crate::render::{Outputs, Sink, View};
 use crate::source::merge;
 use crate::source::write::{FileHeader, Writer};
@@ -115,6 +117,26 @@ pub fn graph_series(cfg: &GraphConfig) -> Result<Vec<StreamGraph>> {
 
 fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
     FollowStreams::new(opts.format, opts.color, streams, opts.output_dir.clone())
+}
+
+/// `tcplens stats`: one table of the frames the display filter selects, through the same
+/// loop as `read`, its one sink the table (render/stats). A filter on `tcplens.conn.*` reads
+/// the file once more first, as `read` does.
+pub fn stats(cfg: &StatsConfig) -> Result<()> {
+    let read = &cfg.read;
+    let mut selector = Selector::new(read.query.filter.clone());
+    if read.query.needs_connection() {
+        selector.verdicts = Some(Arc::new(first_pass(read)?));
+    }
+    let mut sink = Stats::new(cfg.table, cfg.format, cfg.filter_text.clone());
+    run_file(
+        read,
+        read.query.needs_bytes(),
+        selector,
+        &mut sink,
+        stdout(),
+        false,
+    )
 }
 
 /// Stdout behind a 64 KiB buffer: stdout rather than a lock held throughout, as a lock cannot
@@ -532,6 +554,7 @@ pub fn render<W: Write>(
             }
         }
     }
+    outputs.latest(selector.latest);
     outputs.batch_end()
 }
 
@@ -566,6 +589,9 @@ pub struct Selector {
     first: Option<i128>,
     prev: Option<i128>,
     prev_shown: Option<i128>,
+    /// The latest frame time read, displayed or not: the capture's span (tshark's
+    /// `elapsed_time`, which io,stat's rows cover).
+    latest: Option<i128>,
 }
 
 /// Every connection's end, by stream, from a first pass over the file.
@@ -599,6 +625,7 @@ impl Selector {
             delta_displayed: FrameTimes::span(now, self.prev_shown.unwrap_or(now)),
         };
         self.prev = Some(now);
+        self.latest = Some(self.latest.map_or(now, |l| l.max(now)));
         let conn = match (&self.verdicts, &tcp) {
             (Some(v), Some(t)) => v.get(&t.stream).cloned(),
             _ => None,

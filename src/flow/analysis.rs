@@ -15,7 +15,7 @@ use super::{SeqNum, WinScale};
 use crate::decode::{Tcp, TcpOption, flags, options};
 
 /// One `tcp.analysis.*` flag.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum Label {
     Retransmission = 1 << 0,

@@ -122,7 +122,7 @@ pub struct Step {
 }
 
 /// The moments tcplens names on rows (and sums up in the summary).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Event {
     /// The capture starts inside the connection: no SYN seen.
     Midstream,

@@ -16,7 +16,7 @@ use super::SeqNum;
 use crate::decode::{Tcp, flags};
 
 /// The eleven states of RFC 9293 §3.3.2, spelled as netstat spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EndpointState {
     Closed,
     Listen,
@@ -69,7 +69,7 @@ impl EndpointState {
 }
 
 /// The two roles: the client sent the first SYN (without a SYN, it sent the first segment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Side {
     Client,
     Server,

@@ -16,6 +16,7 @@ pub mod plot;
 pub mod progress;
 pub mod push;
 pub mod rows;
+pub mod stats;
 pub mod summary;
 
 use std::io::Write;
@@ -153,6 +154,8 @@ pub struct End<'a> {
     pub evicted: u64,
     /// The capture's first frame.
     pub first: Option<Timestamp>,
+    /// The latest frame time read, displayed or not, in ns since the epoch.
+    pub latest: Option<i128>,
 }
 
 /// The sinks of one run, driven event by event. It owns what every sink shares: the
@@ -180,6 +183,8 @@ pub struct Outputs<'s, W: Write> {
     verdict: Option<Arc<DisplayFilter>>,
     /// A progress bar on stderr, cleared before the end of input is written.
     progress: Option<progress::Progress>,
+    /// The latest frame time read, displayed or not ([`End::latest`]).
+    latest: Option<i128>,
 }
 
 impl<'s, W: Write> Outputs<'s, W> {
@@ -227,6 +232,7 @@ impl<'s, W: Write> Outputs<'s, W> {
             matched: Vec::new(),
             verdict: None,
             progress: None,
+            latest: None,
         };
         for sink in sinks {
             outputs = outputs.sink(sink);
@@ -346,6 +352,11 @@ impl<'s, W: Write> Outputs<'s, W> {
         Ok(())
     }
 
+    /// The latest frame time read so far, displayed or not (after each batch).
+    pub fn latest(&mut self, latest: Option<i128>) {
+        self.latest = latest.max(self.latest);
+    }
+
     /// A header block of the input.
     pub fn header(&mut self, header: &FileHeader) -> Result<()> {
         for sink in &mut self.sinks {
@@ -401,6 +412,7 @@ impl<'s, W: Write> Outputs<'s, W> {
                     .then_some(&mut left as &mut dyn ExactSizeIterator<Item = Summary>),
                 evicted,
                 first: self.first,
+                latest: self.latest,
             };
             sink.finish(&mut self.out, &mut end)?;
         }
