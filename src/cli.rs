@@ -214,15 +214,16 @@ pub struct ReadArgs {
     pub output: OutputArgs,
 }
 
+/// A file and the streams to take from it (`follow`, `graph`).
 #[derive(Args, Debug)]
-pub struct FollowArgs {
-    /// The capture file (pcap or pcapng).
+pub struct StreamsOfFile {
+    /// The capture file (pcap or pcapng), or a directory of captures (docs/scaling.md).
     pub file: PathBuf,
-    /// Follow TCP stream N (`tcp.stream`), as `tshark -z follow,tcp,MODE,N`.
+    /// Only TCP stream N (`tcp.stream`).
     #[arg(long, value_name = "N", conflicts_with = "display_filter")]
     pub stream: Option<u32>,
-    /// Follow every stream with a frame matching this display filter (a first pass finds
-    /// them). Without --stream or -Y, every TCP stream is followed.
+    /// Every stream with a frame matching this display filter (a first pass finds them).
+    /// Without --stream or -Y, every TCP stream.
     #[arg(
         short = 'Y',
         long = "display-filter",
@@ -230,6 +231,21 @@ pub struct FollowArgs {
         allow_hyphen_values = true
     )]
     pub display_filter: Option<String>,
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+}
+
+impl StreamsOfFile {
+    fn config(self) -> Result<Config> {
+        file_config(self.file, &self.filter, self.display_filter.as_deref())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FollowArgs {
+    #[command(flatten)]
+    pub input: StreamsOfFile,
     /// ascii, hex and raw print as tshark's follow modes of the same name; json writes one
     /// record per chunk (docs/follow.md).
     #[arg(long, value_enum, default_value_t = FollowFormat::Ascii)]
@@ -241,27 +257,12 @@ pub struct FollowArgs {
     /// When to color the ascii format (client red, server blue, as Wireshark).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub filter: Vec<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct GraphArgs {
-    /// The capture file (pcap or pcapng).
-    pub file: PathBuf,
-    /// Graph TCP stream N (`tcp.stream`).
-    #[arg(long, value_name = "N", conflicts_with = "display_filter")]
-    pub stream: Option<u32>,
-    /// Graph every stream with a frame matching this display filter (a first pass finds
-    /// them). Without --stream or -Y, every TCP stream is graphed.
-    #[arg(
-        short = 'Y',
-        long = "display-filter",
-        value_name = "EXPR",
-        allow_hyphen_values = true
-    )]
-    pub display_filter: Option<String>,
+    #[command(flatten)]
+    pub input: StreamsOfFile,
     /// Which graph: tcptrace, stevens, throughput, rtt, window (docs/graphs.md).
     #[arg(long, value_enum, default_value_t = GraphKind::Tcptrace)]
     pub kind: GraphKind,
@@ -284,9 +285,6 @@ pub struct GraphArgs {
     /// When to color the terminal chart.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub filter: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -349,8 +347,8 @@ impl GraphArgs {
             }
         };
         Ok(GraphConfig {
-            read: file_config(self.file, &self.filter, self.display_filter.as_deref())?,
-            stream: self.stream,
+            stream: self.input.stream,
+            read: self.input.config()?,
             kind: self.kind,
             side: self.side.map(|s| match s {
                 GraphSide::Client => Side::Client,
@@ -442,8 +440,8 @@ impl FollowOpts {
 impl FollowArgs {
     pub fn into_config(self) -> Result<FollowConfig> {
         Ok(FollowConfig {
-            read: file_config(self.file, &self.filter, self.display_filter.as_deref())?,
-            stream: self.stream,
+            stream: self.input.stream,
+            read: self.input.config()?,
             opts: FollowOpts::new(self.format, self.color, self.output_dir)?,
         })
     }
