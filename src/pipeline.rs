@@ -14,8 +14,8 @@ use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::{self, Limits, Summary, TcpInfo, Tracker};
 use crate::render::follow::{FollowStreams, Streams};
-use crate::render::graph::{GraphStreams, StreamGraph};
-use crate::render::plot;
+use crate::render::graph::{GraphStreams, OnClose, StreamGraph};
+use crate::render::plot::{self, Target};
 use crate::render::progress::Progress;
 use crate::render::stats::Stats;
 use crate::render::{Outputs, Sink, View};
@@ -92,25 +92,48 @@ pub fn follow(cfg: &FollowConfig) -> Result<()> {
     run_file(read, true, Selector::new(None), &mut sink, stdout(), true)
 }
 
-/// `tcplens graph`: each selected stream's series, then its picture.
+/// `tcplens graph`: each selected stream's series, then its picture. On the terminal and in a
+/// directory each stream is drawn as its connection leaves the tracker (in that order), so
+/// that graphing every stream of a long capture holds only the open ones; one picture file
+/// takes the one stream at the end.
 pub fn graph(cfg: &GraphConfig) -> Result<()> {
-    let graphs = graph_series(cfg)?;
     let mut out = stdout();
-    plot::draw_all(&mut out, &graphs, cfg.kind, cfg.side, &cfg.target)?;
+    if let Target::File { .. } = cfg.target {
+        let graphs = graph_series(cfg, None)?;
+        plot::draw_all(&mut out, &graphs, cfg.kind, cfg.side, &cfg.target)?;
+        out.flush()?;
+        return Ok(());
+    }
+    let mut drawn = 0u64;
+    let rest = {
+        let out = &mut out;
+        let drawn = &mut drawn;
+        let on_close: OnClose<'_> = Box::new(move |g| {
+            *drawn += 1;
+            plot::draw(out, &g, cfg.kind, cfg.side, &cfg.target)
+        });
+        graph_series(cfg, Some(on_close))?
+    };
+    if drawn == 0 && rest.is_empty() {
+        anyhow::bail!("{}", plot::NO_STREAM);
+    }
+    for g in &rest {
+        plot::draw(&mut out, g, cfg.kind, cfg.side, &cfg.target)?;
+    }
     out.flush()?;
     Ok(())
 }
 
 /// The file read once (after a first pass when a display filter chooses the streams), its
-/// one sink gathering each selected stream's series.
-pub fn graph_series(cfg: &GraphConfig) -> Result<Vec<StreamGraph>> {
+/// one sink gathering each selected stream's series: those `on_close` did not take.
+pub fn graph_series(cfg: &GraphConfig, on_close: Option<OnClose<'_>>) -> Result<Vec<StreamGraph>> {
     let read = &cfg.read;
     let streams = match (cfg.stream, &read.query.filter) {
         (Some(n), _) => Some(std::iter::once(n).collect()),
         (None, Some(_)) => Some(matched_streams(read)?),
         (None, None) => None,
     };
-    let mut sink = GraphStreams::new(streams);
+    let mut sink = GraphStreams::new(streams, on_close);
     run_file(read, false, Selector::new(None), &mut sink, stdout(), false)?;
     Ok(sink.into_graphs())
 }

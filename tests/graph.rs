@@ -22,7 +22,7 @@ fn config(args: &[&str]) -> GraphConfig {
 }
 
 fn series(fixture: &str) -> Vec<StreamGraph> {
-    tcplens::pipeline::graph_series(&config(&[&common::fixture(fixture), "--stream", "0"]))
+    tcplens::pipeline::graph_series(&config(&[&common::fixture(fixture), "--stream", "0"]), None)
         .expect("graph series")
 }
 
@@ -173,7 +173,7 @@ fn every_kind_draws_every_fixture_as_well_formed_svg_within_bounds() {
     let dir = common::temp_dir("graph_svg");
     for fixture in common::fixtures() {
         let cfg = config(&[fixture.to_str().unwrap()]);
-        for g in tcplens::pipeline::graph_series(&cfg).expect("series") {
+        for g in tcplens::pipeline::graph_series(&cfg, None).expect("series") {
             for kind in [
                 GraphKind::Tcptrace,
                 GraphKind::Stevens,

@@ -152,29 +152,36 @@ impl StreamGraph {
     }
 }
 
-/// The graph sink: gathers the series of the selected streams.
+/// What becomes of a stream's series once its connection has left the tracker.
+pub type OnClose<'a> = Box<dyn FnMut(StreamGraph) -> Result<()> + Send + 'a>;
+
+/// The graph sink: gathers the series of the selected streams. With an `on_close`, each
+/// stream is handed over as its connection leaves the tracker, so that graphing every stream
+/// of a long capture holds only the streams still open.
 #[derive(Default)]
-pub struct GraphStreams {
+pub struct GraphStreams<'a> {
     /// None: every stream.
     streams: Option<HashSet<u32>>,
     open: BTreeMap<u32, StreamGraph>,
+    on_close: Option<OnClose<'a>>,
 }
 
-impl GraphStreams {
-    pub fn new(streams: Option<HashSet<u32>>) -> GraphStreams {
+impl<'a> GraphStreams<'a> {
+    pub fn new(streams: Option<HashSet<u32>>, on_close: Option<OnClose<'a>>) -> GraphStreams<'a> {
         GraphStreams {
             streams,
             open: BTreeMap::new(),
+            on_close,
         }
     }
 
-    /// The series gathered, in stream order.
+    /// The series not handed over yet, in stream order.
     pub fn into_graphs(self) -> Vec<StreamGraph> {
         self.open.into_values().collect()
     }
 }
 
-impl Sink for GraphStreams {
+impl Sink for GraphStreams<'_> {
     fn packet(&mut self, _out: &mut String, frame: &View<'_>) -> Result<()> {
         let p = frame.packet;
         let (Some((tcp, info)), Some(ip)) = (p.segment(), p.decoded().ip) else {
@@ -273,6 +280,24 @@ impl Sink for GraphStreams {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    fn shows_connections(&self) -> bool {
+        self.on_close.is_some()
+    }
+
+    fn connection(
+        &mut self,
+        _out: &mut String,
+        s: &crate::flow::Summary,
+        _first: Option<crate::source::Timestamp>,
+    ) -> Result<()> {
+        if let Some(on_close) = &mut self.on_close
+            && let Some(g) = self.open.remove(&s.stream)
+        {
+            on_close(g)?;
         }
         Ok(())
     }

@@ -446,10 +446,7 @@ pub fn draw_all(
     target: &Target,
 ) -> Result<()> {
     if graphs.is_empty() {
-        bail!(
-            "no TCP stream to graph: check --stream, -Y and the BPF words (tcplens read FILE \
-             --summary lists the streams)"
-        );
+        bail!("{NO_STREAM}");
     }
     if let Target::File { path, .. } = target
         && graphs.len() > 1
@@ -462,29 +459,45 @@ pub fn draw_all(
         );
     }
     for g in graphs {
-        let side = side.unwrap_or_else(|| g.busier());
-        let pic = picture(g, side, kind);
-        match target {
-            Target::Terminal {
-                width,
-                height,
-                color,
-            } => terminal(out, &pic, *width, *height, *color)?,
-            Target::File { path, size } => {
-                let format = ImageFormat::of(path)
-                    .ok_or_else(|| anyhow!("-o {}: name a .svg or .png file", path.display()))?;
-                write_image(path, format, *size, &pic)?;
-            }
-            Target::Dir { dir, format, size } => {
-                let path = dir.join(format!(
-                    "stream-{}-{}.{}",
-                    g.stream,
-                    kind.name(),
-                    format.ext()
-                ));
-                write_image(&path, *format, *size, &pic)?;
-                writeln!(out, "{}", path.display())?;
-            }
+        draw(out, g, kind, side, target)?;
+    }
+    Ok(())
+}
+
+pub const NO_STREAM: &str = "no TCP stream to graph: check --stream, -Y and the BPF words \
+                             (tcplens read FILE --summary lists the streams)";
+
+/// Draws one stream's graph to the target: a chart on the terminal, a file, or a file in
+/// the directory (its path printed).
+pub fn draw(
+    out: &mut dyn Write,
+    g: &StreamGraph,
+    kind: GraphKind,
+    side: Option<Side>,
+    target: &Target,
+) -> Result<()> {
+    let side = side.unwrap_or_else(|| g.busier());
+    let pic = picture(g, side, kind);
+    match target {
+        Target::Terminal {
+            width,
+            height,
+            color,
+        } => terminal(out, &pic, *width, *height, *color)?,
+        Target::File { path, size } => {
+            let format = ImageFormat::of(path)
+                .ok_or_else(|| anyhow!("-o {}: name a .svg or .png file", path.display()))?;
+            write_image(path, format, *size, &pic)?;
+        }
+        Target::Dir { dir, format, size } => {
+            let path = dir.join(format!(
+                "stream-{}-{}.{}",
+                g.stream,
+                kind.name(),
+                format.ext()
+            ));
+            write_image(&path, *format, *size, &pic)?;
+            writeln!(out, "{}", path.display())?;
         }
     }
     Ok(())
@@ -522,12 +535,12 @@ pub fn write_image(
     match format {
         ImageFormat::Svg => {
             let root = SVGBackend::new(path, size).into_drawing_area();
-            draw(&root, &pic).map_err(|e| failed(e.to_string()))?;
+            chart(&root, &pic).map_err(|e| failed(e.to_string()))?;
             root.present().map_err(|e| failed(e.to_string()))?;
         }
         ImageFormat::Png => {
             let root = BitMapBackend::new(path, size).into_drawing_area();
-            draw(&root, &pic).map_err(|e| failed(e.to_string()))?;
+            chart(&root, &pic).map_err(|e| failed(e.to_string()))?;
             root.present().map_err(|e| failed(e.to_string()))?;
         }
     }
@@ -542,7 +555,7 @@ fn rgb(c: Rgb) -> RGBColor {
 }
 
 /// The chart itself, on any plotters backend.
-fn draw<DB: DrawingBackend>(
+fn chart<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     pic: &Picture,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
