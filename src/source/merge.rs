@@ -116,12 +116,13 @@ fn is_capture(path: &Path) -> bool {
         && MAGICS.contains(&magic)
 }
 
-/// A frame taken out of its file's read buffer.
+/// A frame taken out of its file's read buffer: its bytes are `Frames::bytes[start..end]`.
 struct Owned {
     iface: Interface,
     ts: Timestamp,
     origlen: u32,
-    data: Box<[u8]>,
+    start: usize,
+    end: usize,
     record: Record,
 }
 
@@ -131,16 +132,24 @@ impl Owned {
     }
 }
 
+/// A run of a file's frames, their bytes in one buffer (one allocation per run, not per
+/// frame).
+#[derive(Default)]
+struct Frames {
+    frames: Vec<Owned>,
+    bytes: Vec<u8>,
+}
+
 enum Piece {
     Header(FileHeader),
-    Frames(Vec<Owned>),
+    Frames(Frames),
     Failed(anyhow::Error),
 }
 
 /// A file's frames on their way to the merge.
 struct Forward {
     tx: Sender<Piece>,
-    frames: Vec<Owned>,
+    frames: Frames,
 }
 
 impl Emit for Forward {
@@ -164,21 +173,24 @@ impl Emit for Forward {
         data: &[u8],
         record: Record,
     ) -> Result<()> {
-        self.frames.push(Owned {
+        let start = self.frames.bytes.len();
+        self.frames.bytes.extend_from_slice(data);
+        self.frames.frames.push(Owned {
             iface,
             ts,
             origlen,
-            data: data.into(),
+            start,
+            end: start + data.len(),
             record,
         });
-        if self.frames.len() >= PIECE {
+        if self.frames.frames.len() >= PIECE {
             self.flush()?;
         }
         Ok(())
     }
 
     fn flush(&mut self) -> Result<()> {
-        if self.frames.is_empty() {
+        if self.frames.frames.is_empty() {
             return Ok(());
         }
         let frames = std::mem::take(&mut self.frames);
@@ -194,7 +206,9 @@ struct Source {
     /// Its place among the inputs (`tcplens.file`).
     index: u16,
     rx: Receiver<Piece>,
-    queue: VecDeque<Owned>,
+    /// Runs received and not yet merged; the first from its frame `next` on.
+    queue: VecDeque<Frames>,
+    next: usize,
     ended: bool,
     /// The file's interface ids (a pcap file's one, a pcapng file's in order) → merged ids.
     interfaces: Vec<u32>,
@@ -255,7 +269,7 @@ fn spawn(
                     .spawn(move || {
                         let mut fwd = Forward {
                             tx: ptx,
-                            frames: Vec::new(),
+                            frames: Frames::default(),
                         };
                         if let Err(e) = reader.run(counted, &mut fwd) {
                             let _ = fwd.flush();
@@ -277,6 +291,7 @@ fn spawn(
                     path,
                     rx: prx,
                     queue: VecDeque::new(),
+                    next: 0,
                     ended: false,
                     interfaces: Vec::new(),
                     legacy: None,
@@ -318,12 +333,8 @@ fn merge(sources: &mut [Source], concat: bool, out: &mut Direct) -> Result<()> {
     };
     if concat {
         for src in sources.iter_mut() {
-            loop {
-                fill(src, out, &mut n)?;
-                let Some(f) = src.queue.pop_front() else {
-                    break;
-                };
-                emit(src, f, out, &mut n)?;
+            while fill(src, out, &mut n)? {
+                emit_next(src, out, &mut n)?;
             }
         }
         return Ok(());
@@ -331,36 +342,49 @@ fn merge(sources: &mut [Source], concat: bool, out: &mut Direct) -> Result<()> {
     // The oldest waiting frame of all inputs first; on a tie, the earlier input's.
     let mut heap = BinaryHeap::new();
     for (i, src) in sources.iter_mut().enumerate() {
-        fill(src, out, &mut n)?;
-        if let Some(f) = src.queue.front() {
-            heap.push(Reverse((f.key(), i)));
+        if fill(src, out, &mut n)? {
+            heap.push(Reverse((src.front().key(), i)));
         }
     }
     while let Some(Reverse((_, i))) = heap.pop() {
         let src = &mut sources[i];
-        if let Some(f) = src.queue.pop_front() {
-            emit(src, f, out, &mut n)?;
-        }
-        fill(src, out, &mut n)?;
-        if let Some(f) = src.queue.front() {
-            heap.push(Reverse((f.key(), i)));
+        emit_next(src, out, &mut n)?;
+        if fill(src, out, &mut n)? {
+            heap.push(Reverse((src.front().key(), i)));
         }
     }
     Ok(())
 }
 
-/// Receives from `src` until a frame waits or the file has ended; its header blocks go out
-/// as they come (an interface before the frames that name it).
-fn fill(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<()> {
-    while src.queue.is_empty() && !src.ended {
+impl Source {
+    /// The next frame; only after [`fill`] said there is one.
+    fn front(&self) -> &Owned {
+        &self.queue[0].frames[self.next]
+    }
+}
+
+/// Receives from `src` until a frame waits (true) or the file has ended (false); its header
+/// blocks go out as they come (an interface before the frames that name it).
+fn fill(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<bool> {
+    loop {
+        if let Some(run) = src.queue.front() {
+            if src.next < run.frames.len() {
+                return Ok(true);
+            }
+            src.queue.pop_front();
+            src.next = 0;
+            continue;
+        }
+        if src.ended {
+            return Ok(false);
+        }
         match src.rx.recv() {
-            Ok(Piece::Frames(frames)) => src.queue.extend(frames),
+            Ok(Piece::Frames(frames)) => src.queue.push_back(frames),
             Ok(Piece::Header(h)) => header(src, h, out, n)?,
             Ok(Piece::Failed(e)) => return Err(e),
             Err(_) => src.ended = true,
         }
     }
-    Ok(())
 }
 
 fn header(src: &mut Source, h: FileHeader, out: &mut Direct, n: &mut Numbering) -> Result<()> {
@@ -389,7 +413,10 @@ fn header(src: &mut Source, h: FileHeader, out: &mut Direct, n: &mut Numbering) 
     out.header(|| FileHeader::Interface(iface))
 }
 
-fn emit(src: &Source, f: Owned, out: &mut Direct, n: &mut Numbering) -> Result<()> {
+/// Sends `src`'s next frame on, numbered in merged order with its interface renumbered.
+fn emit_next(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<()> {
+    let run = &src.queue[0];
+    let f = &run.frames[src.next];
     n.frames += 1;
     let interface = *src
         .interfaces
@@ -415,5 +442,8 @@ fn emit(src: &Source, f: Owned, out: &mut Direct, n: &mut Numbering) -> Result<(
         ts_low,
     };
     out.set_file(src.index);
-    out.frame(n.frames, f.iface, f.ts, f.origlen, &f.data, record)
+    let data = &run.bytes[f.start..f.end];
+    out.frame(n.frames, f.iface, f.ts, f.origlen, data, record)?;
+    src.next += 1;
+    Ok(())
 }
