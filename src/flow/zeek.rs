@@ -195,12 +195,12 @@ impl Reassembly {
     }
 
     /// `Reassembler::TrimToSeq` on an acknowledgment up to `ack`: the holes below it are
-    /// content gaps (`TCP_Reassembler::Undelivered`). Returns how many gaps were reported.
-    fn acked(&mut self, ack: u64, partial: bool) -> u32 {
+    /// content gaps (`TCP_Reassembler::Undelivered`, which calls `Gap(seq, len)` for each).
+    fn acked(&mut self, ack: u64, partial: bool) -> Gaps {
+        let mut gaps = Gaps::default();
         if ack <= self.trimmed {
-            return 0;
+            return gaps;
         }
-        let mut gaps = 0;
         // A partial connection's first ack may point just past the faked SYN: Zeek ignores it
         // (and leaves delivery where it was).
         if ack > self.delivered && !(ack <= 2 && partial) {
@@ -209,13 +209,13 @@ impl Reassembly {
                     break;
                 }
                 if s > self.delivered {
-                    gaps += 1;
+                    gaps.add(s - self.delivered);
                 }
                 self.delivered = self.delivered.max(u);
                 self.above_hole.remove(0);
             }
             if ack > self.delivered {
-                gaps += 1;
+                gaps.add(ack - self.delivered);
                 self.delivered = ack;
             }
         }
@@ -225,6 +225,20 @@ impl Reassembly {
         }
         self.trimmed = ack;
         gaps
+    }
+}
+
+/// The content gaps one acknowledgment revealed: how many, and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Gaps {
+    count: u32,
+    bytes: u64,
+}
+
+impl Gaps {
+    fn add(&mut self, len: u64) {
+        self.count += 1;
+        self.bytes += len;
     }
 }
 
@@ -328,6 +342,15 @@ pub struct ZeekConn {
     /// masks: kept by role, so a flip does not move them.
     once: [u8; 2],
     history: String,
+    /// Packets and IP bytes (the IP header's length, headers included) each tcplens side
+    /// sent, as Zeek's ConnSize analyzer counts them for `*_pkts` and `*_ip_bytes`
+    /// (`ConnSize_Analyzer::DeliverPacket` adds `ip->TotalLen()` per packet).
+    packets: [u64; 2],
+    ip_bytes: [u64; 2],
+    /// Bytes of the content gaps Zeek reports (`content_gap` events, which main.zeek sums
+    /// into `missed_bytes`): only while both endpoints are clean, as `report_gap` requires
+    /// with `report_gaps_for_partial` off (its default).
+    missed: u64,
 }
 
 impl ZeekConn {
@@ -344,6 +367,9 @@ impl ZeekConn {
             first_seen: 0,
             once: [0; 2],
             history: String::new(),
+            packets: [0; 2],
+            ip_bytes: [0; 2],
+            missed: 0,
         };
         if first_sender == Side::Server {
             z.flip();
@@ -435,8 +461,10 @@ impl ZeekConn {
     }
 
     /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order);
-    /// `whole`: the capture holds all of its payload.
-    pub fn segment(&mut self, side: Side, tcp: &Tcp, whole: bool) {
+    /// `whole`: the capture holds all of its payload; `ip_len`: its IP datagram's length.
+    pub fn segment(&mut self, side: Side, tcp: &Tcp, whole: bool, ip_len: u32) {
+        self.packets[side as usize] += 1;
+        self.ip_bytes[side as usize] += u64::from(ip_len);
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
             tcp.has(flags::FIN),
@@ -510,9 +538,10 @@ impl ZeekConn {
             }
             let gaps = p.reassembly.acked(upto, partial);
             if self.ends[peer].clean() && self.ends[me].clean() {
-                for _ in 0..gaps {
+                for _ in 0..gaps.count {
                     self.scaled(side.peer(), 'g', |e| &mut e.gaps);
                 }
+                self.missed += gaps.bytes;
             }
         }
         if len > 0 && whole && !rst && !underflow {
@@ -693,7 +722,6 @@ impl ZeekConn {
         }
     }
 
-    /// The history (Zeek's `c$history`).
     /// Zeek's `orig_bytes` and `resp_bytes` (`TCP_Endpoint::Size`: from sequence numbers,
     /// so a retransmission counts once and a byte the capture missed counts too), by tcplens
     /// side (`Side as usize`).
@@ -702,6 +730,27 @@ impl ZeekConn {
         [c.size(s), s.size(c)]
     }
 
+    /// The tcplens side Zeek takes for the originator, after any flip (`^`).
+    pub fn originator(&self) -> Side {
+        self.orig
+    }
+
+    /// Packets each tcplens side sent (Zeek's `orig_pkts`/`resp_pkts` by side).
+    pub fn packets(&self) -> [u64; 2] {
+        self.packets
+    }
+
+    /// IP bytes each tcplens side sent (Zeek's `orig_ip_bytes`/`resp_ip_bytes` by side).
+    pub fn ip_bytes(&self) -> [u64; 2] {
+        self.ip_bytes
+    }
+
+    /// Zeek's `missed_bytes`: the bytes of every content gap reported.
+    pub fn missed_bytes(&self) -> u64 {
+        self.missed
+    }
+
+    /// The history (Zeek's `c$history`).
     pub fn into_history(self) -> String {
         self.history
     }
