@@ -112,6 +112,8 @@ pub struct Wire {
     pub whole: bool,
     /// Its IP datagram's length, headers included (`decode::Ip::len`).
     pub ip_len: u32,
+    /// Its capture time, ns since the epoch.
+    pub ts: i128,
 }
 
 /// One segment's place in its connection, for rows and JSON.
@@ -247,7 +249,7 @@ impl Life {
         } else {
             sender
         };
-        self.zeek.segment(zeek_sender, tcp, wire.whole, wire.ip_len);
+        self.zeek.segment(zeek_sender, tcp, wire);
 
         let entered_established = transitions
             .iter()
@@ -367,6 +369,7 @@ impl Life {
             zeek_packets: self.zeek.packets(),
             ip_bytes: self.zeek.ip_bytes(),
             missed_bytes: self.zeek.missed_bytes(),
+            zeek_last: self.zeek.last_time(),
             history: self.zeek.into_history(),
         }
     }
@@ -414,6 +417,10 @@ pub struct LifeSummary {
     /// Zeek's `missed_bytes`: the bytes of the content gaps it reports (the `g`/`G` letters'
     /// holes; main.zeek sums `content_gap` lengths).
     pub missed_bytes: u64,
+    /// Zeek's `last_time` (ns since the epoch): the connection's last segment, except that
+    /// segments after both sides closed (the final ACK) do not count. conn.log's duration
+    /// runs from the first segment to it.
+    pub zeek_last: i128,
 }
 
 /// The summary record of one stream (design.md connection record).
@@ -429,6 +436,13 @@ pub struct Summary {
     /// `tcp.analysis.ack_rtt` over the connection: the client's data, then the server's.
     pub ack_rtt: [super::RttStats; 2],
     pub life: LifeSummary,
+}
+
+impl Summary {
+    /// The connection's Community ID v1 (default seed), the same from either end.
+    pub fn community_id(&self) -> super::community_id::CommunityId {
+        super::community_id::CommunityId::tcp(self.client, self.server)
+    }
 }
 
 #[cfg(test)]
@@ -448,6 +462,7 @@ mod tests {
     const WHOLE: Wire = Wire {
         whole: true,
         ip_len: 40,
+        ts: 0,
     };
     const S_ISN: u32 = u32::MAX - 1;
 

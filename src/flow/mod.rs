@@ -396,6 +396,7 @@ impl Tracker {
         let wire = Wire {
             whole: frame.caplen >= frame.origlen,
             ip_len: ip.len,
+            ts: now,
         };
         Some(self.segment(src, dst, tcp, frame.number, now, wire))
     }
@@ -699,6 +700,7 @@ mod tests {
         let wire = Wire {
             whole: true,
             ip_len: 40,
+            ts: at,
         };
         t.segment(src, dst, &tcp, 1, at, wire)
     }

@@ -12,6 +12,7 @@
 //! (`likely_server_ports`, filled by the analyzers a Zeek run loads), and the points where
 //! Zeek starts a new connection inside what Wireshark keeps as one stream.
 
+use super::conn::Wire;
 use super::endpoint::Side;
 use crate::decode::{Tcp, flags};
 
@@ -252,6 +253,8 @@ struct ZEndpoint {
     /// Highest acknowledgment the peer sent for this endpoint's data.
     ack: i64,
     fins: u16,
+    /// `did_close`: a FIN or RST closed this side (`ConnectionClosed`).
+    did_close: bool,
     /// Relative sequence number just past the FIN.
     fin_seq: i64,
     /// Relative numbers of the last SYN, FIN (past its data) and RST (`hist_last_*`, 0 at
@@ -272,6 +275,7 @@ impl Default for ZEndpoint {
             last: 0,
             ack: 0,
             fins: 0,
+            did_close: false,
             fin_seq: 0,
             hist_last: [0; 3],
             retransmitted: Scaled::default(),
@@ -351,6 +355,8 @@ pub struct ZeekConn {
     /// into `missed_bytes`): only while both endpoints are clean, as `report_gap` requires
     /// with `report_gaps_for_partial` off (its default).
     missed: u64,
+    /// `Connection::last_time` (ns): the last segment seen before both sides had closed.
+    last_time: i128,
 }
 
 impl ZeekConn {
@@ -370,6 +376,7 @@ impl ZeekConn {
             packets: [0; 2],
             ip_bytes: [0; 2],
             missed: 0,
+            last_time: 0,
         };
         if first_sender == Side::Server {
             z.flip();
@@ -460,11 +467,17 @@ impl ZeekConn {
         }
     }
 
-    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order);
-    /// `whole`: the capture holds all of its payload; `ip_len`: its IP datagram's length.
-    pub fn segment(&mut self, side: Side, tcp: &Tcp, whole: bool, ip_len: u32) {
+    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order), with
+    /// what the capture holds of it.
+    pub fn segment(&mut self, side: Side, tcp: &Tcp, wire: Wire) {
+        let Wire { whole, ip_len, ts } = wire;
         self.packets[side as usize] += 1;
         self.ip_bytes[side as usize] += u64::from(ip_len);
+        // `if ( ! orig->did_close || ! resp->did_close ) Conn()->SetLastTime(...)`: once both
+        // sides closed, later segments (the last ACK) no longer stretch the duration.
+        if !(self.ends[0].did_close && self.ends[1].did_close) {
+            self.last_time = ts;
+        }
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
             tcp.has(flags::FIN),
@@ -525,7 +538,19 @@ impl ZeekConn {
         }
 
         self.update_last_seq(side, seq_full + seg_len, syn, fin, rst, len);
+        let state_before = self.ends[me].state;
         self.update_state_machine(side, tcp, seq_full);
+        // The state handlers' `do_close`, after which `ConnectionClosed` sets `did_close`: a
+        // FIN or RST from any state but CLOSED and RESET, or a RST after our FIN while the
+        // peer has not closed (UpdateClosedState).
+        let do_close = match state_before {
+            ZeekState::Reset => false,
+            ZeekState::Closed => rst && self.ends[peer].state != ZeekState::Closed,
+            _ => fin || rst,
+        };
+        if do_close {
+            self.ends[me].did_close = true;
+        }
 
         if ack {
             // After the state machine: a gap revealed by the ack that closes the connection
@@ -743,6 +768,11 @@ impl ZeekConn {
     /// IP bytes each tcplens side sent (Zeek's `orig_ip_bytes`/`resp_ip_bytes` by side).
     pub fn ip_bytes(&self) -> [u64; 2] {
         self.ip_bytes
+    }
+
+    /// Zeek's `last_time` (ns since the epoch): its duration ends there.
+    pub fn last_time(&self) -> i128 {
+        self.last_time
     }
 
     /// Zeek's `missed_bytes`: the bytes of every content gap reported.

@@ -17,6 +17,7 @@ pub mod progress;
 pub mod push;
 pub mod rows;
 pub mod summary;
+pub mod zeek;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -189,6 +190,8 @@ impl<'s, W: Write> Outputs<'s, W> {
         let mut sinks: Vec<Box<dyn Sink + 's>> = Vec::new();
         if let Some(format) = fields {
             sinks.push(Box::new(fields::FieldLines::new(format)));
+        } else if let Some(format) = opts.zeek {
+            sinks.push(Box::new(zeek::ZeekLog::new(format)));
         } else {
             let summary = opts.summary != SummaryMode::Off;
             if opts.json {
