@@ -465,7 +465,7 @@ pub struct CaptureArgs {
     /// stream printed as its data arrives, in stream order; `--stream N` follows one.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "ascii",
-          conflicts_with_all = ["json", "ladder", "summary", "explain", "format", "display_filter", "payload", "quiet"])]
+          conflicts_with_all = ["json", "ladder", "summary", "zeek", "explain", "format", "display_filter", "payload", "quiet"])]
     pub follow: Option<FollowFormat>,
     /// With --follow: write each side of each stream to its own file in DIR, named as tcpflow
     /// names them, instead of printing.
@@ -722,6 +722,8 @@ impl ReadArgs {
             output.ladder = None;
             output.explain = false;
             output.summary = SummaryMode::Off;
+            // The capture file has stdout to itself.
+            output.zeek = None;
         }
         Ok(Config {
             filter: Filter::from_words(&self.filter)?,
@@ -774,6 +776,10 @@ impl CaptureArgs {
         };
         if let Some(ladder) = &mut output.ladder {
             ladder.streaming = true;
+        }
+        if to_stdout {
+            // The capture file has stdout to itself.
+            output.zeek = None;
         }
         if self.quiet || to_stdout {
             output.rows = false;

@@ -511,3 +511,44 @@ fn community_id_is_the_specs_and_the_same_in_both_outputs() {
         assert_eq!(a, b, "{path}");
     }
 }
+
+/// `--zeek` replaces rows and the summary; `-w -` gives stdout to the capture file alone.
+#[test]
+fn zeek_takes_stdout_unless_the_capture_file_does() {
+    let path = common::fixture("learn_tcp.pcap");
+    let out = common::run(&["read", &path, "--zeek", "--summary"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--zeek conflicts with --summary"
+    );
+    let out = common::run(&["read", &path, "--zeek", "-w", "-"]);
+    assert!(out.status.success());
+    assert_eq!(
+        &out.stdout[..4],
+        &0xa1b2_c3d4u32.to_le_bytes(),
+        "a pcap, nothing else"
+    );
+    assert!(
+        !out.stdout.windows(5).any(|w| w == b"#path"),
+        "no conn.log in the capture file"
+    );
+    // A filter of connection fields selects whole lines, as it does summary lines.
+    let rej = common::stdout_of(&[
+        "read",
+        &common::fixture("refused.pcap"),
+        "--zeek",
+        "-Y",
+        "tcplens.conn.conn_state == \"REJ\"",
+    ]);
+    assert_eq!(rej.lines().filter(|l| !l.starts_with('#')).count(), 2);
+    let none = common::stdout_of(&[
+        "read",
+        &path,
+        "--zeek",
+        "-Y",
+        "tcplens.conn.conn_state == \"REJ\"",
+    ]);
+    assert_eq!(none.lines().filter(|l| !l.starts_with('#')).count(), 0);
+    assert!(none.ends_with("\n") && none.lines().last().unwrap().starts_with("#close"));
+}
