@@ -18,6 +18,7 @@ use crate::render::follow::FollowFormat;
 use crate::render::graph::GraphKind;
 use crate::render::plot::{ImageFormat, Target};
 use crate::render::stats::{StatsFormat, TableKind};
+use crate::render::zeek::ZeekFormat;
 use crate::source::filter::Filter;
 use crate::source::live;
 use crate::source::merge::Inputs;
@@ -164,6 +165,7 @@ impl DemoArgs {
             color: self.color,
             seq: SeqMode::Relative,
             summary: false,
+            zeek: false,
             no_summary: false,
             max_flows: DEFAULT_MAX_FLOWS,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
@@ -568,7 +570,7 @@ pub struct CaptureArgs {
     /// stream printed as its data arrives, in stream order; `--stream N` follows one.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true,
           default_missing_value = "ascii",
-          conflicts_with_all = ["json", "ladder", "summary", "explain", "format", "display_filter", "payload", "quiet"])]
+          conflicts_with_all = ["json", "ladder", "summary", "zeek", "explain", "format", "display_filter", "payload", "quiet"])]
     pub follow: Option<FollowFormat>,
     /// With --follow: write each side of each stream to its own file in DIR, named as tcpflow
     /// names them, instead of printing.
@@ -612,6 +614,11 @@ pub struct OutputArgs {
     /// Print only the per-connection summary, no rows.
     #[arg(long, conflicts_with = "no_summary")]
     pub summary: bool,
+    /// Write Zeek's conn.log for the TCP connections instead of rows: TSV with Zeek's header
+    /// lines (for zeek-cut), or JSON lines with Zeek's field names with --json; each line
+    /// ends with its Community ID (see docs/zeek.md).
+    #[arg(long, conflicts_with_all = ["summary", "no_summary", "ladder", "format", "explain", "payload"])]
+    pub zeek: bool,
     /// Leave the per-connection summary out.
     #[arg(long)]
     pub no_summary: bool,
@@ -756,6 +763,8 @@ impl Query {
 #[derive(Clone, Copy, Debug)]
 pub struct Output {
     pub json: bool,
+    /// `--zeek`: conn.log lines instead of rows and the summary.
+    pub zeek: Option<ZeekFormat>,
     pub color: ColorMode,
     pub seq: SeqMode,
     pub summary: SummaryMode,
@@ -786,6 +795,7 @@ impl Output {
     pub fn rows(json: bool, color: ColorMode, seq: SeqMode, summary: SummaryMode) -> Output {
         Output {
             json,
+            zeek: None,
             color,
             seq,
             summary,
@@ -823,6 +833,8 @@ impl ReadArgs {
             output.ladder = None;
             output.explain = false;
             output.summary = SummaryMode::Off;
+            // The capture file has stdout to itself.
+            output.zeek = None;
         }
         // Further files and directories come first among the positional words: words named
         // like a capture (cap.pcap, cap.pcapng, cap.pcap3, x.cap) and existing paths with a
@@ -904,6 +916,10 @@ impl CaptureArgs {
         };
         if let Some(ladder) = &mut output.ladder {
             ladder.streaming = true;
+        }
+        if to_stdout {
+            // The capture file has stdout to itself.
+            output.zeek = None;
         }
         if self.quiet || to_stdout {
             output.rows = false;
@@ -1006,8 +1022,14 @@ impl OutputArgs {
 
     fn resolve(&self) -> Output {
         let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        let zeek = self.zeek.then_some(if self.json {
+            ZeekFormat::Json
+        } else {
+            ZeekFormat::Tsv
+        });
         Output {
             json: self.json,
+            zeek,
             color: ColorMode::choose(
                 self.color,
                 self.json,
@@ -1017,14 +1039,15 @@ impl OutputArgs {
                 env("COLORTERM").is_some_and(|v| v == "truecolor" || v == "24bit"),
             ),
             seq: self.seq,
-            summary: if self.summary {
+            // conn.log is written as connections end, with nothing per frame: as --summary.
+            summary: if self.summary || self.zeek {
                 SummaryMode::Only
             } else if self.no_summary {
                 SummaryMode::Off
             } else {
                 SummaryMode::Rows
             },
-            rows: !self.summary && !self.ladder && self.format.is_none(),
+            rows: !self.summary && !self.zeek && !self.ladder && self.format.is_none(),
             ladder: self.ladder.then(|| LadderOpts {
                 width: self.width.map_or_else(terminal_width, usize::from),
                 streaming: false,

@@ -40,6 +40,10 @@ const VARIANTS: &[Variant] = &[
             "simultaneous_open",
         ]),
     ),
+    // Zeek's conn.log (docs/zeek.md): the header lines, a whole connection, and a port reused
+    // (two lines on one 4-tuple, two uids); the JSON form of the first.
+    ("zeek.log", &["--zeek"], Some(&["learn_tcp", "port_reuse"])),
+    ("zeek.json", &["--zeek", "--json"], Some(&["learn_tcp"])),
 ];
 
 fn check(fixture: &Path, suffix: &str, extra: &[&str]) -> Option<String> {

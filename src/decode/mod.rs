@@ -101,6 +101,9 @@ pub struct Ip {
     pub proto: u8,
     /// Set when this datagram is an IP fragment (tcplens does not reassemble).
     pub fragment: Option<Fragment>,
+    /// The datagram's length as its header gives it: IPv4's total length, IPv6's payload
+    /// length + 40 (Zeek's `IP_Hdr::TotalLen`, which conn.log's `*_ip_bytes` sum).
+    pub len: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -492,6 +495,7 @@ fn plain_ipv4_tcp(ip: &[u8], wire: usize) -> Option<Decoded> {
             dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
             proto: 6,
             fragment: None,
+            len: u32::from(u16::from_be_bytes([h[2], h[3]])),
         }),
         payload,
         stop,
@@ -698,6 +702,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8], wire: usize) -> Dec
                 dst: IpAddr::V4(options.route_dst.unwrap_or(h.destination_addr())),
                 proto: h.protocol().0,
                 fragment: frag,
+                len: u32::from(h.total_len()),
             };
             if let Some(kind) = options.malformed {
                 // packet-ip.c's option dissector read past the option: the exception ends
@@ -742,6 +747,7 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>, frame: &'a [u8], wire: usize) -> Dec
                 dst: IpAddr::V6(h.destination_addr()),
                 proto: pl.ip_number.0,
                 fragment: frag,
+                len: 40 + u32::from(h.payload_length()),
             };
             let start = h.slice().as_ptr() as usize;
             let total = (40 + h.payload_length() as usize).min(wire_end.saturating_sub(start));

@@ -105,6 +105,17 @@ pub struct Life {
     pub retransmissions: u64,
 }
 
+/// What the capture holds of one segment, beyond its TCP header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wire {
+    /// The capture holds all of its payload (the snap length did not cut it).
+    pub whole: bool,
+    /// Its IP datagram's length, headers included (`decode::Ip::len`).
+    pub ip_len: u32,
+    /// Its capture time, ns since the epoch.
+    pub ts: i128,
+}
+
 /// One segment's place in its connection, for rows and JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -188,9 +199,9 @@ impl Life {
         }
     }
 
-    /// Applies one segment sent by `sender` with its analysis labels; `whole`: the capture
-    /// holds all of its payload.
-    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis, whole: bool) -> Step {
+    /// Applies one segment sent by `sender` with its analysis labels; `wire`: what the
+    /// capture holds of it.
+    pub fn segment(&mut self, sender: Side, tcp: &Tcp, analysis: &Analysis, wire: Wire) -> Step {
         let peer_fin_before = self.sides[sender.peer() as usize].fin;
         let receiver_fin_acked_before = self.fin_acked(sender.peer());
         let first_segment = self.sides.iter().all(|s| s.packets == 0);
@@ -238,7 +249,7 @@ impl Life {
         } else {
             sender
         };
-        self.zeek.segment(zeek_sender, tcp, whole);
+        self.zeek.segment(zeek_sender, tcp, wire);
 
         let entered_established = transitions
             .iter()
@@ -354,6 +365,11 @@ impl Life {
             server: self.endpoints.state(Side::Server),
             conn_state: self.zeek.conn_state(),
             zeek_bytes: self.zeek.sizes(),
+            zeek_orig: self.zeek.originator(),
+            zeek_packets: self.zeek.packets(),
+            ip_bytes: self.zeek.ip_bytes(),
+            missed_bytes: self.zeek.missed_bytes(),
+            zeek_last: self.zeek.last_time(),
             history: self.zeek.into_history(),
         }
     }
@@ -389,6 +405,22 @@ pub struct LifeSummary {
     /// Zeek's `orig_bytes`/`resp_bytes` of each side (zeek.rs `sizes`), by client and server:
     /// by sequence numbers, where `bytes` counts every payload byte sent, copies included.
     pub zeek_bytes: [u64; 2],
+    /// The side Zeek calls the originator (`id.orig_h`): the client, unless Zeek flipped
+    /// the roles (a `^` in the history).
+    pub zeek_orig: Side,
+    /// Zeek's `orig_pkts`/`resp_pkts` by client and server: `packets`, except that a
+    /// self-connect's segments all count for Zeek's originator (zeek.rs).
+    pub zeek_packets: [u64; 2],
+    /// Zeek's `orig_ip_bytes`/`resp_ip_bytes` by client and server: each segment's IP length,
+    /// headers included (ConnSize_Analyzer adds `IP_Hdr::TotalLen()` per packet).
+    pub ip_bytes: [u64; 2],
+    /// Zeek's `missed_bytes`: the bytes of the content gaps it reports (the `g`/`G` letters'
+    /// holes; main.zeek sums `content_gap` lengths).
+    pub missed_bytes: u64,
+    /// Zeek's `last_time` (ns since the epoch): the connection's last segment, except that
+    /// segments after both sides closed (the final ACK) do not count. conn.log's duration
+    /// runs from the first segment to it.
+    pub zeek_last: i128,
 }
 
 /// The summary record of one stream (design.md connection record).
@@ -406,6 +438,13 @@ pub struct Summary {
     pub life: LifeSummary,
 }
 
+impl Summary {
+    /// The connection's Community ID v1 (default seed), the same from either end.
+    pub fn community_id(&self) -> super::community_id::CommunityId {
+        super::community_id::CommunityId::tcp(self.client, self.server)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Connections built from segment templates, as flow/endpoint.rs's tests build them; the
@@ -419,6 +458,12 @@ mod tests {
     const FIN: u16 = flags::FIN | flags::ACK;
     const RST: u16 = flags::RST;
     const C_ISN: u32 = 1000;
+    /// A segment captured whole, in a 40-byte IPv4 datagram (its payload not counted).
+    const WHOLE: Wire = Wire {
+        whole: true,
+        ip_len: 40,
+        ts: 0,
+    };
     const S_ISN: u32 = u32::MAX - 1;
 
     /// One segment: sender, flags, seq, ack, payload length.
@@ -440,7 +485,7 @@ mod tests {
         let first = tcp(&segs[0]);
         let mut life = Life::new(&first, segs[0].0, false);
         for s in segs {
-            life.segment(s.0, &tcp(s), &Analysis::default(), true);
+            life.segment(s.0, &tcp(s), &Analysis::default(), WHOLE);
         }
         life.into_summary()
     }
@@ -556,7 +601,7 @@ mod tests {
             if s == &zero {
                 t.window = 0;
             }
-            life.segment(s.0, &t, &Analysis::default(), true);
+            life.segment(s.0, &t, &Analysis::default(), WHOLE);
         }
         assert_eq!(life.into_summary().history, "ShADdaww");
     }
@@ -643,7 +688,15 @@ mod tests {
         let mut life = Life::new(&first, C, false);
         for (i, s) in segs.iter().enumerate() {
             // The client's data (4th segment) was cut by the snap length.
-            life.segment(s.0, &tcp(s), &Analysis::default(), i != 3);
+            life.segment(
+                s.0,
+                &tcp(s),
+                &Analysis::default(),
+                Wire {
+                    whole: i != 3,
+                    ..WHOLE
+                },
+            );
         }
         // The server's d comes first: update_history runs before the ack reaches the
         // client's reassembler.

@@ -2,6 +2,7 @@
 //! Pure logic over decoded segments; never prints, never reads the clock.
 
 pub mod analysis;
+pub mod community_id;
 pub mod conn;
 pub mod endpoint;
 pub mod follow;
@@ -18,7 +19,7 @@ use crate::source::Frame;
 pub use analysis::{AckNews, Analysis, Label, PayloadNews, PeerWindow, RttStats, SeqNews};
 use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
-pub use conn::{Step, Summary};
+pub use conn::{Step, Summary, Wire};
 use endpoint::Side;
 pub use key::{Endpoint, FlowKey};
 use seq::Nanos;
@@ -392,8 +393,12 @@ impl Tracker {
         self.expire(now);
         // Zeek's reassembler only takes payload the capture holds whole (`DataSent` needs
         // `remaining >= len`): a snap length that cut the frame leaves content gaps in Zeek.
-        let whole = frame.caplen >= frame.origlen;
-        Some(self.segment(src, dst, tcp, frame.number, now, whole))
+        let wire = Wire {
+            whole: frame.caplen >= frame.origlen,
+            ip_len: ip.len,
+            ts: now,
+        };
+        Some(self.segment(src, dst, tcp, frame.number, now, wire))
     }
 
     fn segment(
@@ -403,7 +408,7 @@ impl Tracker {
         tcp: &Tcp,
         frame: u64,
         now: i128,
-        whole: bool,
+        wire: Wire,
     ) -> TcpInfo {
         let (key, lo_to_hi) = FlowKey::new(src, dst);
         let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
@@ -498,7 +503,7 @@ impl Tracker {
             now,
             rev_scale: conn.halves[rev].win_scale,
             base: conn.halves[fwd].base.map_or(0, |b| b.0),
-            whole,
+            whole: wire.whole,
         };
         let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
         if let Some(acked) = analysis.acks.filter(|a| a.rtt != 0) {
@@ -510,7 +515,7 @@ impl Tracker {
         } else {
             Side::Server
         };
-        let step = conn.life.segment(sender, tcp, &analysis, whole);
+        let step = conn.life.segment(sender, tcp, &analysis, wire);
         if !conn.due_closed && conn.finished() {
             conn.due_closed = true;
             conn.flows.iter_mut().for_each(FlowAnalysis::settle);
@@ -692,7 +697,12 @@ mod tests {
             dport: dst.port,
             ..TEMPL
         };
-        t.segment(src, dst, &tcp, 1, at, true)
+        let wire = Wire {
+            whole: true,
+            ip_len: 40,
+            ts: at,
+        };
+        t.segment(src, dst, &tcp, 1, at, wire)
     }
 
     /// A complete connection: handshake, then a close whose second FIN carries the ACK.

@@ -12,6 +12,7 @@
 //! (`likely_server_ports`, filled by the analyzers a Zeek run loads), and the points where
 //! Zeek starts a new connection inside what Wireshark keeps as one stream.
 
+use super::conn::Wire;
 use super::endpoint::Side;
 use crate::decode::{Tcp, flags};
 
@@ -195,12 +196,12 @@ impl Reassembly {
     }
 
     /// `Reassembler::TrimToSeq` on an acknowledgment up to `ack`: the holes below it are
-    /// content gaps (`TCP_Reassembler::Undelivered`). Returns how many gaps were reported.
-    fn acked(&mut self, ack: u64, partial: bool) -> u32 {
+    /// content gaps (`TCP_Reassembler::Undelivered`, which calls `Gap(seq, len)` for each).
+    fn acked(&mut self, ack: u64, partial: bool) -> Gaps {
+        let mut gaps = Gaps::default();
         if ack <= self.trimmed {
-            return 0;
+            return gaps;
         }
-        let mut gaps = 0;
         // A partial connection's first ack may point just past the faked SYN: Zeek ignores it
         // (and leaves delivery where it was).
         if ack > self.delivered && !(ack <= 2 && partial) {
@@ -209,13 +210,13 @@ impl Reassembly {
                     break;
                 }
                 if s > self.delivered {
-                    gaps += 1;
+                    gaps.add(s - self.delivered);
                 }
                 self.delivered = self.delivered.max(u);
                 self.above_hole.remove(0);
             }
             if ack > self.delivered {
-                gaps += 1;
+                gaps.add(ack - self.delivered);
                 self.delivered = ack;
             }
         }
@@ -225,6 +226,20 @@ impl Reassembly {
         }
         self.trimmed = ack;
         gaps
+    }
+}
+
+/// The content gaps one acknowledgment revealed: how many, and their bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Gaps {
+    count: u32,
+    bytes: u64,
+}
+
+impl Gaps {
+    fn add(&mut self, len: u64) {
+        self.count += 1;
+        self.bytes += len;
     }
 }
 
@@ -238,6 +253,8 @@ struct ZEndpoint {
     /// Highest acknowledgment the peer sent for this endpoint's data.
     ack: i64,
     fins: u16,
+    /// `did_close`: a FIN or RST closed this side (`ConnectionClosed`).
+    did_close: bool,
     /// Relative sequence number just past the FIN.
     fin_seq: i64,
     /// Relative numbers of the last SYN, FIN (past its data) and RST (`hist_last_*`, 0 at
@@ -258,6 +275,7 @@ impl Default for ZEndpoint {
             last: 0,
             ack: 0,
             fins: 0,
+            did_close: false,
             fin_seq: 0,
             hist_last: [0; 3],
             retransmitted: Scaled::default(),
@@ -328,6 +346,17 @@ pub struct ZeekConn {
     /// masks: kept by role, so a flip does not move them.
     once: [u8; 2],
     history: String,
+    /// Packets and IP bytes (the IP header's length, headers included) each tcplens side
+    /// sent, as Zeek's ConnSize analyzer counts them for `*_pkts` and `*_ip_bytes`
+    /// (`ConnSize_Analyzer::DeliverPacket` adds `ip->TotalLen()` per packet).
+    packets: [u64; 2],
+    ip_bytes: [u64; 2],
+    /// Bytes of the content gaps Zeek reports (`content_gap` events, which main.zeek sums
+    /// into `missed_bytes`): only while both endpoints are clean, as `report_gap` requires
+    /// with `report_gaps_for_partial` off (its default).
+    missed: u64,
+    /// `Connection::last_time` (ns): the last segment seen before both sides had closed.
+    last_time: i128,
 }
 
 impl ZeekConn {
@@ -344,6 +373,10 @@ impl ZeekConn {
             first_seen: 0,
             once: [0; 2],
             history: String::new(),
+            packets: [0; 2],
+            ip_bytes: [0; 2],
+            missed: 0,
+            last_time: 0,
         };
         if first_sender == Side::Server {
             z.flip();
@@ -434,9 +467,17 @@ impl ZeekConn {
         }
     }
 
-    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order);
-    /// `whole`: the capture holds all of its payload.
-    pub fn segment(&mut self, side: Side, tcp: &Tcp, whole: bool) {
+    /// Applies one segment sent by `side` (TCPSessionAdapter::Process, in its order), with
+    /// what the capture holds of it.
+    pub fn segment(&mut self, side: Side, tcp: &Tcp, wire: Wire) {
+        let Wire { whole, ip_len, ts } = wire;
+        self.packets[side as usize] += 1;
+        self.ip_bytes[side as usize] += u64::from(ip_len);
+        // `if ( ! orig->did_close || ! resp->did_close ) Conn()->SetLastTime(...)`: once both
+        // sides closed, later segments (the last ACK) no longer stretch the duration.
+        if !(self.ends[0].did_close && self.ends[1].did_close) {
+            self.last_time = ts;
+        }
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
             tcp.has(flags::FIN),
@@ -497,7 +538,19 @@ impl ZeekConn {
         }
 
         self.update_last_seq(side, seq_full + seg_len, syn, fin, rst, len);
+        let state_before = self.ends[me].state;
         self.update_state_machine(side, tcp, seq_full);
+        // The state handlers' `do_close`, after which `ConnectionClosed` sets `did_close`: a
+        // FIN or RST from any state but CLOSED and RESET, or a RST after our FIN while the
+        // peer has not closed (UpdateClosedState).
+        let do_close = match state_before {
+            ZeekState::Reset => false,
+            ZeekState::Closed => rst && self.ends[peer].state != ZeekState::Closed,
+            _ => fin || rst,
+        };
+        if do_close {
+            self.ends[me].did_close = true;
+        }
 
         if ack {
             // After the state machine: a gap revealed by the ack that closes the connection
@@ -510,9 +563,10 @@ impl ZeekConn {
             }
             let gaps = p.reassembly.acked(upto, partial);
             if self.ends[peer].clean() && self.ends[me].clean() {
-                for _ in 0..gaps {
+                for _ in 0..gaps.count {
                     self.scaled(side.peer(), 'g', |e| &mut e.gaps);
                 }
+                self.missed += gaps.bytes;
             }
         }
         if len > 0 && whole && !rst && !underflow {
@@ -693,7 +747,6 @@ impl ZeekConn {
         }
     }
 
-    /// The history (Zeek's `c$history`).
     /// Zeek's `orig_bytes` and `resp_bytes` (`TCP_Endpoint::Size`: from sequence numbers,
     /// so a retransmission counts once and a byte the capture missed counts too), by tcplens
     /// side (`Side as usize`).
@@ -702,6 +755,32 @@ impl ZeekConn {
         [c.size(s), s.size(c)]
     }
 
+    /// The tcplens side Zeek takes for the originator, after any flip (`^`).
+    pub fn originator(&self) -> Side {
+        self.orig
+    }
+
+    /// Packets each tcplens side sent (Zeek's `orig_pkts`/`resp_pkts` by side).
+    pub fn packets(&self) -> [u64; 2] {
+        self.packets
+    }
+
+    /// IP bytes each tcplens side sent (Zeek's `orig_ip_bytes`/`resp_ip_bytes` by side).
+    pub fn ip_bytes(&self) -> [u64; 2] {
+        self.ip_bytes
+    }
+
+    /// Zeek's `last_time` (ns since the epoch): its duration ends there.
+    pub fn last_time(&self) -> i128 {
+        self.last_time
+    }
+
+    /// Zeek's `missed_bytes`: the bytes of every content gap reported.
+    pub fn missed_bytes(&self) -> u64 {
+        self.missed
+    }
+
+    /// The history (Zeek's `c$history`).
     pub fn into_history(self) -> String {
         self.history
     }

@@ -382,7 +382,10 @@ pub fn connection(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     push::int(out, l.zeek_bytes[0]);
     out.push_str(",\"server\":");
     push::int(out, l.zeek_bytes[1]);
-    out.push_str("}}");
+    // Community ID v1 (flow/community_id.rs), to join Zeek's, Suricata's, Arkime's records.
+    out.push_str("},\"community_id\":\"");
+    out.push_str(s.community_id().as_str());
+    out.push_str("\"}");
 }
 
 /// `"name"` as the `k`-th item of a list of plain names (no escaping needed).

@@ -18,6 +18,7 @@ pub mod push;
 pub mod rows;
 pub mod stats;
 pub mod summary;
+pub mod zeek;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -194,6 +195,8 @@ impl<'s, W: Write> Outputs<'s, W> {
         let mut sinks: Vec<Box<dyn Sink + 's>> = Vec::new();
         if let Some(format) = fields {
             sinks.push(Box::new(fields::FieldLines::new(format)));
+        } else if let Some(format) = opts.zeek {
+            sinks.push(Box::new(zeek::ZeekLog::new(format)));
         } else {
             let summary = opts.summary != SummaryMode::Off;
             if opts.json {

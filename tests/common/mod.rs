@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod zeek;
+
 pub fn tcplens() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tcplens"))
 }
