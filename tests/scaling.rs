@@ -1,6 +1,7 @@
 //! docs/scaling.md's worked example, run as a user would: every fixture analysed by its own
-//! tcplens in parallel, the JSON records queried with DuckDB (scripts/scaling-example). Its
-//! answers are checked against the same records counted here. DuckDB comes from
+//! tcplens in parallel, the JSON records and Zeek's conn.log queried with DuckDB and joined on
+//! the Community ID (scripts/scaling-example). Its answers are checked against the same
+//! records counted here. DuckDB comes from
 //! `scripts/setup --test` (a venv under target/); without it the test says so and passes,
 //! except under CI, which must run it.
 
@@ -78,6 +79,7 @@ fn duckdb_counts_connections_per_state_and_finds_the_top_retransmitters() {
         .nth(1)
         .unwrap_or_default()
         .lines()
+        .take_while(|l| !l.starts_with("joined"))
         .map(|l| {
             let f: Vec<&str> = l.split('\t').collect();
             format!("{} {} {}", f[0], f[1], f[4])
@@ -89,5 +91,14 @@ fn duckdb_counts_connections_per_state_and_finds_the_top_retransmitters() {
         .map(|(r, name, stream)| format!("{name}.json {stream} {}", r.0))
         .collect();
     assert!(!want_top.is_empty());
+    let top = &top[..top.len().min(5)];
     assert_eq!(top, want_top);
+    // Every connection record meets its Zeek line on the Community ID.
+    let total: usize = states.values().sum();
+    let joined = stdout
+        .split("joined on community_id\n")
+        .nth(1)
+        .unwrap_or_default()
+        .trim();
+    assert_eq!(joined, format!("{total}\t{total}"), "{stdout}");
 }
