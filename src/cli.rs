@@ -53,6 +53,9 @@ pub enum Command {
     /// default), TCP endpoints (`endpoints`), expert infos (`expert`) and frames per interval
     /// (`io[,INTERVAL]`), sorted as TShark sorts them (docs/stats.md).
     Stats(StatsArgs),
+    /// An interactive view of a capture file: every connection with both endpoints' states,
+    /// the selected connection's packets, the selected packet's explanation (docs/tui.md).
+    Tui(TuiArgs),
     /// List the interfaces to capture on (as `tcpdump -D`), with their addresses.
     Interfaces,
     /// List every field the display filter, -T fields and JSON know (as `tshark -G fields`):
@@ -214,6 +217,32 @@ pub struct ReadArgs {
     pub filter: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    /// The capture file (pcap or pcapng), or a directory of captures.
+    pub file: PathBuf,
+    /// Only the frames matching this display filter.
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        value_name = "EXPR",
+        allow_hyphen_values = true
+    )]
+    pub display_filter: Option<String>,
+    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub filter: Vec<String>,
+}
+
+impl TuiArgs {
+    pub fn into_config(self) -> Result<Config> {
+        let mut cfg = file_config(self.file, &self.filter, self.display_filter.as_deref())?;
+        // The view shows each frame's explanation: the explainer runs, and quotes data.
+        cfg.output.explain = true;
+        Ok(cfg)
+    }
 }
 
 /// A file and the streams to take from it (`follow`, `graph`).

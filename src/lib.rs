@@ -14,3 +14,4 @@ pub mod flow;
 pub mod pipeline;
 pub mod render;
 pub mod source;
+pub mod tui;

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
         Command::Follow(args) => args
             .into_config()
             .and_then(|cfg| tcplens::pipeline::follow(&cfg)),
+        Command::Tui(args) => args
+            .into_config()
+            .and_then(|cfg| tcplens::pipeline::tui(&cfg)),
         Command::Graph(args) => args
             .into_config()
             .and_then(|cfg| tcplens::pipeline::graph(&cfg)),

@@ -142,6 +142,21 @@ fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
     FollowStreams::new(opts.format, opts.color, streams, opts.output_dir.clone())
 }
 
+/// `tcplens tui`: the file read through the loop into the view's model, then the screen.
+pub fn tui(cfg: &Config) -> Result<()> {
+    let model = tui_model(cfg)?;
+    crate::tui::run(crate::tui::App::new(model, cfg.input.shown()))
+}
+
+/// The interactive view's model of a file: every connection and frame.
+pub fn tui_model(cfg: &Config) -> Result<crate::tui::TuiModel> {
+    let mut model = crate::tui::TuiModel::default();
+    let selector = Selector::new(cfg.query.filter.clone());
+    let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
+    run_file(cfg, keep, selector, &mut model, stdout(), false)?;
+    Ok(model)
+}
+
 /// `tcplens stats`: one table of the frames the display filter selects, through the same
 /// loop as `read`, its one sink the table (render/stats). A filter on `tcplens.conn.*` reads
 /// the file once more first, as `read` does.

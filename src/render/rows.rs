@@ -68,6 +68,12 @@ impl Sink for Rows {
     }
 }
 
+/// A row as `tcplens read --color never` prints it, without its newline (the interactive
+/// view's packet list).
+pub fn plain_row(out: &mut String, row: &Row<'_>) {
+    text_row(out, row, SeqMode::Relative, false);
+}
+
 /// tshark's default row: No. (right, 5), Time (right, 10), Source (right, 12) → Destination
 /// (left, 12), Protocol, Length, Info; then tcplens's annotation after a bar.
 fn text_row(out: &mut String, row: &Row<'_>, seq: SeqMode, payload: bool) {

@@ -1,0 +1,395 @@
+//! `tcplens tui FILE`: an interactive view of a capture (issue 16, first part). A sink of the
+//! event stream ([`TuiModel`]) gathers every connection's row — both endpoints' current
+//! states from the tracker's steps, packets and bytes per side, retransmissions, the last
+//! named event, then how it opened and closed when it ends — and every frame's row and
+//! explanation; the screen ([`draw`]) shows the connection table, the packets of the selected
+//! connection and the selected packet's explanation. No TCP logic lives here: states, events
+//! and sentences are the tracker's and the explainer's.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use ratatui::Frame;
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::{Constraint, Layout};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Paragraph, Row, Table, TableState, Wrap};
+
+use crate::flow::Summary;
+use crate::flow::endpoint::EndpointState;
+use crate::render::{Sink, View};
+use crate::source::Timestamp;
+
+/// One connection as the table shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnRow {
+    pub stream: u32,
+    pub client: String,
+    pub server: String,
+    pub client_state: EndpointState,
+    pub server_state: EndpointState,
+    /// Frames and TCP payload bytes sent by the client, then the server.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub retransmissions: u64,
+    /// The last named moment (`handshake 2`, `close 1`, `refused`…).
+    pub last: String,
+    /// How it opened and closed, once the connection has ended.
+    pub ended: Option<String>,
+    /// Its frames, as indexes into [`TuiModel::frames`].
+    pub frames: Vec<usize>,
+}
+
+/// One frame: its row as `tcplens read` prints it, and its explanation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameRow {
+    pub stream: Option<u32>,
+    pub text: String,
+    pub note: String,
+}
+
+/// What the screen shows, gathered from the event stream.
+#[derive(Default)]
+pub struct TuiModel {
+    pub conns: BTreeMap<u32, ConnRow>,
+    pub frames: Vec<FrameRow>,
+}
+
+impl Sink for TuiModel {
+    fn rows(&self) -> bool {
+        true
+    }
+
+    fn packet(&mut self, _out: &mut String, view: &View<'_>) -> Result<()> {
+        let mut text = String::new();
+        if let Some(row) = view.row {
+            crate::render::rows::plain_row(&mut text, row);
+        }
+        let index = self.frames.len();
+        let p = view.packet;
+        let stream = p.tcp.map(|t| t.stream);
+        self.frames.push(FrameRow {
+            stream,
+            text,
+            note: view.note.unwrap_or_default().to_string(),
+        });
+        let (Some((tcp, info)), Some(ip)) = (p.segment(), p.decoded().ip) else {
+            return Ok(());
+        };
+        let Some(step) = info.step else {
+            return Ok(());
+        };
+        let (src, dst) = crate::flow::Endpoint::of_segment(&ip, tcp);
+        let c = self.conns.entry(info.stream).or_insert_with(|| {
+            let (client, server) = match step.sender {
+                crate::flow::endpoint::Side::Client => (src, dst),
+                crate::flow::endpoint::Side::Server => (dst, src),
+            };
+            ConnRow {
+                stream: info.stream,
+                client: client.to_string(),
+                server: server.to_string(),
+                client_state: step.client,
+                server_state: step.server,
+                packets: [0; 2],
+                bytes: [0; 2],
+                retransmissions: 0,
+                last: String::new(),
+                ended: None,
+                frames: Vec::new(),
+            }
+        });
+        let side = step.sender as usize;
+        c.packets[side] += 1;
+        c.bytes[side] += u64::from(tcp.len);
+        c.retransmissions += u64::from(info.analysis.is_retransmission());
+        c.client_state = step.client;
+        c.server_state = step.server;
+        c.last = match step.event {
+            Some(e) => e.name().to_string(),
+            None => format!("{} {}", step.phase.name(), step.step),
+        };
+        c.frames.push(index);
+        Ok(())
+    }
+
+    fn shows_connections(&self) -> bool {
+        true
+    }
+
+    fn connection(
+        &mut self,
+        _out: &mut String,
+        s: &Summary,
+        _first: Option<Timestamp>,
+    ) -> Result<()> {
+        if let Some(c) = self.conns.get_mut(&s.stream) {
+            c.client_state = s.life.client;
+            c.server_state = s.life.server;
+            c.ended = Some(format!("{} · {}", s.life.open.name(), s.life.close.name()));
+        }
+        Ok(())
+    }
+}
+
+/// Which pane the keys move in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Focus {
+    Connections,
+    Packets,
+}
+
+/// The screen's state: the model and what is selected.
+pub struct App {
+    pub model: TuiModel,
+    pub title: String,
+    pub focus: Focus,
+    pub conn: TableState,
+    pub packet: TableState,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(model: TuiModel, title: String) -> App {
+        let mut conn = TableState::default();
+        if !model.conns.is_empty() {
+            conn.select(Some(0));
+        }
+        let mut packet = TableState::default();
+        packet.select(Some(0));
+        App {
+            model,
+            title,
+            focus: Focus::Connections,
+            conn,
+            packet,
+            quit: false,
+        }
+    }
+
+    fn selected_conn(&self) -> Option<&ConnRow> {
+        self.model.conns.values().nth(self.conn.selected()?)
+    }
+
+    /// The frames listed: the selected connection's.
+    fn packets(&self) -> &[usize] {
+        self.selected_conn().map_or(&[], |c| c.frames.as_slice())
+    }
+
+    /// vi and arrow keys, Tab between panes, q / Esc / Ctrl-C to quit.
+    pub fn key(&mut self, k: KeyEvent) {
+        if k.kind == KeyEventKind::Release {
+            return;
+        }
+        let len = match self.focus {
+            Focus::Connections => self.model.conns.len(),
+            Focus::Packets => self.packets().len(),
+        };
+        let state = match self.focus {
+            Focus::Connections => &mut self.conn,
+            Focus::Packets => &mut self.packet,
+        };
+        let at = state.selected().unwrap_or(0);
+        let last = len.saturating_sub(1);
+        let to = match k.code {
+            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.quit = true;
+                return;
+            }
+            KeyCode::Char('q') | KeyCode::Esc => {
+                self.quit = true;
+                return;
+            }
+            KeyCode::Tab | KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => {
+                self.focus = match self.focus {
+                    Focus::Connections => Focus::Packets,
+                    Focus::Packets if k.code == KeyCode::Tab => Focus::Connections,
+                    Focus::Packets => Focus::Packets,
+                };
+                return;
+            }
+            KeyCode::Char('h') | KeyCode::Left | KeyCode::BackTab => {
+                self.focus = Focus::Connections;
+                return;
+            }
+            KeyCode::Char('j') | KeyCode::Down => (at + 1).min(last),
+            KeyCode::Char('k') | KeyCode::Up => at.saturating_sub(1),
+            KeyCode::PageDown => (at + 20).min(last),
+            KeyCode::PageUp => at.saturating_sub(20),
+            KeyCode::Char('g') | KeyCode::Home => 0,
+            KeyCode::Char('G') | KeyCode::End => last,
+            _ => return,
+        };
+        state.select(Some(to));
+        if self.focus == Focus::Connections {
+            self.packet.select(Some(0));
+        }
+    }
+}
+
+fn state_color(s: EndpointState) -> Color {
+    match s {
+        EndpointState::Established => Color::Green,
+        EndpointState::Closed => Color::DarkGray,
+        EndpointState::TimeWait => Color::Blue,
+        EndpointState::SynSent | EndpointState::SynRcvd | EndpointState::Listen => Color::Yellow,
+        _ => Color::Magenta,
+    }
+}
+
+/// The whole screen: connections above, the selected connection's packets, the selected
+/// packet's explanation, a status line.
+pub fn draw(f: &mut Frame, app: &mut App) {
+    let [top, middle, bottom, status] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Percentage(35),
+        Constraint::Min(4),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    let focused = |p: Focus| {
+        if app.focus == p {
+            Style::default().add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().fg(Color::DarkGray)
+        }
+    };
+    // Connections per state, as the table's title.
+    let mut per_state: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in app.model.conns.values() {
+        *per_state.entry(c.client_state.name()).or_default() += 1;
+    }
+    let counts: Vec<String> = per_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    let header = Row::new(
+        [
+            "#",
+            "client",
+            "server",
+            "client state",
+            "server state",
+            "pkts c/s",
+            "bytes c/s",
+            "retr",
+            "last",
+        ]
+        .map(|h| Cell::from(h).style(Style::default().add_modifier(Modifier::BOLD))),
+    );
+    let rows = app.model.conns.values().map(|c| {
+        Row::new(vec![
+            Cell::from(c.stream.to_string()),
+            Cell::from(c.client.clone()),
+            Cell::from(c.server.clone()),
+            Cell::from(c.client_state.name())
+                .style(Style::default().fg(state_color(c.client_state))),
+            Cell::from(c.server_state.name())
+                .style(Style::default().fg(state_color(c.server_state))),
+            Cell::from(format!("{}/{}", c.packets[0], c.packets[1])),
+            Cell::from(format!("{}/{}", c.bytes[0], c.bytes[1])),
+            Cell::from(c.retransmissions.to_string()),
+            Cell::from(c.ended.clone().unwrap_or_else(|| c.last.clone())),
+        ])
+    });
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(22),
+            Constraint::Length(22),
+            Constraint::Length(12),
+            Constraint::Length(12),
+            Constraint::Length(9),
+            Constraint::Length(13),
+            Constraint::Length(5),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(format!(
+                " Connections: {} · {} ",
+                app.model.conns.len(),
+                counts.join(" · ")
+            ))
+            .border_style(focused(Focus::Connections)),
+    )
+    .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    f.render_stateful_widget(table, top, &mut app.conn);
+
+    let stream = app.selected_conn().map(|c| c.stream);
+    let packets: Vec<Row> = app
+        .packets()
+        .iter()
+        .map(|&i| Row::new(vec![Cell::from(app.model.frames[i].text.clone())]))
+        .collect();
+    let list = Table::new(packets, [Constraint::Percentage(100)])
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(match stream {
+                    Some(s) => format!(" Packets of tcp.stream {s} "),
+                    None => " Packets ".to_string(),
+                })
+                .border_style(focused(Focus::Packets)),
+        )
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    f.render_stateful_widget(list, middle, &mut app.packet);
+
+    let note = app
+        .packet
+        .selected()
+        .and_then(|i| app.packets().get(i))
+        .map(|&i| app.model.frames[i].note.clone())
+        .unwrap_or_default();
+    let detail = Paragraph::new(note).wrap(Wrap { trim: true }).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(" What it does "),
+    );
+    f.render_widget(detail, bottom);
+
+    let help = Line::from(vec![
+        Span::raw(format!(
+            " {} · {} frames · ",
+            app.title,
+            app.model.frames.len()
+        )),
+        Span::styled("j/k", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(" move  "),
+        Span::styled("Tab", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(" pane  "),
+        Span::styled("g/G", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(" first/last  "),
+        Span::styled("q", Style::default().add_modifier(Modifier::BOLD)),
+        Span::raw(" quit"),
+    ]);
+    f.render_widget(Paragraph::new(help), status);
+}
+
+/// Runs the screen until the user quits (q, Esc, Ctrl-C) or SIGTERM/SIGHUP arrives; the
+/// terminal is restored on every way out, a panic included (ratatui's init hooks it).
+pub fn run(mut app: App) -> Result<()> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+    let mut terminal = ratatui::init();
+    let result = (|| -> Result<()> {
+        while !app.quit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            terminal.draw(|f| draw(f, &mut app))?;
+            if event::poll(Duration::from_millis(100))?
+                && let Event::Key(k) = event::read()?
+            {
+                app.key(k);
+            }
+        }
+        Ok(())
+    })();
+    ratatui::restore();
+    let _ = std::io::stdout().flush();
+    result
+}

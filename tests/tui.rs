@@ -1,0 +1,168 @@
+//! The interactive view (`tcplens tui`): its screens drawn on ratatui's test backend from the
+//! fixtures, held to goldens (fixtures/golden/tui.*.txt; `TCPLENS_BLESS=1` rewrites them), and
+//! the keys moving through connections and packets.
+
+mod common;
+
+use clap::Parser;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tcplens::cli::{Cli, Command};
+use tcplens::tui::{App, Focus, draw};
+
+fn app(fixture: &str) -> App {
+    let argv = ["tcplens", "tui", &common::fixture(fixture)];
+    let Command::Tui(args) = Cli::try_parse_from(argv).expect("arguments").command else {
+        unreachable!()
+    };
+    let cfg = args.into_config().expect("config");
+    let model = tcplens::pipeline::tui_model(&cfg).expect("model");
+    App::new(model, fixture.to_string())
+}
+
+/// The screen as text, one line per row of cells.
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| draw(f, app)).unwrap();
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width)
+            .map(|x| buf[(x, y)].symbol().to_string())
+            .collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn golden(name: &str, got: &str) {
+    let path = common::root().join("fixtures/golden").join(name);
+    if std::env::var_os("TCPLENS_BLESS").is_some() {
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        got,
+        want,
+        "{} differs (TCPLENS_BLESS=1 rewrites it)",
+        path.display()
+    );
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+#[test]
+fn connection_table_of_forty_interleaved_connections() {
+    let mut app = app("interleaved_40.pcap");
+    assert_eq!(app.model.conns.len(), 40);
+    let s = screen(&mut app, 140, 40);
+    assert!(s.contains("Connections: 40"), "{s}");
+    // Each connection ended: its open and close kinds replace the last event.
+    assert!(s.contains("three_way · three_way"), "{s}");
+    golden("tui.interleaved_40.txt", &s);
+}
+
+#[test]
+fn keys_select_a_connection_then_a_packet_and_its_explanation() {
+    let mut app = app("learn_tcp.pcap");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Packets);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    let s = screen(&mut app, 140, 40);
+    // The fourth packet is the server's "Hello!", and the pane explains it.
+    assert!(s.contains("Packets of tcp.stream 0"), "{s}");
+    assert!(s.contains("The server sends 6 bytes"), "{s}");
+    assert!(s.contains("\"Hello!\""), "{s}");
+    golden("tui.learn_tcp.packet4.txt", &s);
+    press(&mut app, KeyCode::Char('G'));
+    let s = screen(&mut app, 140, 40);
+    // The last: the client's final ACK, which leaves the server CLOSED.
+    assert!(s.contains("   20   4.011195"), "{s}");
+    assert!(s.contains("the server is CLOSED"), "{s}");
+    press(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn an_80_by_24_terminal_still_shows_every_pane() {
+    let mut app = app("port_reuse.pcap");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Connections: 2"), "{s}");
+    assert!(s.contains("Packets of tcp.stream 0"), "{s}");
+    assert!(s.contains("What it does"), "{s}");
+    assert!(s.contains("q quit"), "{s}");
+}
+
+/// Runs `tmux ARGS` on the test's own server.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .output()
+        .expect("run tmux");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits up to 5 s for the pane to show `needle`; returns the pane.
+fn pane_with(socket: &str, needle: &str) -> String {
+    let mut pane = String::new();
+    for _ in 0..50 {
+        pane = tmux(socket, &["capture-pane", "-p", "-t", "view"]);
+        if pane.contains(needle) {
+            return pane;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the pane never showed {needle:?}:\n{pane}");
+}
+
+#[test]
+fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
+    if std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must drive the view in tmux: scripts/setup --test installs it"
+        );
+        eprintln!("skipped: tmux missing (scripts/setup --test installs it)");
+        return;
+    }
+    let socket = format!("tcplens-tui-{}", std::process::id());
+    let command = format!(
+        "{} tui {}; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_tcplens"),
+        common::fixture("interleaved_40.pcap")
+    );
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "view",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &command,
+        ],
+    );
+    let first = pane_with(&socket, "Connections: 40");
+    assert!(first.contains("Packets of tcp.stream 0"), "{first}");
+    tmux(&socket, &["send-keys", "-t", "view", "j", "j", "Tab", "j"]);
+    pane_with(&socket, "Packets of tcp.stream 2");
+    tmux(&socket, &["send-keys", "-t", "view", "q"]);
+    let after = pane_with(&socket, "EXITED 0");
+    // The alternate screen is gone: the shell's screen is back, without the view's boxes.
+    assert!(!after.contains("Connections: 40"), "{after}");
+    tmux(&socket, &["kill-server"]);
+}
