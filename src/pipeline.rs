@@ -142,10 +142,124 @@ fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
     FollowStreams::new(opts.format, opts.color, streams, opts.output_dir.clone())
 }
 
-/// `tcplens tui`: the file read through the loop into the view's model, then the screen.
+/// `tcplens tui`: the file read through the loop into the view's model, then the screen,
+/// which asks for the other views of a connection (ladder, follow, graph) and for a new
+/// display filter through [`tui_source`].
 pub fn tui(cfg: &Config) -> Result<()> {
+    crate::tui::run(tui_app(cfg)?)
+}
+
+/// The view of a file, ready to draw.
+pub fn tui_app(cfg: &Config) -> Result<crate::tui::App<'_>> {
     let model = tui_model(cfg)?;
-    crate::tui::run(crate::tui::App::new(model, cfg.input.shown()))
+    let mut app = crate::tui::App::new(model, cfg.input.shown());
+    app.source = Some(Box::new(TuiSource { cfg }));
+    Ok(app)
+}
+
+/// The view's way back to the file: one connection through another view's sink, or the
+/// whole file again under a new display filter. Each is one more read of the file.
+struct TuiSource<'a> {
+    cfg: &'a Config,
+}
+
+impl crate::tui::Source for TuiSource<'_> {
+    fn pane(&self, pane: crate::tui::Pane, stream: u32, width: u16, height: u16) -> Result<String> {
+        tui_pane(self.cfg, pane, stream, width, height)
+    }
+
+    fn filter(&self, expr: &str) -> Result<crate::tui::TuiModel> {
+        let filter = if expr.trim().is_empty() {
+            None
+        } else {
+            Some(Arc::new(
+                DisplayFilter::compile(expr).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ))
+        };
+        let cfg = Config {
+            input: self.cfg.input.clone(),
+            filter: self.cfg.filter.clone(),
+            output: self.cfg.output,
+            query: Query {
+                filter,
+                fields: None,
+            },
+            limits: self.cfg.limits,
+            write: None,
+        };
+        tui_model(&cfg)
+    }
+}
+
+/// Another view of one connection, as text: its ladder, its follow block, its tcptrace chart.
+pub fn tui_pane(
+    cfg: &Config,
+    pane: crate::tui::Pane,
+    stream: u32,
+    width: u16,
+    height: u16,
+) -> Result<String> {
+    use crate::tui::Pane;
+    let mut out = Vec::new();
+    let one = DisplayFilter::compile(&format!("tcp.stream == {stream}"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match pane {
+        Pane::Ladder => {
+            let mut output = cfg.output;
+            output.rows = false;
+            output.explain = false;
+            output.summary = SummaryMode::Off;
+            output.filtered = true;
+            output.ladder = Some(crate::cli::LadderOpts {
+                width: usize::from(width.max(40)),
+                streaming: false,
+            });
+            let c = Config {
+                input: cfg.input.clone(),
+                filter: cfg.filter.clone(),
+                output,
+                query: Query::default(),
+                limits: cfg.limits,
+                write: None,
+            };
+            let mut none = crate::render::NoSink;
+            run_file(
+                &c,
+                false,
+                Selector::new(Some(Arc::new(one))),
+                &mut none,
+                &mut out,
+                false,
+            )?;
+        }
+        Pane::Follow => {
+            let mut sink = FollowStreams::new(
+                crate::render::follow::FollowFormat::Ascii,
+                false,
+                Streams::One(stream),
+                None,
+            );
+            run_file(cfg, true, Selector::new(None), &mut sink, &mut out, false)?;
+        }
+        Pane::Graph => {
+            let mut sink = GraphStreams::new(Some(std::iter::once(stream).collect()), None);
+            run_file(cfg, false, Selector::new(None), &mut sink, &mut out, false)?;
+            let target = Target::Terminal {
+                width: u32::from(width),
+                height: u32::from(height),
+                color: false,
+            };
+            let graphs = sink.into_graphs();
+            plot::draw_all(
+                &mut out,
+                &graphs,
+                crate::render::graph::GraphKind::Tcptrace,
+                None,
+                &target,
+            )?;
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The interactive view's model of a file: every connection and frame.

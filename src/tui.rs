@@ -135,6 +135,41 @@ impl Sink for TuiModel {
     }
 }
 
+/// Another view of the selected connection, shown over the screen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    /// `l`: its ladder (`read --ladder --stream N`).
+    Ladder,
+    /// `f`: what was said (`follow --stream N`).
+    Follow,
+    /// `g`: its tcptrace chart (`graph --stream N`).
+    Graph,
+}
+
+impl Pane {
+    fn title(self) -> &'static str {
+        match self {
+            Pane::Ladder => "Ladder",
+            Pane::Follow => "Follow TCP stream",
+            Pane::Graph => "tcptrace graph",
+        }
+    }
+}
+
+/// Where the view gets what it does not hold: the other views of a connection, and the
+/// model again under a new display filter (the pipeline reads the file once more).
+pub trait Source {
+    fn pane(&self, pane: Pane, stream: u32, width: u16, height: u16) -> Result<String>;
+    fn filter(&self, expr: &str) -> Result<TuiModel>;
+}
+
+/// A view shown over the screen, scrolled to `top`.
+pub struct Overlay {
+    pub title: String,
+    pub text: String,
+    pub top: u16,
+}
+
 /// Which pane the keys move in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Focus {
@@ -143,17 +178,28 @@ pub enum Focus {
 }
 
 /// The screen's state: the model and what is selected.
-pub struct App {
+pub struct App<'a> {
     pub model: TuiModel,
     pub title: String,
     pub focus: Focus,
     pub conn: TableState,
     pub packet: TableState,
     pub quit: bool,
+    pub source: Option<Box<dyn Source + 'a>>,
+    pub overlay: Option<Overlay>,
+    /// The display filter being typed after `/`, and the one in force.
+    pub typing: Option<String>,
+    pub filter: String,
+    /// A message for the status line: the filter's error, with the expression.
+    pub message: Option<String>,
+    /// The expression that failed, which `/` offers again for editing.
+    draft: Option<String>,
+    /// The screen's size, for the panes' width.
+    pub size: (u16, u16),
 }
 
-impl App {
-    pub fn new(model: TuiModel, title: String) -> App {
+impl<'a> App<'a> {
+    pub fn new(model: TuiModel, title: String) -> App<'a> {
         let mut conn = TableState::default();
         if !model.conns.is_empty() {
             conn.select(Some(0));
@@ -167,6 +213,55 @@ impl App {
             conn,
             packet,
             quit: false,
+            source: None,
+            overlay: None,
+            typing: None,
+            filter: String::new(),
+            message: None,
+            draft: None,
+            size: (80, 24),
+        }
+    }
+
+    /// Opens another view of the selected connection.
+    fn open(&mut self, pane: Pane) {
+        let (Some(source), Some(stream)) = (&self.source, self.selected_conn().map(|c| c.stream))
+        else {
+            return;
+        };
+        let (w, h) = (self.size.0.saturating_sub(2), self.size.1.saturating_sub(3));
+        self.overlay = Some(match source.pane(pane, stream, w, h) {
+            Ok(text) => Overlay {
+                title: format!(" {} · tcp.stream {stream} · Esc back ", pane.title()),
+                text,
+                top: 0,
+            },
+            Err(e) => Overlay {
+                title: format!(" {} · Esc back ", pane.title()),
+                text: format!("{e:#}"),
+                top: 0,
+            },
+        });
+    }
+
+    /// Applies the typed display filter: the model again, or the error on the status line.
+    fn apply_filter(&mut self, expr: String) {
+        let Some(source) = &self.source else {
+            return;
+        };
+        match source.filter(&expr) {
+            Ok(model) => {
+                self.model = model;
+                self.filter = expr;
+                self.message = None;
+                self.conn
+                    .select((!self.model.conns.is_empty()).then_some(0));
+                self.packet.select(Some(0));
+            }
+            Err(e) => {
+                self.message = Some(format!("{e:#}"));
+                self.draft = Some(expr);
+            }
         }
     }
 
@@ -184,6 +279,50 @@ impl App {
         if k.kind == KeyEventKind::Release {
             return;
         }
+        if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return;
+        }
+        if let Some(typed) = &mut self.typing {
+            match k.code {
+                KeyCode::Enter => {
+                    let expr = std::mem::take(typed);
+                    self.typing = None;
+                    self.apply_filter(expr);
+                }
+                KeyCode::Esc => self.typing = None,
+                KeyCode::Backspace => {
+                    typed.pop();
+                }
+                KeyCode::Char(c) => typed.push(c),
+                _ => {}
+            }
+            return;
+        }
+        if let Some(o) = &mut self.overlay {
+            match k.code {
+                KeyCode::Esc | KeyCode::Char('q') => self.overlay = None,
+                KeyCode::Char('j') | KeyCode::Down => o.top = o.top.saturating_add(1),
+                KeyCode::Char('k') | KeyCode::Up => o.top = o.top.saturating_sub(1),
+                KeyCode::PageDown => o.top = o.top.saturating_add(20),
+                KeyCode::PageUp => o.top = o.top.saturating_sub(20),
+                KeyCode::Char('g') | KeyCode::Home => o.top = 0,
+                _ => {}
+            }
+            return;
+        }
+        match k.code {
+            KeyCode::Char('l') if self.focus == Focus::Connections => {
+                return self.open(Pane::Ladder);
+            }
+            KeyCode::Char('f') => return self.open(Pane::Follow),
+            KeyCode::Char('r') => return self.open(Pane::Graph),
+            KeyCode::Char('/') => {
+                self.typing = Some(self.draft.take().unwrap_or_else(|| self.filter.clone()));
+                return;
+            }
+            _ => {}
+        }
         let len = match self.focus {
             Focus::Connections => self.model.conns.len(),
             Focus::Packets => self.packets().len(),
@@ -195,15 +334,11 @@ impl App {
         let at = state.selected().unwrap_or(0);
         let last = len.saturating_sub(1);
         let to = match k.code {
-            KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.quit = true;
-                return;
-            }
             KeyCode::Char('q') | KeyCode::Esc => {
                 self.quit = true;
                 return;
             }
-            KeyCode::Tab | KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => {
+            KeyCode::Tab | KeyCode::Enter | KeyCode::Right => {
                 self.focus = match self.focus {
                     Focus::Connections => Focus::Packets,
                     Focus::Packets if k.code == KeyCode::Tab => Focus::Connections,
@@ -242,7 +377,8 @@ fn state_color(s: EndpointState) -> Color {
 
 /// The whole screen: connections above, the selected connection's packets, the selected
 /// packet's explanation, a status line.
-pub fn draw(f: &mut Frame, app: &mut App) {
+pub fn draw(f: &mut Frame, app: &mut App<'_>) {
+    app.size = (f.area().width, f.area().height);
     let [top, middle, bottom, status] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Percentage(35),
@@ -352,19 +488,66 @@ pub fn draw(f: &mut Frame, app: &mut App) {
     );
     f.render_widget(detail, bottom);
 
+    if let Some(typed) = &app.typing {
+        let line = Line::from(vec![
+            Span::styled(
+                " display filter: ",
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(typed.clone()),
+            Span::raw("█   Enter apply · Esc cancel"),
+        ]);
+        f.render_widget(Paragraph::new(line), status);
+    } else if let Some(message) = &app.message {
+        // The filter's error in place: its first line (the expression and caret follow it in
+        // the message), in red.
+        let first = message.lines().next().unwrap_or_default().to_string();
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {first}   (/ to edit)"),
+                Style::default().fg(Color::Red),
+            )),
+            status,
+        );
+    } else {
+        draw_help(f, app, status);
+    }
+    if let Some(o) = &app.overlay {
+        let area = f.area();
+        f.render_widget(ratatui::widgets::Clear, area);
+        f.render_widget(
+            Paragraph::new(o.text.clone()).scroll((o.top, 0)).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(o.title.clone()),
+            ),
+            area,
+        );
+    }
+}
+
+fn draw_help(f: &mut Frame, app: &App<'_>, status: ratatui::layout::Rect) {
+    let filter = if app.filter.is_empty() {
+        String::new()
+    } else {
+        format!("-Y {} · ", app.filter)
+    };
+    let bold = Style::default().add_modifier(Modifier::BOLD);
     let help = Line::from(vec![
         Span::raw(format!(
-            " {} · {} frames · ",
+            " {} · {filter}{} frames · ",
             app.title,
             app.model.frames.len()
         )),
-        Span::styled("j/k", Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled("j/k", bold),
         Span::raw(" move  "),
-        Span::styled("Tab", Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled("Tab", bold),
         Span::raw(" pane  "),
-        Span::styled("g/G", Style::default().add_modifier(Modifier::BOLD)),
-        Span::raw(" first/last  "),
-        Span::styled("q", Style::default().add_modifier(Modifier::BOLD)),
+        Span::styled("l f r", bold),
+        Span::raw(" ladder follow graph  "),
+        Span::styled("/", bold),
+        Span::raw(" filter  "),
+        Span::styled("q", bold),
         Span::raw(" quit"),
     ]);
     f.render_widget(Paragraph::new(help), status);
@@ -372,7 +555,7 @@ pub fn draw(f: &mut Frame, app: &mut App) {
 
 /// Runs the screen until the user quits (q, Esc, Ctrl-C) or SIGTERM/SIGHUP arrives; the
 /// terminal is restored on every way out, a panic included (ratatui's init hooks it).
-pub fn run(mut app: App) -> Result<()> {
+pub fn run(mut app: App<'_>) -> Result<()> {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, stop.clone())?;

@@ -11,13 +11,16 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tcplens::cli::{Cli, Command};
 use tcplens::tui::{App, Focus, draw};
 
-fn app(fixture: &str) -> App {
+fn config(fixture: &str) -> tcplens::cli::Config {
     let argv = ["tcplens", "tui", &common::fixture(fixture)];
     let Command::Tui(args) = Cli::try_parse_from(argv).expect("arguments").command else {
         unreachable!()
     };
-    let cfg = args.into_config().expect("config");
-    let model = tcplens::pipeline::tui_model(&cfg).expect("model");
+    args.into_config().expect("config")
+}
+
+fn app(fixture: &str) -> App<'static> {
+    let model = tcplens::pipeline::tui_model(&config(fixture)).expect("model");
     App::new(model, fixture.to_string())
 }
 
@@ -96,7 +99,7 @@ fn an_80_by_24_terminal_still_shows_every_pane() {
     assert!(s.contains("Connections: 2"), "{s}");
     assert!(s.contains("Packets of tcp.stream 0"), "{s}");
     assert!(s.contains("What it does"), "{s}");
-    assert!(s.contains("q quit"), "{s}");
+    assert!(s.contains("j/k move"), "{s}");
 }
 
 /// Runs `tmux ARGS` on the test's own server.
@@ -165,4 +168,55 @@ fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
     // The alternate screen is gone: the shell's screen is back, without the view's boxes.
     assert!(!after.contains("Connections: 40"), "{after}");
     tmux(&socket, &["kill-server"]);
+}
+
+#[test]
+fn ladder_follow_and_graph_open_over_the_screen_and_esc_goes_back() {
+    let cfg = config("learn_tcp.pcap");
+    let mut app = tcplens::pipeline::tui_app(&cfg).expect("app");
+    screen(&mut app, 110, 32);
+    press(&mut app, KeyCode::Char('l'));
+    let s = screen(&mut app, 110, 32);
+    assert!(s.contains("Ladder · tcp.stream 0"), "{s}");
+    assert!(s.contains("SYN_SENT │"), "{s}");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+    press(&mut app, KeyCode::Char('f'));
+    let s = screen(&mut app, 110, 32);
+    assert!(
+        s.contains("Follow: tcp,ascii") && s.contains("Hi, user1, I got you!"),
+        "{s}"
+    );
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Char('r'));
+    let s = screen(&mut app, 110, 32);
+    assert!(s.contains("tcptrace · tcp.stream 0"), "{s}");
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.quit, "Esc closes the pane, not the view");
+}
+
+#[test]
+fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
+    let cfg = config("port_reuse.pcap");
+    let mut app = tcplens::pipeline::tui_app(&cfg).expect("app");
+    press(&mut app, KeyCode::Char('/'));
+    for c in "tcp.stream ==".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 100, 24);
+    assert!(s.contains("Unexpected end of filter expression"), "{s}");
+    assert_eq!(
+        app.model.conns.len(),
+        2,
+        "a bad filter leaves the view as it was"
+    );
+    press(&mut app, KeyCode::Char('/'));
+    for c in " 1".chars() {
+        press(&mut app, KeyCode::Char(c));
+    }
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 100, 24);
+    assert_eq!(app.model.conns.len(), 1, "{s}");
+    assert!(s.contains("-Y tcp.stream == 1"), "{s}");
 }

@@ -96,6 +96,15 @@ pub trait Sink: Send {
     }
 }
 
+/// A sink that takes nothing: a run whose outputs are all the configured ones.
+pub struct NoSink;
+
+impl Sink for NoSink {
+    fn per_frame(&self) -> bool {
+        false
+    }
+}
+
 /// A sink lent to a run (the caller finishes it afterwards: a `-w` file).
 impl<S: Sink> Sink for &mut S {
     fn rows(&self) -> bool {
