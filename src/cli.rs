@@ -605,6 +605,10 @@ pub struct CaptureArgs {
     /// names them, instead of printing.
     #[arg(long, value_name = "DIR", requires = "follow")]
     pub output_dir: Option<PathBuf>,
+    /// The interactive view (as `tcplens tui`) over the live capture instead of rows: every
+    /// connection's states changing as the packets arrive (docs/tui.md). `q` stops.
+    #[arg(long, conflicts_with_all = ["follow", "json", "ladder", "summary", "format", "quiet"])]
+    pub tui: bool,
     /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub filter: Vec<String>,
@@ -735,6 +739,8 @@ pub struct CaptureConfig {
     pub print: bool,
     /// `--follow`: the streams to follow (one, or every stream) and how.
     pub follow: Option<(Option<u32>, FollowOpts)>,
+    /// `--tui`: the interactive view instead of rows.
+    pub tui: bool,
 }
 
 /// Everything the pipeline needs, validated.
@@ -943,6 +949,11 @@ impl CaptureArgs {
             Some(_) => FollowOpts::output(),
             None => self.output.resolve(),
         };
+        if self.tui {
+            // The view shows rows and explanations itself; nothing else writes.
+            output = FollowOpts::output();
+            output.explain = true;
+        }
         if let Some(ladder) = &mut output.ladder {
             ladder.streaming = true;
         }
@@ -981,6 +992,7 @@ impl CaptureArgs {
             query,
             limits,
             follow,
+            tui: self.tui,
         })
     }
 }

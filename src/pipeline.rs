@@ -146,7 +146,38 @@ fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
 /// which asks for the other views of a connection (ladder, follow, graph) and for a new
 /// display filter through [`tui_source`].
 pub fn tui(cfg: &Config) -> Result<()> {
-    crate::tui::run(tui_app(cfg)?)
+    use std::sync::atomic::{AtomicBool, Ordering};
+    cfg.input.check()?;
+    let shared: crate::tui::SharedModel = Default::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let quit = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|scope| {
+        // The file is read in the background: the first screen shows at once and fills as
+        // the frames come.
+        let filler = scope.spawn(|| {
+            let mut sink = crate::tui::Filling::until(shared.clone(), quit.clone());
+            let selector = Selector::new(cfg.query.filter.clone());
+            let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
+            let r = run_file(cfg, keep, selector, &mut sink, std::io::sink(), true);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        let mut app = crate::tui::App::shared(shared.clone(), cfg.input.shown());
+        app.filling = Some(("reading", done.clone()));
+        app.source = Some(Box::new(TuiSource { cfg }));
+        let shown = crate::tui::run(app);
+        quit.store(true, Ordering::Relaxed);
+        let read = filler
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
+        // Quitting before the end stops the reading; that is no error.
+        shown.and(read.or_else(|e| if quit_stopped(&e) { Ok(()) } else { Err(e) }))
+    })
+}
+
+/// The view's sink stopped the run because the user quit.
+fn quit_stopped(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<crate::tui::Quit>())
 }
 
 /// The view of a file, ready to draw.
@@ -437,6 +468,44 @@ fn consume_file<W: Write + Send>(
     result
 }
 
+/// `capture --tui`: the view over a live capture, filled as packets arrive; quitting stops
+/// the capture.
+fn capture_tui(
+    cfg: &CaptureConfig,
+    rx: &crossbeam_channel::Receiver<SourceMsg>,
+    stopper: &source::live::Stopper,
+    title: String,
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let shared: crate::tui::SharedModel = Default::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let quit = Arc::new(AtomicBool::new(false));
+    std::thread::scope(|scope| {
+        let filler = scope.spawn(|| {
+            let sink = crate::tui::Filling::until(shared.clone(), quit.clone());
+            let outputs = Outputs::new(cfg.output, std::io::sink(), None).sink(Box::new(sink));
+            let r = consume(
+                rx,
+                outputs,
+                Selector::new(cfg.query.filter.clone()),
+                cfg.limits,
+                true,
+            );
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        let mut app = crate::tui::App::shared(shared.clone(), title);
+        app.filling = Some(("capturing", done.clone()));
+        let shown = crate::tui::run(app);
+        quit.store(true, Ordering::Relaxed);
+        stopper.stop();
+        let consumed = filler
+            .join()
+            .map_err(|_| anyhow::anyhow!("the view's thread panicked"))?;
+        shown.and(consumed.or_else(|e| if quit_stopped(&e) { Ok(()) } else { Err(e) }))
+    })
+}
+
 /// `tcplens capture`: rows as packets arrive, then the summary when the capture stops (Ctrl-C,
 /// SIGTERM, `-c`), then libpcap's statistics on stderr as tcpdump prints them.
 pub fn capture(cfg: &CaptureConfig) -> Result<()> {
@@ -444,10 +513,15 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let stopper = live.stopper();
     source::live::stop_on_signals(&stopper)?;
     // Not eprintln!/eprint!: they panic when stderr is a closed pipe (`2>&1 | head -1`).
-    let _ = writeln!(std::io::stderr(), "{}", live.listening());
+    if !cfg.tui {
+        let _ = writeln!(std::io::stderr(), "{}", live.listening());
+    }
+    let live_name = live.interface.clone();
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
-    let result = if let Some((stream, opts)) = &cfg.follow {
+    let result = if cfg.tui {
+        capture_tui(cfg, &rx, &stopper, format!("live on {}", live_name))
+    } else if let Some((stream, opts)) = &cfg.follow {
         let streams = stream.map_or(Streams::All, Streams::One);
         let outputs = Outputs::new(cfg.output, stdout(), None)
             .sink(Box::new(follower(opts, streams).end_at_close()));

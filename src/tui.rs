@@ -177,9 +177,73 @@ pub enum Focus {
     Packets,
 }
 
+/// The model as the view shares it with the thread filling it (a file being read, a live
+/// capture): the screen locks it to draw.
+pub type SharedModel = std::sync::Arc<std::sync::Mutex<TuiModel>>;
+
+/// A sink that fills a shared model, until the user quits.
+pub struct Filling {
+    model: SharedModel,
+    quit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The user quit while the model was being filled: the run stops here.
+#[derive(Debug)]
+pub struct Quit;
+
+impl std::fmt::Display for Quit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the view was closed")
+    }
+}
+
+impl std::error::Error for Quit {}
+
+impl Filling {
+    pub fn until(
+        model: SharedModel,
+        quit: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> Filling {
+        Filling { model, quit }
+    }
+}
+
+impl Sink for Filling {
+    fn rows(&self) -> bool {
+        true
+    }
+
+    fn packet(&mut self, out: &mut String, view: &View<'_>) -> Result<()> {
+        if self.quit.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Quit.into());
+        }
+        lock(&self.model).packet(out, view)
+    }
+
+    fn shows_connections(&self) -> bool {
+        true
+    }
+
+    fn connection(
+        &mut self,
+        out: &mut String,
+        s: &Summary,
+        first: Option<Timestamp>,
+    ) -> Result<()> {
+        lock(&self.model).connection(out, s, first)
+    }
+}
+
+/// The model, whatever happened to a thread that held it before.
+pub fn lock(model: &SharedModel) -> std::sync::MutexGuard<'_, TuiModel> {
+    model.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The screen's state: the model and what is selected.
 pub struct App<'a> {
-    pub model: TuiModel,
+    pub model: SharedModel,
+    /// Set while the model is still being filled: "reading" or "capturing".
+    pub filling: Option<(&'static str, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
     pub title: String,
     pub focus: Focus,
     pub conn: TableState,
@@ -200,10 +264,13 @@ pub struct App<'a> {
 
 impl<'a> App<'a> {
     pub fn new(model: TuiModel, title: String) -> App<'a> {
+        App::shared(std::sync::Arc::new(std::sync::Mutex::new(model)), title)
+    }
+
+    /// The view of a model another thread may still be filling.
+    pub fn shared(model: SharedModel, title: String) -> App<'a> {
         let mut conn = TableState::default();
-        if !model.conns.is_empty() {
-            conn.select(Some(0));
-        }
+        conn.select(Some(0));
         let mut packet = TableState::default();
         packet.select(Some(0));
         App {
@@ -213,6 +280,7 @@ impl<'a> App<'a> {
             conn,
             packet,
             quit: false,
+            filling: None,
             source: None,
             overlay: None,
             typing: None,
@@ -225,8 +293,8 @@ impl<'a> App<'a> {
 
     /// Opens another view of the selected connection.
     fn open(&mut self, pane: Pane) {
-        let (Some(source), Some(stream)) = (&self.source, self.selected_conn().map(|c| c.stream))
-        else {
+        let stream = self.selected_conn(&lock(&self.model)).map(|c| c.stream);
+        let (Some(source), Some(stream)) = (&self.source, stream) else {
             return;
         };
         let (w, h) = (self.size.0.saturating_sub(2), self.size.1.saturating_sub(3));
@@ -251,11 +319,10 @@ impl<'a> App<'a> {
         };
         match source.filter(&expr) {
             Ok(model) => {
-                self.model = model;
+                *lock(&self.model) = model;
                 self.filter = expr;
                 self.message = None;
-                self.conn
-                    .select((!self.model.conns.is_empty()).then_some(0));
+                self.conn.select(Some(0));
                 self.packet.select(Some(0));
             }
             Err(e) => {
@@ -265,13 +332,13 @@ impl<'a> App<'a> {
         }
     }
 
-    fn selected_conn(&self) -> Option<&ConnRow> {
-        self.model.conns.values().nth(self.conn.selected()?)
+    fn selected_conn<'m>(&self, m: &'m TuiModel) -> Option<&'m ConnRow> {
+        m.conns.values().nth(self.conn.selected()?)
     }
 
     /// The frames listed: the selected connection's.
-    fn packets(&self) -> &[usize] {
-        self.selected_conn().map_or(&[], |c| c.frames.as_slice())
+    fn packets<'m>(&self, m: &'m TuiModel) -> &'m [usize] {
+        self.selected_conn(m).map_or(&[], |c| c.frames.as_slice())
     }
 
     /// vi and arrow keys, Tab between panes, q / Esc / Ctrl-C to quit.
@@ -323,9 +390,12 @@ impl<'a> App<'a> {
             }
             _ => {}
         }
-        let len = match self.focus {
-            Focus::Connections => self.model.conns.len(),
-            Focus::Packets => self.packets().len(),
+        let len = {
+            let m = lock(&self.model);
+            match self.focus {
+                Focus::Connections => m.conns.len(),
+                Focus::Packets => self.packets(&m).len(),
+            }
         };
         let state = match self.focus {
             Focus::Connections => &mut self.conn,
@@ -379,6 +449,12 @@ fn state_color(s: EndpointState) -> Color {
 /// packet's explanation, a status line.
 pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     app.size = (f.area().width, f.area().height);
+    let shared = app.model.clone();
+    let m = lock(&shared);
+    // A table drawn empty (the model still filling) forgets its selection: select again.
+    if app.conn.selected().is_none() && !m.conns.is_empty() {
+        app.conn.select(Some(0));
+    }
     let [top, middle, bottom, status] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Percentage(35),
@@ -395,7 +471,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     };
     // Connections per state, as the table's title.
     let mut per_state: BTreeMap<&str, usize> = BTreeMap::new();
-    for c in app.model.conns.values() {
+    for c in m.conns.values() {
         *per_state.entry(c.client_state.name()).or_default() += 1;
     }
     let counts: Vec<String> = per_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
@@ -413,7 +489,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
         ]
         .map(|h| Cell::from(h).style(Style::default().add_modifier(Modifier::BOLD))),
     );
-    let rows = app.model.conns.values().map(|c| {
+    let rows = m.conns.values().map(|c| {
         Row::new(vec![
             Cell::from(c.stream.to_string()),
             Cell::from(c.client.clone()),
@@ -448,7 +524,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
             .borders(Borders::ALL)
             .title(format!(
                 " Connections: {} · {} ",
-                app.model.conns.len(),
+                m.conns.len(),
                 counts.join(" · ")
             ))
             .border_style(focused(Focus::Connections)),
@@ -456,11 +532,11 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
     f.render_stateful_widget(table, top, &mut app.conn);
 
-    let stream = app.selected_conn().map(|c| c.stream);
+    let stream = app.selected_conn(&m).map(|c| c.stream);
     let packets: Vec<Row> = app
-        .packets()
+        .packets(&m)
         .iter()
-        .map(|&i| Row::new(vec![Cell::from(app.model.frames[i].text.clone())]))
+        .map(|&i| Row::new(vec![Cell::from(m.frames[i].text.clone())]))
         .collect();
     let list = Table::new(packets, [Constraint::Percentage(100)])
         .block(
@@ -478,8 +554,8 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     let note = app
         .packet
         .selected()
-        .and_then(|i| app.packets().get(i))
-        .map(|&i| app.model.frames[i].note.clone())
+        .and_then(|i| app.packets(&m).get(i))
+        .map(|&i| m.frames[i].note.clone())
         .unwrap_or_default();
     let detail = Paragraph::new(note).wrap(Wrap { trim: true }).block(
         Block::default()
@@ -510,7 +586,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
             status,
         );
     } else {
-        draw_help(f, app, status);
+        draw_help(f, app, m.frames.len(), status);
     }
     if let Some(o) = &app.overlay {
         let area = f.area();
@@ -526,7 +602,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     }
 }
 
-fn draw_help(f: &mut Frame, app: &App<'_>, status: ratatui::layout::Rect) {
+fn draw_help(f: &mut Frame, app: &App<'_>, frames: usize, status: ratatui::layout::Rect) {
     let filter = if app.filter.is_empty() {
         String::new()
     } else {
@@ -535,9 +611,15 @@ fn draw_help(f: &mut Frame, app: &App<'_>, status: ratatui::layout::Rect) {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let help = Line::from(vec![
         Span::raw(format!(
-            " {} · {filter}{} frames · ",
+            " {} · {filter}{} frames{} · ",
             app.title,
-            app.model.frames.len()
+            frames,
+            match &app.filling {
+                Some((what, done)) if !done.load(std::sync::atomic::Ordering::Relaxed) => {
+                    format!(" ({what}…)")
+                }
+                _ => String::new(),
+            }
         )),
         Span::styled("j/k", bold),
         Span::raw(" move  "),

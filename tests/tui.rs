@@ -61,7 +61,7 @@ fn press(app: &mut App, code: KeyCode) {
 #[test]
 fn connection_table_of_forty_interleaved_connections() {
     let mut app = app("interleaved_40.pcap");
-    assert_eq!(app.model.conns.len(), 40);
+    assert_eq!(tcplens::tui::lock(&app.model).conns.len(), 40);
     let s = screen(&mut app, 140, 40);
     assert!(s.contains("Connections: 40"), "{s}");
     // Each connection ended: its open and close kinds replace the last event.
@@ -159,8 +159,8 @@ fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
             &command,
         ],
     );
-    let first = pane_with(&socket, "Connections: 40");
-    assert!(first.contains("Packets of tcp.stream 0"), "{first}");
+    pane_with(&socket, "Connections: 40");
+    pane_with(&socket, "Packets of tcp.stream 0");
     tmux(&socket, &["send-keys", "-t", "view", "j", "j", "Tab", "j"]);
     pane_with(&socket, "Packets of tcp.stream 2");
     tmux(&socket, &["send-keys", "-t", "view", "q"]);
@@ -207,7 +207,7 @@ fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
     let s = screen(&mut app, 100, 24);
     assert!(s.contains("Unexpected end of filter expression"), "{s}");
     assert_eq!(
-        app.model.conns.len(),
+        tcplens::tui::lock(&app.model).conns.len(),
         2,
         "a bad filter leaves the view as it was"
     );
@@ -217,6 +217,6 @@ fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
     }
     press(&mut app, KeyCode::Enter);
     let s = screen(&mut app, 100, 24);
-    assert_eq!(app.model.conns.len(), 1, "{s}");
+    assert_eq!(tcplens::tui::lock(&app.model).conns.len(), 1, "{s}");
     assert!(s.contains("-Y tcp.stream == 1"), "{s}");
 }
