@@ -260,6 +260,8 @@ pub struct App<'a> {
     draft: Option<String>,
     /// The screen's size, for the panes' width.
     pub size: (u16, u16),
+    /// The first row shown of the connection table and of the packet list.
+    offsets: [usize; 2],
 }
 
 impl<'a> App<'a> {
@@ -288,6 +290,7 @@ impl<'a> App<'a> {
             message: None,
             draft: None,
             size: (80, 24),
+            offsets: [0; 2],
         }
     }
 
@@ -435,6 +438,22 @@ impl<'a> App<'a> {
     }
 }
 
+/// The first row shown and the selection within the shown rows, for `selected` in a pane
+/// `height` rows high that showed rows from `offset` on: the window moves only as far as it
+/// must to keep the selection on screen.
+fn window(selected: Option<usize>, height: u16, offset: &mut usize) -> (usize, Option<usize>) {
+    let height = usize::from(height.max(1));
+    let Some(s) = selected else {
+        return (*offset, None);
+    };
+    if s < *offset {
+        *offset = s;
+    } else if s >= *offset + height {
+        *offset = s + 1 - height;
+    }
+    (*offset, Some(s - *offset))
+}
+
 fn state_color(s: EndpointState) -> Color {
     match s {
         EndpointState::Established => Color::Green,
@@ -451,10 +470,6 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
     app.size = (f.area().width, f.area().height);
     let shared = app.model.clone();
     let m = lock(&shared);
-    // A table drawn empty (the model still filling) forgets its selection: select again.
-    if app.conn.selected().is_none() && !m.conns.is_empty() {
-        app.conn.select(Some(0));
-    }
     let [top, middle, bottom, status] = Layout::vertical([
         Constraint::Percentage(40),
         Constraint::Percentage(35),
@@ -489,21 +504,35 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
         ]
         .map(|h| Cell::from(h).style(Style::default().add_modifier(Modifier::BOLD))),
     );
-    let rows = m.conns.values().map(|c| {
-        Row::new(vec![
-            Cell::from(c.stream.to_string()),
-            Cell::from(c.client.clone()),
-            Cell::from(c.server.clone()),
-            Cell::from(c.client_state.name())
-                .style(Style::default().fg(state_color(c.client_state))),
-            Cell::from(c.server_state.name())
-                .style(Style::default().fg(state_color(c.server_state))),
-            Cell::from(format!("{}/{}", c.packets[0], c.packets[1])),
-            Cell::from(format!("{}/{}", c.bytes[0], c.bytes[1])),
-            Cell::from(c.retransmissions.to_string()),
-            Cell::from(c.ended.clone().unwrap_or_else(|| c.last.clone())),
-        ])
-    });
+    // Only the rows that fit are built: a capture of 100k connections draws as fast as one of
+    // ten. The window follows the selection; the table sees a slice and a local selection.
+    let (conn_from, conn_sel) = window(
+        app.conn.selected(),
+        top.height.saturating_sub(3),
+        &mut app.offsets[0],
+    );
+    let mut conn_state = TableState::default();
+    conn_state.select(conn_sel);
+    let rows = m
+        .conns
+        .values()
+        .skip(conn_from)
+        .take(usize::from(top.height))
+        .map(|c| {
+            Row::new(vec![
+                Cell::from(c.stream.to_string()),
+                Cell::from(c.client.clone()),
+                Cell::from(c.server.clone()),
+                Cell::from(c.client_state.name())
+                    .style(Style::default().fg(state_color(c.client_state))),
+                Cell::from(c.server_state.name())
+                    .style(Style::default().fg(state_color(c.server_state))),
+                Cell::from(format!("{}/{}", c.packets[0], c.packets[1])),
+                Cell::from(format!("{}/{}", c.bytes[0], c.bytes[1])),
+                Cell::from(c.retransmissions.to_string()),
+                Cell::from(c.ended.clone().unwrap_or_else(|| c.last.clone())),
+            ])
+        });
     let table = Table::new(
         rows,
         [
@@ -530,12 +559,21 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
             .border_style(focused(Focus::Connections)),
     )
     .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    f.render_stateful_widget(table, top, &mut app.conn);
+    f.render_stateful_widget(table, top, &mut conn_state);
 
     let stream = app.selected_conn(&m).map(|c| c.stream);
+    let (packet_from, packet_sel) = window(
+        app.packet.selected(),
+        middle.height.saturating_sub(2),
+        &mut app.offsets[1],
+    );
+    let mut packet_state = TableState::default();
+    packet_state.select(packet_sel);
     let packets: Vec<Row> = app
         .packets(&m)
         .iter()
+        .skip(packet_from)
+        .take(usize::from(middle.height))
         .map(|&i| Row::new(vec![Cell::from(m.frames[i].text.clone())]))
         .collect();
     let list = Table::new(packets, [Constraint::Percentage(100)])
@@ -549,7 +587,7 @@ pub fn draw(f: &mut Frame, app: &mut App<'_>) {
                 .border_style(focused(Focus::Packets)),
         )
         .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
-    f.render_stateful_widget(list, middle, &mut app.packet);
+    f.render_stateful_widget(list, middle, &mut packet_state);
 
     let note = app
         .packet

@@ -220,3 +220,22 @@ fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
     assert_eq!(tcplens::tui::lock(&app.model).conns.len(), 1, "{s}");
     assert!(s.contains("-Y tcp.stream == 1"), "{s}");
 }
+
+#[test]
+fn scrolling_keeps_the_selection_on_screen() {
+    let mut app = app("interleaved_40.pcap");
+    screen(&mut app, 140, 40);
+    press(&mut app, KeyCode::Char('G'));
+    let s = screen(&mut app, 140, 40);
+    assert!(s.contains("│39    127.0.0.1:"), "the last connection is shown: {s}");
+    assert!(!s.contains("│0     127.0.0.1:"), "{s}");
+    assert!(s.contains("Packets of tcp.stream 39"), "{s}");
+    // Back up one: the window does not move, the selection does.
+    press(&mut app, KeyCode::Char('k'));
+    let up = screen(&mut app, 140, 40);
+    assert!(up.contains("│39    127.0.0.1:"), "{up}");
+    assert!(up.contains("Packets of tcp.stream 38"), "{up}");
+    press(&mut app, KeyCode::Char('g'));
+    let top = screen(&mut app, 140, 40);
+    assert!(top.contains("│0     127.0.0.1:"), "{top}");
+}
