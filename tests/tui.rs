@@ -227,7 +227,10 @@ fn scrolling_keeps_the_selection_on_screen() {
     screen(&mut app, 140, 40);
     press(&mut app, KeyCode::Char('G'));
     let s = screen(&mut app, 140, 40);
-    assert!(s.contains("│39    127.0.0.1:"), "the last connection is shown: {s}");
+    assert!(
+        s.contains("│39    127.0.0.1:"),
+        "the last connection is shown: {s}"
+    );
     assert!(!s.contains("│0     127.0.0.1:"), "{s}");
     assert!(s.contains("Packets of tcp.stream 39"), "{s}");
     // Back up one: the window does not move, the selection does.
