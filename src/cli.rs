@@ -219,11 +219,14 @@ pub struct ReadArgs {
     pub output: OutputArgs,
 }
 
+/// A capture file, a display filter and BPF words, as the subcommands that read a file for
+/// one view of their own take them (`tui`, `follow`, `graph`).
 #[derive(Args, Debug)]
-pub struct TuiArgs {
-    /// The capture file (pcap or pcapng), or a directory of captures.
+pub struct FileInput {
+    /// The capture file (pcap or pcapng), or a directory of captures (docs/scaling.md).
     pub file: PathBuf,
-    /// Only the frames matching this display filter.
+    /// Only the frames matching this display filter (follow and graph: every stream with a
+    /// matching frame, found in a first pass).
     #[arg(
         short = 'Y',
         long = "display-filter",
@@ -236,41 +239,36 @@ pub struct TuiArgs {
     pub filter: Vec<String>,
 }
 
+impl FileInput {
+    fn config(self) -> Result<Config> {
+        file_config(self.file, &self.filter, self.display_filter.as_deref())
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub input: FileInput,
+}
+
 impl TuiArgs {
     pub fn into_config(self) -> Result<Config> {
-        let mut cfg = file_config(self.file, &self.filter, self.display_filter.as_deref())?;
+        let mut cfg = self.input.config()?;
         // The view shows each frame's explanation: the explainer runs, and quotes data.
         cfg.output.explain = true;
         Ok(cfg)
     }
 }
 
-/// A file and the streams to take from it (`follow`, `graph`).
+/// A file and the streams to take from it (`follow`, `graph`): without --stream or -Y, every
+/// TCP stream.
 #[derive(Args, Debug)]
 pub struct StreamsOfFile {
-    /// The capture file (pcap or pcapng), or a directory of captures (docs/scaling.md).
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub input: FileInput,
     /// Only TCP stream N (`tcp.stream`).
     #[arg(long, value_name = "N", conflicts_with = "display_filter")]
     pub stream: Option<u32>,
-    /// Every stream with a frame matching this display filter (a first pass finds them).
-    /// Without --stream or -Y, every TCP stream.
-    #[arg(
-        short = 'Y',
-        long = "display-filter",
-        value_name = "EXPR",
-        allow_hyphen_values = true
-    )]
-    pub display_filter: Option<String>,
-    /// BPF filter words, joined as tcpdump joins them (e.g. `tcp port 5200`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub filter: Vec<String>,
-}
-
-impl StreamsOfFile {
-    fn config(self) -> Result<Config> {
-        file_config(self.file, &self.filter, self.display_filter.as_deref())
-    }
 }
 
 #[derive(Args, Debug)]
@@ -379,7 +377,7 @@ impl GraphArgs {
         };
         Ok(GraphConfig {
             stream: self.input.stream,
-            read: self.input.config()?,
+            read: self.input.input.config()?,
             kind: self.kind,
             side: self.side.map(|s| match s {
                 GraphSide::Client => Side::Client,
@@ -472,7 +470,7 @@ impl FollowArgs {
     pub fn into_config(self) -> Result<FollowConfig> {
         Ok(FollowConfig {
             stream: self.input.stream,
-            read: self.input.config()?,
+            read: self.input.input.config()?,
             opts: FollowOpts::new(self.format, self.color, self.output_dir)?,
         })
     }
@@ -744,6 +742,7 @@ pub struct CaptureConfig {
 }
 
 /// Everything the pipeline needs, validated.
+#[derive(Clone)]
 pub struct Config {
     /// The capture files: one, or several read as one.
     pub input: Inputs,

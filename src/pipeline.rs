@@ -146,33 +146,56 @@ fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
 /// which asks for the other views of a connection (ladder, follow, graph) and for a new
 /// display filter through [`tui_source`].
 pub fn tui(cfg: &Config) -> Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
     cfg.input.check()?;
+    // The file is read in the background: the first screen shows at once and fills as the
+    // frames come.
+    view_while(
+        cfg.input.shown(),
+        "reading",
+        Some(Box::new(TuiSource { cfg })),
+        |mut sink| fill_from_file(cfg, &mut sink),
+        || {},
+    )
+}
+
+/// Runs the view while `fill` fills its model on another thread (`what` says how, on the
+/// status line). Quitting makes the model's sink stop the run, after `stop` (a capture's
+/// stopper); a run stopped that way is no error.
+fn view_while<'a>(
+    title: String,
+    what: &'static str,
+    source: Option<Box<dyn crate::tui::Source + 'a>>,
+    fill: impl FnOnce(crate::tui::Filling) -> Result<()> + Send,
+    stop: impl FnOnce(),
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
     let shared: crate::tui::SharedModel = Default::default();
     let done = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicBool::new(false));
     std::thread::scope(|scope| {
-        // The file is read in the background: the first screen shows at once and fills as
-        // the frames come.
         let filler = scope.spawn(|| {
-            let mut sink = crate::tui::Filling::until(shared.clone(), quit.clone());
-            let selector = Selector::new(cfg.query.filter.clone());
-            let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
-            let r = run_file(cfg, keep, selector, &mut sink, std::io::sink(), true);
+            let r = fill(crate::tui::Filling::until(shared.clone(), quit.clone()));
             done.store(true, Ordering::Relaxed);
             r
         });
-        let mut app = crate::tui::App::shared(shared.clone(), cfg.input.shown());
-        app.filling = Some(("reading", done.clone()));
-        app.source = Some(Box::new(TuiSource { cfg }));
+        let mut app = crate::tui::App::shared(shared.clone(), title);
+        app.filling = Some((what, done.clone()));
+        app.source = source;
         let shown = crate::tui::run(app);
         quit.store(true, Ordering::Relaxed);
-        let read = filler
+        stop();
+        let filled = filler
             .join()
-            .map_err(|_| anyhow::anyhow!("the reading thread panicked"))?;
-        // Quitting before the end stops the reading; that is no error.
-        shown.and(read.or_else(|e| if quit_stopped(&e) { Ok(()) } else { Err(e) }))
+            .map_err(|_| anyhow::anyhow!("the view's {what} thread panicked"))?;
+        shown.and(filled.or_else(|e| if quit_stopped(&e) { Ok(()) } else { Err(e) }))
     })
+}
+
+/// The loop over a file with the view's sink: rows and explanations, no other output.
+fn fill_from_file(cfg: &Config, sink: &mut impl Sink) -> Result<()> {
+    let selector = Selector::new(cfg.query.filter.clone());
+    let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
+    run_file(cfg, keep, selector, sink, std::io::sink(), true)
 }
 
 /// The view's sink stopped the run because the user quit.
@@ -207,18 +230,13 @@ impl crate::tui::Source for TuiSource<'_> {
                 DisplayFilter::compile(expr).map_err(|e| anyhow::anyhow!("{e}"))?,
             ))
         };
-        let cfg = Config {
-            input: self.cfg.input.clone(),
-            filter: self.cfg.filter.clone(),
-            output: self.cfg.output,
+        tui_model(&Config {
             query: Query {
                 filter,
                 fields: None,
             },
-            limits: self.cfg.limits,
-            write: None,
-        };
-        tui_model(&cfg)
+            ..self.cfg.clone()
+        })
     }
 }
 
@@ -232,10 +250,10 @@ pub fn tui_pane(
 ) -> Result<String> {
     use crate::tui::Pane;
     let mut out = Vec::new();
-    let one = DisplayFilter::compile(&format!("tcp.stream == {stream}"))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
     match pane {
         Pane::Ladder => {
+            let one = DisplayFilter::compile(&format!("tcp.stream == {stream}"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut output = cfg.output;
             output.rows = false;
             output.explain = false;
@@ -246,12 +264,9 @@ pub fn tui_pane(
                 streaming: false,
             });
             let c = Config {
-                input: cfg.input.clone(),
-                filter: cfg.filter.clone(),
                 output,
                 query: Query::default(),
-                limits: cfg.limits,
-                write: None,
+                ..cfg.clone()
             };
             let mut none = crate::render::NoSink;
             run_file(
@@ -296,9 +311,7 @@ pub fn tui_pane(
 /// The interactive view's model of a file: every connection and frame.
 pub fn tui_model(cfg: &Config) -> Result<crate::tui::TuiModel> {
     let mut model = crate::tui::TuiModel::default();
-    let selector = Selector::new(cfg.query.filter.clone());
-    let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
-    run_file(cfg, keep, selector, &mut model, stdout(), false)?;
+    fill_from_file(cfg, &mut model)?;
     Ok(model)
 }
 
@@ -469,6 +482,7 @@ fn consume_file<W: Write + Send>(
 }
 
 /// `capture --tui`: the view over a live capture, filled as packets arrive; quitting stops
+/// `capture --tui`: the view over a live capture, filled as packets arrive; quitting stops
 /// the capture.
 fn capture_tui(
     cfg: &CaptureConfig,
@@ -476,34 +490,17 @@ fn capture_tui(
     stopper: &source::live::Stopper,
     title: String,
 ) -> Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let shared: crate::tui::SharedModel = Default::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let quit = Arc::new(AtomicBool::new(false));
-    std::thread::scope(|scope| {
-        let filler = scope.spawn(|| {
-            let sink = crate::tui::Filling::until(shared.clone(), quit.clone());
+    view_while(
+        title,
+        "capturing",
+        None,
+        |sink| {
             let outputs = Outputs::new(cfg.output, std::io::sink(), None).sink(Box::new(sink));
-            let r = consume(
-                rx,
-                outputs,
-                Selector::new(cfg.query.filter.clone()),
-                cfg.limits,
-                true,
-            );
-            done.store(true, Ordering::Relaxed);
-            r
-        });
-        let mut app = crate::tui::App::shared(shared.clone(), title);
-        app.filling = Some(("capturing", done.clone()));
-        let shown = crate::tui::run(app);
-        quit.store(true, Ordering::Relaxed);
-        stopper.stop();
-        let consumed = filler
-            .join()
-            .map_err(|_| anyhow::anyhow!("the view's thread panicked"))?;
-        shown.and(consumed.or_else(|e| if quit_stopped(&e) { Ok(()) } else { Err(e) }))
-    })
+            let selector = Selector::new(cfg.query.filter.clone());
+            consume(rx, outputs, selector, cfg.limits, true)
+        },
+        || stopper.stop(),
+    )
 }
 
 /// `tcplens capture`: rows as packets arrive, then the summary when the capture stops (Ctrl-C,

@@ -1059,59 +1059,21 @@ fn live_view_shows_the_connection_and_gives_the_terminal_back() {
     if !privileged("live_view_shows_the_connection_and_gives_the_terminal_back") {
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have tmux (scripts/setup --test)"
-        );
-        return;
-    }
-    let socket = format!("tcplens-live-tui-{}", std::process::id());
-    let tmux = |args: &[&str]| {
-        let out = Command::new("tmux")
-            .args(["-L", &socket])
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let pane_with = |needle: &str| {
-        for _ in 0..60 {
-            let pane = tmux(&["capture-pane", "-p", "-t", "view"]);
-            if pane.contains(needle) {
-                return pane;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "never saw {needle:?}: {}",
-            tmux(&["capture-pane", "-p", "-t", "view"])
-        );
-    };
     let (l, port) = listener();
     let command = format!(
         "{} capture -i lo --tui tcp port {port}; echo EXITED $?; sleep 30",
         env!("CARGO_BIN_EXE_tcplens")
     );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "view",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &command,
-    ]);
-    pane_with("capturing");
+    let Some(term) = common::tmux::Tmux::start("live-tui", &command) else {
+        return;
+    };
+    term.pane_with("capturing");
     converse(&l);
     // The states change on screen as the segments arrive: the closed connection's.
-    let pane = pane_with("Connections: 1");
+    let pane = term.pane_with("Connections: 1");
     assert!(pane.contains(&format!("127.0.0.1:{port}")), "{pane}");
-    pane_with("TIME_WAIT");
-    tmux(&["send-keys", "-t", "view", "q"]);
-    let after = pane_with("EXITED 0");
+    term.pane_with("TIME_WAIT");
+    term.keys(&["q"]);
+    let after = term.pane_with("EXITED 0");
     assert!(!after.contains("Connections: 1"), "{after}");
-    tmux(&["kill-server"]);
 }

@@ -102,72 +102,24 @@ fn an_80_by_24_terminal_still_shows_every_pane() {
     assert!(s.contains("j/k move"), "{s}");
 }
 
-/// Runs `tmux ARGS` on the test's own server.
-fn tmux(socket: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new("tmux")
-        .args(["-L", socket])
-        .args(args)
-        .output()
-        .expect("run tmux");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Waits up to 5 s for the pane to show `needle`; returns the pane.
-fn pane_with(socket: &str, needle: &str) -> String {
-    let mut pane = String::new();
-    for _ in 0..50 {
-        pane = tmux(socket, &["capture-pane", "-p", "-t", "view"]);
-        if pane.contains(needle) {
-            return pane;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("the pane never showed {needle:?}:\n{pane}");
-}
-
 #[test]
 fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
-    if std::process::Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must drive the view in tmux: scripts/setup --test installs it"
-        );
-        eprintln!("skipped: tmux missing (scripts/setup --test installs it)");
-        return;
-    }
-    let socket = format!("tcplens-tui-{}", std::process::id());
     let command = format!(
         "{} tui {}; echo EXITED $?; sleep 30",
         env!("CARGO_BIN_EXE_tcplens"),
         common::fixture("interleaved_40.pcap")
     );
-    tmux(
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "view",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            &command,
-        ],
-    );
-    pane_with(&socket, "Connections: 40");
-    pane_with(&socket, "Packets of tcp.stream 0");
-    tmux(&socket, &["send-keys", "-t", "view", "j", "j", "Tab", "j"]);
-    pane_with(&socket, "Packets of tcp.stream 2");
-    tmux(&socket, &["send-keys", "-t", "view", "q"]);
-    let after = pane_with(&socket, "EXITED 0");
+    let Some(term) = common::tmux::Tmux::start("tui", &command) else {
+        return;
+    };
+    term.pane_with("Connections: 40");
+    term.pane_with("Packets of tcp.stream 0");
+    term.keys(&["j", "j", "Tab", "j"]);
+    term.pane_with("Packets of tcp.stream 2");
+    term.keys(&["q"]);
+    let after = term.pane_with("EXITED 0");
     // The alternate screen is gone: the shell's screen is back, without the view's boxes.
     assert!(!after.contains("Connections: 40"), "{after}");
-    tmux(&socket, &["kill-server"]);
 }
 
 #[test]

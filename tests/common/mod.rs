@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod tmux;
 pub mod zeek;
 
 pub fn tcplens() -> Command {
