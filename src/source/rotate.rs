@@ -88,6 +88,13 @@ fn make_name(base: &Path, rotation: &Rotation, count: u32, when: DateTime<Local>
     PathBuf::from(name)
 }
 
+/// A new pcap file (`-`: stdout) with its header written.
+fn pcap_file(path: &Path, header: PcapHeader) -> Result<Writer> {
+    let mut out = Writer::create(path, &[])?;
+    out.header(&FileHeader::Pcap(header))?;
+    Ok(out)
+}
+
 /// What became of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Saved {
@@ -121,8 +128,7 @@ impl Saving {
             true => base.to_path_buf(),
             false => make_name(base, &rotation, 0, now),
         };
-        let mut out = Writer::create(&path, &[])?;
-        out.header(&FileHeader::Pcap(header))?;
+        let out = pcap_file(&path, header)?;
         Ok(Saving {
             base: base.to_path_buf(),
             rotation,
@@ -144,8 +150,7 @@ impl Saving {
     /// Closes the current file and opens the next (then runs -z on the closed one).
     fn open(&mut self, when: DateTime<Local>) -> Result<()> {
         let path = make_name(&self.base, &self.rotation, self.size_count, when);
-        let mut out = Writer::create(&path, &[])?;
-        out.header(&FileHeader::Pcap(self.header))?;
+        let out = pcap_file(&path, self.header)?;
         let old = std::mem::replace(&mut self.out, out);
         let closed = std::mem::replace(&mut self.path, path);
         old.finish()?;
