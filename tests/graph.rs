@@ -26,31 +26,14 @@ fn series(fixture: &str) -> Vec<StreamGraph> {
         .expect("graph series")
 }
 
-/// TShark's rows matching `filter`, as (time since the stream's first frame in µs, the
+/// TShark's rows of a fixture matching `filter`, as (time since the stream's first frame in µs, the
 /// given fields).
 fn tshark(fixture: &str, filter: &str, fields: &[&str]) -> BTreeSet<(i64, Vec<String>)> {
-    let mut cmd = common::tshark();
-    cmd.args([
-        "-r",
-        &common::fixture(fixture),
-        "-Y",
+    tshark_path(
+        std::path::Path::new(&common::fixture(fixture)),
         filter,
-        "-T",
-        "fields",
-    ]);
-    cmd.args(["-e", "tcp.time_relative"]);
-    for f in fields {
-        cmd.args(["-e", f]);
-    }
-    let out = cmd.output().expect("run tshark");
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let mut it = l.split('\t');
-            let t: f64 = it.next().unwrap().parse().unwrap();
-            ((t * 1e6).round() as i64, it.map(str::to_string).collect())
-        })
-        .collect()
+        fields,
+    )
 }
 
 fn micros(t: f64) -> i64 {
@@ -325,4 +308,111 @@ fn one_picture_file_for_many_streams_is_one_clear_error() {
     let bad = common::run(&["graph", &common::fixture("learn_tcp.pcap"), "-o", "x.jpg"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains(".svg or .png"));
+}
+
+/// Every stream of every capture in ../shared/corpus: the retransmission bars and zero-window
+/// marks are TShark's labelled frames, and the rtt dots its ack_rtt values, stream by stream.
+#[test]
+fn graph_series_equal_tsharks_fields_on_the_corpus() {
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
+    let mut diffs = Vec::new();
+    let mut compared = 0;
+    for file in &corpus {
+        let path = file.to_str().unwrap();
+        let graphs = tcplens::pipeline::graph_series(&config(&[path]), None).expect("series");
+        let (mut retrans, mut zero, mut rtt) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for g in &graphs {
+            for d in &g.dirs {
+                for s in d.segments.iter().filter(|s| s.mark == Mark::Retransmission) {
+                    retrans.insert((
+                        micros(s.t),
+                        vec![g.stream.to_string(), (s.seq as u32).to_string()],
+                    ));
+                }
+                for &(t, ack) in &d.zero_windows {
+                    zero.insert((
+                        micros(t),
+                        vec![g.stream.to_string(), (ack as u32).to_string()],
+                    ));
+                }
+                for r in &d.rtt {
+                    rtt.insert((
+                        micros(r.t),
+                        vec![g.stream.to_string(), format!("{:.9}", r.rtt)],
+                    ));
+                }
+            }
+        }
+        let fields = |filter: &str, extra: &[&str]| {
+            let mut f = vec!["tcp.stream"];
+            f.extend_from_slice(extra);
+            tshark_path(file, filter, &f)
+        };
+        let checks = [
+            (
+                "retransmissions",
+                retrans,
+                fields(
+                    "tcp.analysis.retransmission || tcp.analysis.fast_retransmission || \
+                     tcp.analysis.spurious_retransmission",
+                    &["tcp.seq"],
+                ),
+            ),
+            (
+                "zero windows",
+                zero,
+                fields("tcp.analysis.zero_window", &["tcp.ack"]),
+            ),
+            (
+                "ack_rtt",
+                rtt,
+                fields("tcp.analysis.ack_rtt", &["tcp.analysis.ack_rtt"]),
+            ),
+        ];
+        for (what, ours, theirs) in checks {
+            compared += theirs.len();
+            if ours != theirs {
+                let only_ours: Vec<_> = ours.difference(&theirs).take(3).collect();
+                let only_theirs: Vec<_> = theirs.difference(&ours).take(3).collect();
+                diffs.push(format!(
+                    "{}: {what}: only tcplens {only_ours:?}, only tshark {only_theirs:?}",
+                    file.display()
+                ));
+            }
+        }
+    }
+    assert!(compared > 0, "the corpus has labelled frames to compare");
+    assert!(
+        diffs.is_empty(),
+        "{} captures differ:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
+
+/// tshark's rows of any capture matching `filter`: (time since the stream's first frame in
+/// µs, the fields).
+fn tshark_path(
+    file: &std::path::Path,
+    filter: &str,
+    fields: &[&str],
+) -> BTreeSet<(i64, Vec<String>)> {
+    let mut cmd = common::tshark();
+    cmd.arg("-r")
+        .arg(file)
+        .args(["-Y", filter, "-T", "fields", "-e", "tcp.time_relative"]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut it = l.split('\t');
+            let t: f64 = it.next().unwrap().parse().unwrap();
+            ((t * 1e6).round() as i64, it.map(str::to_string).collect())
+        })
+        .collect()
 }
