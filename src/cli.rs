@@ -948,6 +948,11 @@ impl CaptureArgs {
             Some(_) => FollowOpts::output(),
             None => self.output.resolve(),
         };
+        if self.tui && (rotation.is_on() || to_stdout) {
+            anyhow::bail!(
+                "--tui reads the capture back from one file: give -w a file name, without -C or -G"
+            );
+        }
         if self.tui {
             // The view shows rows and explanations itself; nothing else writes.
             output = FollowOpts::output();
@@ -985,7 +990,10 @@ impl CaptureArgs {
                 promisc: !self.no_promisc,
                 nanos: self.precision == TsPrecision::Nano,
                 filter: (!expr.trim().is_empty()).then_some(expr),
-                keep_bytes: query.needs_bytes() || output.quotes_data() || follow.is_some(),
+                keep_bytes: query.needs_bytes()
+                    || output.quotes_data()
+                    || follow.is_some()
+                    || self.tui,
             },
             output,
             query,

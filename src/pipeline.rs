@@ -1,10 +1,11 @@
 //! Wires a source thread to the decode → track → render consumer (design.md's pipeline).
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::cli::{
     CaptureConfig, Config, FollowConfig, FollowOpts, GraphConfig, Output, Query, StatsConfig,
@@ -144,32 +145,36 @@ fn follower(opts: &FollowOpts, streams: Streams) -> FollowStreams {
 
 /// `tcplens tui`: the file read through the loop into the view's model, then the screen,
 /// which asks for the other views of a connection (ladder, follow, graph) and for a new
-/// display filter through [`tui_source`].
+/// display filter through [`TuiSource`].
 pub fn tui(cfg: &Config) -> Result<()> {
     cfg.input.check()?;
     // The file is read in the background: the first screen shows at once and fills as the
     // frames come.
     view_while(
+        crate::tui::TuiModel::new(&cfg.output)?,
         cfg.input.shown(),
         "reading",
         Some(Box::new(TuiSource { cfg })),
+        None,
         |mut sink| fill_from_file(cfg, &mut sink),
         || {},
     )
 }
 
-/// Runs the view while `fill` fills its model on another thread (`what` says how, on the
-/// status line). Quitting makes the model's sink stop the run, after `stop` (a capture's
-/// stopper); a run stopped that way is no error.
+/// Runs the view of `model` while `fill` fills it on another thread (`what` says how, on the
+/// status line, with `status`'s counters). Quitting makes the model's sink stop the run,
+/// after `stop` (a capture's stopper); a run stopped that way is no error.
 fn view_while<'a>(
+    model: crate::tui::TuiModel,
     title: String,
     what: &'static str,
     source: Option<Box<dyn crate::tui::Source + 'a>>,
+    status: Option<Box<dyn Fn() -> String + 'a>>,
     fill: impl FnOnce(crate::tui::Filling) -> Result<()> + Send,
     stop: impl FnOnce(),
 ) -> Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
-    let shared: crate::tui::SharedModel = Default::default();
+    let shared: crate::tui::SharedModel = Arc::new(std::sync::Mutex::new(model));
     let done = Arc::new(AtomicBool::new(false));
     let quit = Arc::new(AtomicBool::new(false));
     std::thread::scope(|scope| {
@@ -181,6 +186,7 @@ fn view_while<'a>(
         let mut app = crate::tui::App::shared(shared.clone(), title);
         app.filling = Some((what, done.clone()));
         app.source = source;
+        app.status = status;
         let shown = crate::tui::run(app);
         quit.store(true, Ordering::Relaxed);
         stop();
@@ -191,11 +197,10 @@ fn view_while<'a>(
     })
 }
 
-/// The loop over a file with the view's sink: rows and explanations, no other output.
+/// The loop over a file with the view's sink, which stores every frame's bytes.
 fn fill_from_file(cfg: &Config, sink: &mut impl Sink) -> Result<()> {
     let selector = Selector::new(cfg.query.filter.clone());
-    let keep = cfg.query.needs_bytes() || cfg.output.quotes_data();
-    run_file(cfg, keep, selector, sink, std::io::sink(), true)
+    run_file(cfg, true, selector, sink, std::io::sink(), true)
 }
 
 /// The view's sink stopped the run because the user quit.
@@ -217,26 +222,32 @@ struct TuiSource<'a> {
     cfg: &'a Config,
 }
 
+/// A display filter typed in the view (empty: none).
+fn typed_filter(expr: &str) -> Result<Option<Arc<DisplayFilter>>> {
+    if expr.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Arc::new(
+        DisplayFilter::compile(expr).map_err(|e| anyhow::anyhow!("{e}"))?,
+    )))
+}
+
 impl crate::tui::Source for TuiSource<'_> {
     fn pane(&self, pane: crate::tui::Pane, stream: u32, width: u16, height: u16) -> Result<String> {
         tui_pane(self.cfg, pane, stream, width, height)
     }
 
-    fn filter(&self, expr: &str) -> Result<crate::tui::TuiModel> {
-        let filter = if expr.trim().is_empty() {
-            None
-        } else {
-            Some(Arc::new(
-                DisplayFilter::compile(expr).map_err(|e| anyhow::anyhow!("{e}"))?,
-            ))
-        };
-        tui_model(&Config {
+    fn filter(&self, expr: &str, model: &crate::tui::SharedModel) -> Result<()> {
+        let filter = typed_filter(expr)?;
+        let fresh = tui_model(&Config {
             query: Query {
                 filter,
                 fields: None,
             },
             ..self.cfg.clone()
-        })
+        })?;
+        *crate::tui::lock(model) = fresh;
+        Ok(())
     }
 }
 
@@ -310,7 +321,7 @@ pub fn tui_pane(
 
 /// The interactive view's model of a file: every connection and frame.
 pub fn tui_model(cfg: &Config) -> Result<crate::tui::TuiModel> {
-    let mut model = crate::tui::TuiModel::default();
+    let mut model = crate::tui::TuiModel::new(&cfg.output)?;
     fill_from_file(cfg, &mut model)?;
     Ok(model)
 }
@@ -482,18 +493,30 @@ fn consume_file<W: Write + Send>(
 }
 
 /// `capture --tui`: the view over a live capture, filled as packets arrive; quitting stops
-/// `capture --tui`: the view over a live capture, filled as packets arrive; quitting stops
-/// the capture.
+/// the capture. The capture is also written to `file` (`-w`, or a temporary file), which
+/// the ladder, follow and graph panes read back.
 fn capture_tui(
     cfg: &CaptureConfig,
     rx: &crossbeam_channel::Receiver<SourceMsg>,
     stopper: &source::live::Stopper,
     title: String,
+    file: &Path,
+    counters: Arc<source::live::Counters>,
 ) -> Result<()> {
+    let read = Config {
+        input: source::merge::Inputs::one(file.to_path_buf()),
+        filter: None,
+        output: cfg.output,
+        query: Query::default(),
+        limits: cfg.limits,
+        write: None,
+    };
     view_while(
+        crate::tui::TuiModel::new(&cfg.output)?,
         title,
         "capturing",
-        None,
+        Some(Box::new(LiveSource { read: &read })),
+        Some(Box::new(move || counters.line())),
         |sink| {
             let outputs = Outputs::new(cfg.output, std::io::sink(), None).sink(Box::new(sink));
             let selector = Selector::new(cfg.query.filter.clone());
@@ -503,10 +526,57 @@ fn capture_tui(
     )
 }
 
+/// A live view's way back: the panes read the capture file written so far; a display filter
+/// is applied to the frames the view stored (and to those still to come), as the capture
+/// goes on.
+struct LiveSource<'a> {
+    read: &'a Config,
+}
+
+impl crate::tui::Source for LiveSource<'_> {
+    fn pane(&self, pane: crate::tui::Pane, stream: u32, width: u16, height: u16) -> Result<String> {
+        tui_pane(self.read, pane, stream, width, height)
+    }
+
+    fn filter(&self, expr: &str, model: &crate::tui::SharedModel) -> Result<()> {
+        let filter = typed_filter(expr)?;
+        if filter.as_ref().is_some_and(|f| {
+            Query {
+                filter: Some(f.clone()),
+                fields: None,
+            }
+            .needs_connection()
+        }) {
+            anyhow::bail!(
+                "tcplens.conn.* fields are known when a connection ends: not on a live \
+                 capture (open the -w file with `tcplens tui`)"
+            );
+        }
+        crate::tui::lock(model).refilter(filter)
+    }
+}
+
 /// `tcplens capture`: rows as packets arrive, then the summary when the capture stops (Ctrl-C,
 /// SIGTERM, `-c`), then libpcap's statistics on stderr as tcpdump prints them.
 pub fn capture(cfg: &CaptureConfig) -> Result<()> {
-    let live = source::live::open(cfg.live.clone())?;
+    let mut opts = cfg.live.clone();
+    // The interactive view's panes read the capture back: from -w's file, or from a
+    // temporary one, removed at the end.
+    let _temporary = match (cfg.tui, &opts.write) {
+        (true, None) => {
+            let t = tempfile::Builder::new()
+                .prefix("tcplens-live-")
+                .suffix(".pcap")
+                .tempfile_in(crate::render::spill_dir())
+                .context("cannot create a temporary capture file for the view")?;
+            opts.write = Some(t.path().to_path_buf());
+            Some(t)
+        }
+        _ => None,
+    };
+    let written = opts.write.clone();
+    let live = source::live::open(opts)?;
+    let counters = live.counters();
     let stopper = live.stopper();
     source::live::stop_on_signals(&stopper)?;
     // Not eprintln!/eprint!: they panic when stderr is a closed pipe (`2>&1 | head -1`).
@@ -517,7 +587,14 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
     let result = if cfg.tui {
-        capture_tui(cfg, &rx, &stopper, format!("live on {}", live_name))
+        capture_tui(
+            cfg,
+            &rx,
+            &stopper,
+            format!("live on {}", live_name),
+            written.as_deref().unwrap_or(Path::new("-")),
+            counters,
+        )
     } else if let Some((stream, opts)) = &cfg.follow {
         let streams = stream.map_or(Streams::All, Streams::One);
         let outputs = Outputs::new(cfg.output, stdout(), None)

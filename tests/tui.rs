@@ -9,7 +9,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tcplens::cli::{Cli, Command};
-use tcplens::tui::{App, Focus, draw};
+use tcplens::tui::draw::draw;
+use tcplens::tui::{App, Focus};
 
 fn config(fixture: &str) -> tcplens::cli::Config {
     let argv = ["tcplens", "tui", &common::fixture(fixture)];
@@ -61,7 +62,7 @@ fn press(app: &mut App, code: KeyCode) {
 #[test]
 fn connection_table_of_forty_interleaved_connections() {
     let mut app = app("interleaved_40.pcap");
-    assert_eq!(tcplens::tui::lock(&app.model).conns.len(), 40);
+    assert_eq!(tcplens::tui::lock(&app.model).conns().len(), 40);
     let s = screen(&mut app, 140, 40);
     assert!(s.contains("Connections: 40"), "{s}");
     // Each connection ended: its open and close kinds replace the last event.
@@ -99,7 +100,7 @@ fn an_80_by_24_terminal_still_shows_every_pane() {
     assert!(s.contains("Connections: 2"), "{s}");
     assert!(s.contains("Packets of tcp.stream 0"), "{s}");
     assert!(s.contains("What it does"), "{s}");
-    assert!(s.contains("j/k move"), "{s}");
+    assert!(s.contains("? keys"), "{s}");
 }
 
 #[test]
@@ -140,7 +141,7 @@ fn ladder_follow_and_graph_open_over_the_screen_and_esc_goes_back() {
         "{s}"
     );
     press(&mut app, KeyCode::Esc);
-    press(&mut app, KeyCode::Char('r'));
+    press(&mut app, KeyCode::Char('g'));
     let s = screen(&mut app, 110, 32);
     assert!(s.contains("tcptrace · tcp.stream 0"), "{s}");
     press(&mut app, KeyCode::Esc);
@@ -159,7 +160,7 @@ fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
     let s = screen(&mut app, 100, 24);
     assert!(s.contains("Unexpected end of filter expression"), "{s}");
     assert_eq!(
-        tcplens::tui::lock(&app.model).conns.len(),
+        tcplens::tui::lock(&app.model).conns().len(),
         2,
         "a bad filter leaves the view as it was"
     );
@@ -169,7 +170,7 @@ fn a_display_filter_narrows_the_view_and_its_error_shows_in_place() {
     }
     press(&mut app, KeyCode::Enter);
     let s = screen(&mut app, 100, 24);
-    assert_eq!(tcplens::tui::lock(&app.model).conns.len(), 1, "{s}");
+    assert_eq!(tcplens::tui::lock(&app.model).conns().len(), 1, "{s}");
     assert!(s.contains("-Y tcp.stream == 1"), "{s}");
 }
 
@@ -190,7 +191,7 @@ fn scrolling_keeps_the_selection_on_screen() {
     let up = screen(&mut app, 140, 40);
     assert!(up.contains("│39    127.0.0.1:"), "{up}");
     assert!(up.contains("Packets of tcp.stream 38"), "{up}");
-    press(&mut app, KeyCode::Char('g'));
+    press(&mut app, KeyCode::Home);
     let top = screen(&mut app, 140, 40);
     assert!(top.contains("│0     127.0.0.1:"), "{top}");
 }

@@ -9,7 +9,7 @@ use crate::source::Frame;
 
 /// Times Wireshark shows per frame, in nanoseconds: ±292 years, saturated beyond (every
 /// displayed frame carries them, so they are kept to 8 bytes each rather than 16).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FrameTimes {
     /// Since the first frame (`frame.time_relative`).
     pub relative: i64,

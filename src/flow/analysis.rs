@@ -93,7 +93,7 @@ impl Label {
 }
 
 /// The analysis of one segment: its labels and, for a duplicate ACK, `N#M`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Analysis {
     bits: u16,
     /// Frame of the original ACK and the running count: Info's `[TCP Dup ACK N#M]`.
@@ -121,7 +121,7 @@ pub struct Analysis {
 /// An ACK that ends exactly where an unacknowledged segment of the peer ended (packet-tcp.c
 /// sets `frame_acked` only on that exact match, not on an ACK covering several segments'
 /// middle).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Acked {
     /// The acknowledged segment's frame (`tcp.analysis.acks_frame`); the oldest one when a
     /// retransmission left two with the same end.
@@ -133,7 +133,7 @@ pub struct Acked {
 /// Data in flight after a segment with payload was sent (Wireshark's default, "historical"
 /// method: the span of its direction's unacknowledged segments, less what the peer's last
 /// SACK blocks reported delivered).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Flight {
     /// `tcp.analysis.bytes_in_flight`; 0 when Wireshark shows neither field.
     pub bytes: u32,
@@ -171,7 +171,7 @@ impl RttStats {
 
 /// How long after the segment it repeats a retransmission came (the oldest unacknowledged
 /// segment of its direction, else the segment that last advanced the sequence number).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rto {
     pub frame: u64,
     /// Nanoseconds (`tcp.analysis.rto`, shown when not 0).
@@ -184,7 +184,7 @@ pub struct Rto {
 /// desegmentation runs (arkime__wireshark-retrans.pcap frames 30 and 89 in ../shared/corpus),
 /// but is dissected as data when the snap length cut it (fixtures/spurious_retransmission.pcap
 /// frame 6). A fast retransmission is dissected either way (the same corpus file, frame 22).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PayloadNews {
     /// No payload.
     #[default]
@@ -197,7 +197,7 @@ pub enum PayloadNews {
 
 /// What a segment's sequence space adds to what its sender sent before: explanations say
 /// "so its next Seq is N" only for a segment that moved it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SeqNews {
     /// No payload, SYN or FIN: it occupies no sequence number (RFC 9293 §3.4).
     #[default]
@@ -214,7 +214,7 @@ pub enum SeqNews {
 /// this window; into a closed window it is the sender's zero-window probe (RFC 9293
 /// §3.8.6.1), which Linux sends empty at SND.UNA − 1 (`tcp_xmit_probe_skb`), so an
 /// explanation must know the window to say which the segment is.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PeerWindow {
     /// The peer has sent nothing yet.
     #[default]
@@ -228,7 +228,7 @@ pub enum PeerWindow {
 /// What a segment's acknowledgment tells beyond its sender's earlier ACKs: explanations say
 /// "acknowledges N more bytes" from it. (Which segment it acknowledges exactly is
 /// [`Analysis::acks`], from Wireshark's list of unacknowledged segments.)
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AckNews {
     /// No ACK flag.
     #[default]

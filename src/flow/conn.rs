@@ -8,7 +8,7 @@ use super::{Analysis, Endpoint};
 use crate::decode::{Tcp, flags};
 
 /// What a segment does in its connection's life (design.md `phase`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Phase {
     Handshake,
     Data,
@@ -117,7 +117,7 @@ pub struct Wire {
 }
 
 /// One segment's place in its connection, for rows and JSON.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     /// Who sent the segment: the ladder draws its arrow from this side.
     pub sender: Side,
@@ -133,7 +133,7 @@ pub struct Step {
 }
 
 /// The moments tcplens names on rows (and sums up in the summary).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// The capture starts inside the connection: no SYN seen.
     Midstream,

@@ -16,7 +16,7 @@ use super::SeqNum;
 use crate::decode::{Tcp, flags};
 
 /// The eleven states of RFC 9293 §3.3.2, spelled as netstat spells them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EndpointState {
     Closed,
     Listen,
@@ -69,7 +69,7 @@ impl EndpointState {
 }
 
 /// The two roles: the client sent the first SYN (without a SYN, it sent the first segment).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Side {
     Client,
     Server,
@@ -95,7 +95,7 @@ impl Side {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transition {
     pub side: Side,
     pub from: EndpointState,
@@ -106,7 +106,7 @@ pub struct Transition {
 }
 
 /// At most one transition per side per segment (a side's several steps are collapsed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Transitions {
     items: [Option<Transition>; 2],
 }

@@ -26,7 +26,7 @@ use seq::Nanos;
 pub use seq::SeqNum;
 
 /// Window scaling of one direction, as Wireshark tracks it (packet-tcp.c `win_scale`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum WinScale {
     /// No SYN seen yet: the window is shown raw (Wireshark's -1).
     Unknown,
@@ -146,7 +146,7 @@ impl Iterator for Left {
 impl ExactSizeIterator for Left {}
 
 /// What the tracker knows about one segment, for the renderers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TcpInfo {
     /// Wireshark's `tcp.stream`.
     pub stream: u32,

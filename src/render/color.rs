@@ -46,7 +46,7 @@ impl ColorMode {
 }
 
 /// One of Wireshark's default coloring rules.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Rule {
     /// `tcp.analysis.flags && !tcp.analysis.window_update && !tcp.analysis.keep_alive &&
     /// !tcp.analysis.keep_alive_ack`

@@ -109,7 +109,7 @@ impl Held {
         let spill = match &mut self.spill {
             Some(s) => s,
             None => self.spill.insert(Spill {
-                file: tempfile::tempfile()
+                file: super::spill_file()
                     .context("cannot create a temporary file for a stream's text")?,
                 read: 0,
                 written: 0,

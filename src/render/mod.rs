@@ -141,6 +141,41 @@ impl<S: Sink> Sink for &mut S {
     }
 }
 
+/// An unnamed temporary file for what would not fit in memory (a stream's text waiting its
+/// turn, the interactive view's frames): in `$TMPDIR` when set, else in /var/tmp, which the
+/// FHS keeps on disk (Debian 13 mounts /tmp as tmpfs, that is, in memory).
+pub fn spill_file() -> std::io::Result<std::fs::File> {
+    tempfile::tempfile_in(spill_dir())
+}
+
+/// Where [`spill_file`] puts its files.
+pub fn spill_dir() -> std::path::PathBuf {
+    match std::env::var_os("TMPDIR") {
+        Some(d) if !d.is_empty() => std::path::PathBuf::from(d),
+        _ if std::path::Path::new("/var/tmp").is_dir() => "/var/tmp".into(),
+        _ => std::env::temp_dir(),
+    }
+}
+
+/// One frame's row as `read` prints it (plain, into `row`) and, with an explainer, its
+/// sentence (into `note`), made on demand: the interactive view builds only the rows on
+/// screen, from frames it reads back. Returns the Wireshark coloring rule of the row.
+pub fn describe(
+    packet: &Packet<'_>,
+    seq: SeqMode,
+    explainer: Option<&Explainer>,
+    row: &mut String,
+    note: &mut String,
+) -> Option<Rule> {
+    let mut info = String::new();
+    let made = RowParts::new(packet, &mut info, seq).with_info(&info);
+    rows::plain_row(row, &made);
+    if let Some(explainer) = explainer {
+        explainer.sentence(note, &made);
+    }
+    made.rule()
+}
+
 /// One displayed frame as every sink sees it.
 pub struct View<'a> {
     /// The frame with its fields and the tracker's verdict.

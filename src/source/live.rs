@@ -61,11 +61,34 @@ pub struct Options {
 pub struct Live {
     cap: Capture<Active>,
     stopper: Stopper,
+    counters: Arc<Counters>,
     save: Option<Saving>,
     opts: Options,
     /// The interface actually opened.
     pub interface: String,
     pub linktype: u32,
+}
+
+/// libpcap's counters while the capture runs, for a status line (`capture --tui`): updated
+/// by the capture thread about four times a second.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub captured: std::sync::atomic::AtomicU64,
+    pub received: std::sync::atomic::AtomicU64,
+    pub dropped: std::sync::atomic::AtomicU64,
+}
+
+impl Counters {
+    /// tcpdump's words, on one line.
+    pub fn line(&self) -> String {
+        use std::sync::atomic::Ordering::Relaxed;
+        format!(
+            "{} captured, {} received by filter, {} dropped by kernel",
+            self.captured.load(Relaxed),
+            self.received.load(Relaxed),
+            self.dropped.load(Relaxed)
+        )
+    }
 }
 
 /// libpcap's counters at the end of a capture, with the packets tcplens received.
@@ -212,6 +235,7 @@ pub fn open(opts: Options) -> Result<Live> {
     Ok(Live {
         cap,
         stopper,
+        counters: Arc::default(),
         save,
         opts,
         interface: name,
@@ -230,6 +254,11 @@ impl Live {
         )
     }
 
+    /// The counters the capture thread keeps current.
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
     /// What stops this capture (signals, or the consumer going away).
     pub fn stopper(&self) -> Stopper {
         self.stopper.clone()
@@ -245,6 +274,16 @@ impl Live {
             .context("cannot start the capture thread")
     }
 
+    /// Brings [`Counters`] up to date.
+    fn count(&mut self, captured: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters.captured.store(captured, Relaxed);
+        if let Ok(s) = self.cap.stats() {
+            self.counters.received.store(s.received.into(), Relaxed);
+            self.counters.dropped.store(s.dropped.into(), Relaxed);
+        }
+    }
+
     fn run(mut self, tx: &Sender<SourceMsg>) -> Stats {
         let mut captured = 0u64;
         let linktype = self.linktype;
@@ -257,6 +296,7 @@ impl Live {
         } else {
             Batcher::default()
         };
+        let mut counted = std::time::Instant::now();
         while !self.stopper.stopped() {
             let left = self.opts.count.map(|c| c.saturating_sub(captured));
             if left == Some(0) {
@@ -341,7 +381,12 @@ impl Live {
             if failure.is_some() || done {
                 break;
             }
+            if counted.elapsed() >= std::time::Duration::from_millis(250) {
+                counted = std::time::Instant::now();
+                self.count(captured);
+            }
         }
+        self.count(captured);
         let stats = self.cap.stats().ok();
         // The last file is complete.
         if let Some(save) = self.save.take()

@@ -38,7 +38,7 @@ pub const CHANNEL_DEPTH: usize = 8;
 pub const BATCH_BYTES: usize = 1 << 20;
 
 /// Capture time of a frame, as the file or libpcap recorded it (never the wall clock).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Timestamp {
     pub secs: i64,
     pub nanos: u32,
