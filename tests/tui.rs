@@ -195,3 +195,213 @@ fn scrolling_keeps_the_selection_on_screen() {
     let top = screen(&mut app, 140, 40);
     assert!(top.contains("│0     127.0.0.1:"), "{top}");
 }
+
+/// The view keeps no row: each is made again from the frame read back from its temporary
+/// file. Made again, every row of every fixture (fragments reassembled, tunnels, SLL) is
+/// `tcplens read`'s row, and the sentence under it `read --explain`'s.
+#[test]
+fn rows_read_back_from_the_store_are_reads_rows_on_every_fixture() {
+    for path in common::fixtures() {
+        let file = path.to_str().unwrap();
+        let out = common::run(&[
+            "read",
+            file,
+            "--color",
+            "never",
+            "--no-summary",
+            "--explain",
+        ]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let argv = ["tcplens", "tui", file];
+        let Command::Tui(args) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let model = tcplens::pipeline::tui_model(&args.into_config().unwrap()).unwrap();
+        assert_eq!(model.shown().len() * 2, lines.len(), "{file}");
+        for (n, &i) in model.shown().iter().enumerate() {
+            let shown = model.describe(i).unwrap();
+            assert_eq!(shown.row, lines[2 * n], "{file}, frame {}", n + 1);
+            let note = lines[2 * n + 1].trim_start();
+            assert!(
+                note.ends_with(&shown.note),
+                "{file}, frame {}: {note}",
+                n + 1
+            );
+        }
+    }
+}
+
+/// The packet pane colors rows by Wireshark's coloring rules; NO_COLOR leaves them plain.
+#[test]
+fn packet_rows_carry_wiresharks_colors_unless_no_color() {
+    let mut app = app("learn_tcp.pcap");
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| draw(f, &mut app)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    // Row 1 of the packet pane is the SYN: "TCP SYN/FIN" is gray (a0a0a0) in colorfilters;
+    // row 3, a plain ACK, is "TCP" (e7e6ff).
+    let packets_top = (0..buf.area.height)
+        .find(|&y| buf[(1, y)].symbol() == " " && buf[(0, y)].symbol() == "┌" && y > 0)
+        .unwrap();
+    let bg = |row: u16| buf[(6, packets_top + row)].bg;
+    assert_eq!(bg(2), ratatui::style::Color::Rgb(0xa0, 0xa0, 0xa0));
+    assert_eq!(bg(3), ratatui::style::Color::Rgb(0xe7, 0xe6, 0xff));
+    app.color = false;
+    terminal.draw(|f| draw(f, &mut app)).unwrap();
+    let plain = terminal.backend().buffer();
+    assert_eq!(plain[(6, packets_top + 2)].bg, ratatui::style::Color::Reset);
+}
+
+/// `d` turns the bottom pane to the field tree (the display filter's names, by layer) and to
+/// the bytes in hex.
+#[test]
+fn the_detail_pane_shows_the_field_tree_and_the_bytes() {
+    let mut app = app("learn_tcp.pcap");
+    press(&mut app, KeyCode::Tab);
+    for _ in 0..3 {
+        press(&mut app, KeyCode::Char('j'));
+    }
+    press(&mut app, KeyCode::Char('d'));
+    let s = screen(&mut app, 120, 60);
+    assert!(s.contains("Fields · d: bytes"), "{s}");
+    assert!(s.contains("▾ frame — "), "{s}");
+    assert!(s.contains("    frame.number: 4"), "{s}");
+    press(&mut app, KeyCode::Char('d'));
+    let s = screen(&mut app, 120, 60);
+    assert!(s.contains("Bytes · d: what it does"), "{s}");
+    assert!(s.contains("0040  f7 43 48 65 6c 6c 6f 21"), "{s}");
+    assert!(s.contains(".CHello!"), "{s}");
+    // Tab reaches the pane, j scrolls it.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Detail);
+    press(&mut app, KeyCode::Char('j'));
+    let s = screen(&mut app, 120, 60);
+    assert!(!s.contains("│0000  "), "{s}");
+}
+
+/// The field tree holds the frame's fields under the names the display filter uses, in
+/// Wireshark's layer order, with the values `-T fields` prints.
+#[test]
+fn the_field_tree_names_the_fields_as_the_filter_does() {
+    let model = tcplens::pipeline::tui_model(&config("learn_tcp.pcap")).unwrap();
+    let tree = model
+        .frame(3)
+        .unwrap()
+        .with_packet(tcplens::tui::field_tree);
+    for line in [
+        "    frame.number: 4",
+        "    tcp.len: 6",
+        "    tcp.seq: 1",
+        "    tcp.srcport: 5200",
+        "    ip.src: 127.0.0.1",
+        "    tcplens.state.server: ESTABLISHED",
+    ] {
+        assert!(tree.lines().any(|l| l == line), "{line}: {tree}");
+    }
+    let at = |name: &str| tree.find(name).unwrap_or_else(|| panic!("{name}: {tree}"));
+    assert!(at("▾ frame") < at("▾ eth"));
+    assert!(at("▾ eth") < at("▾ ip "));
+    assert!(at("▾ ip ") < at("▾ tcp "));
+    assert!(at("▾ tcp ") < at("▾ tcplens"));
+}
+
+/// The bytes pane is `tshark -x`, frame by frame.
+#[test]
+fn the_bytes_pane_is_tsharks_hex_dump() {
+    for name in ["learn_tcp.pcap", "ipv6.pcap", "sll2_any.pcap"] {
+        let file = common::fixture(name);
+        let out = std::process::Command::new("tshark")
+            .args(["-r", &file, "-x"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let blocks: Vec<&str> = text
+            .split("\n\n")
+            .filter(|b| !b.trim().is_empty())
+            .collect();
+        let model = tcplens::pipeline::tui_model(&config(name)).unwrap();
+        assert_eq!(blocks.len(), model.shown().len(), "{name}");
+        for (n, &i) in model.shown().iter().enumerate() {
+            let ours = tcplens::tui::hex_dump(model.frame(i).unwrap().data());
+            assert_eq!(
+                ours.trim_end(),
+                blocks[n].trim_end(),
+                "{name} frame {}",
+                n + 1
+            );
+        }
+    }
+}
+
+/// `s` sorts the table by the next column, `S` the other way; the header marks it.
+#[test]
+fn the_table_sorts_by_any_column() {
+    let mut app = app("port_reuse.pcap");
+    let first_stream = |app: &mut App| {
+        let s = screen(app, 140, 30);
+        let row = s.lines().nth(2).unwrap().to_string();
+        row.trim_start_matches('│')
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(first_stream(&mut app), "0");
+    press(&mut app, KeyCode::Char('S'));
+    assert_eq!(first_stream(&mut app), "1");
+    assert!(screen(&mut app, 140, 30).contains("#▼"));
+    press(&mut app, KeyCode::Char('s'));
+    assert!(screen(&mut app, 140, 30).contains("client▼"));
+}
+
+/// `a` lists every packet, of every connection; a mouse click selects the row under it.
+#[test]
+fn all_packets_and_a_click_select() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app("interleaved_40.pcap");
+    screen(&mut app, 140, 40);
+    press(&mut app, KeyCode::Char('a'));
+    let s = screen(&mut app, 140, 40);
+    assert!(s.contains("All packets: 400"), "{s}");
+    // Click the third connection row (border, header, then rows 0, 1, 2).
+    app.mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 10,
+        row: 4,
+        modifiers: KeyModifiers::NONE,
+    });
+    press(&mut app, KeyCode::Char('a'));
+    let s = screen(&mut app, 140, 40);
+    assert!(s.contains("Packets of tcp.stream 2"), "{s}");
+    assert_eq!(app.focus, Focus::Connections);
+}
+
+/// `?` shows the key map over the screen.
+#[test]
+fn question_mark_shows_the_keys() {
+    let mut app = app("learn_tcp.pcap");
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&mut app, 100, 30);
+    assert!(s.contains("Keys · Esc back"), "{s}");
+    assert!(s.contains("sort the table by the next column"), "{s}");
+    press(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}
+
+/// On a live capture `/` filters the frames the view stored, without reading a file: the
+/// model is rebuilt from its store, and frames still to come are filtered as they arrive.
+#[test]
+fn a_filter_on_the_stored_frames_rebuilds_the_table() {
+    let mut model = tcplens::pipeline::tui_model(&config("port_reuse.pcap")).unwrap();
+    let all = model.shown().len();
+    let f = tcplens::dfilter::DisplayFilter::compile("tcp.stream == 1").unwrap();
+    model.refilter(Some(std::sync::Arc::new(f))).unwrap();
+    assert_eq!(model.conns().len(), 1);
+    assert_eq!(model.conns()[0].stream, 1);
+    assert!(model.shown().len() < all);
+    assert_eq!(model.shown().len(), model.conns()[0].frames.len());
+    model.refilter(None).unwrap();
+    assert_eq!(model.shown().len(), all);
+    assert_eq!(model.conns().len(), 2);
+}

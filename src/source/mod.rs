@@ -75,6 +75,9 @@ pub struct Frame {
     /// bytes do not hold; kept only when the source keeps bytes (follow, `--payload`,
     /// `tcp.payload`).
     reassembled: Option<Box<[u8]>>,
+    /// The frame completed an IP datagram: `decoded` is the reassembled datagram's, which its
+    /// own bytes alone do not give.
+    pub completes_datagram: bool,
 }
 
 impl Frame {
@@ -90,6 +93,7 @@ impl Frame {
             file: 0,
             decoded: decode(linktype, data, origlen),
             reassembled: None,
+            completes_datagram: false,
         }
     }
 
@@ -296,6 +300,7 @@ impl Batcher {
             && let Some(whole) = (self.defrag).add(&frame.decoded, data, linktype, ts.as_nanos())
         {
             frame.decoded = whole.decoded;
+            frame.completes_datagram = true;
             if self.keep_bytes {
                 frame.reassembled = whole
                     .payload_at

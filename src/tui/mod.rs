@@ -648,29 +648,27 @@ pub fn field_tree(packet: &Packet<'_>) -> String {
     groups.into_iter().map(|g| g.2).collect()
 }
 
-/// The frame's bytes as `tshark -x` shows them: offset, 16 bytes in hex, the same as ASCII.
+/// The frame's bytes as `tshark -x` shows them: offset, up to 16 bytes in hex, the same as
+/// ASCII (a dot for what is not printable).
 pub fn hex_dump(data: &[u8]) -> String {
     let mut out = String::new();
     for (n, chunk) in data.chunks(16).enumerate() {
-        out.push_str(&format!("{:04x}  ", n * 16));
-        for i in 0..16 {
-            match chunk.get(i) {
-                Some(b) => out.push_str(&format!("{b:02x} ")),
-                None => out.push_str("   "),
-            }
-            if i == 7 {
-                out.push(' ');
-            }
-        }
-        out.push(' ');
-        out.extend(chunk.iter().map(|&b| {
-            if b.is_ascii_graphic() || b == b' ' {
-                b as char
-            } else {
-                '.'
-            }
-        }));
-        out.push('\n');
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:04x}  {:<47}   {ascii}\n",
+            n * 16,
+            hex.join(" ")
+        ));
     }
     out
 }

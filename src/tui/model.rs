@@ -18,7 +18,6 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{Output, SeqMode};
-use crate::decode::Payload;
 use crate::dfilter::DisplayFilter;
 use crate::fields::{FrameTimes, Packet};
 use crate::flow::conn::{Close, Event, Open, Phase};
@@ -345,11 +344,7 @@ impl TuiModel {
         let data = view.captured.map_or(&[][..], |c| c.data);
         let frame = p.frame;
         let decoded = frame.decoded();
-        // A frame whose bytes decode to a fragment but whose packet is not one completed a
-        // datagram (decode::defrag): keep what was shown.
-        let reassembled = decoded.ip.is_some_and(|ip| ip.fragment.is_some())
-            && !matches!(decoded.payload, Payload::Fragment { .. });
-        let fixed = reassembled.then(|| {
+        let fixed = frame.completes_datagram.then(|| {
             let (mut row, mut note) = (String::new(), String::new());
             let rule =
                 crate::render::describe(p, self.seq, Some(&self.explainer), &mut row, &mut note);
