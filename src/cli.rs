@@ -92,6 +92,10 @@ pub struct DemoArgs {
     /// Width of the ladder in columns (default: the terminal's).
     #[arg(long, value_name = "COLS", value_parser = clap::value_parser!(u16).range(40..))]
     pub width: Option<u16>,
+    /// Show the experiment in the interactive view (as `tcplens tui`): the connection's
+    /// states change on screen as the segments pass; `q` quits.
+    #[arg(long)]
+    pub tui: bool,
 }
 
 /// `tcplens completions SHELL`: the script clap_complete derives from this very parser.
@@ -159,6 +163,8 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
 pub struct DemoConfig {
     pub replay: bool,
     pub output: Output,
+    /// `--tui`: the interactive view instead of rows and ladder.
+    pub tui: bool,
 }
 
 impl DemoArgs {
@@ -188,9 +194,16 @@ impl DemoArgs {
         let mut output = args.resolve();
         // Rows as the packets arrive, then the ladder and the summary once the client closed.
         output.rows = true;
+        if self.tui {
+            // The view shows rows and explanations itself.
+            output = FollowOpts::output();
+            output.explain = true;
+            output.payload = true;
+        }
         DemoConfig {
             replay: self.replay,
             output,
+            tui: self.tui,
         }
     }
 }

@@ -35,7 +35,7 @@ struct Fallback(String);
 
 pub fn run(cfg: &DemoConfig) -> Result<()> {
     if !cfg.replay {
-        match live_demo(cfg.output) {
+        match live_demo(cfg) {
             Ok(result) => return result,
             // Not eprintln!: it panics when stderr is a closed pipe (`2>&1 >/dev/null | true`).
             Err(Fallback(why)) => {
@@ -47,13 +47,37 @@ pub fn run(cfg: &DemoConfig) -> Result<()> {
             }
         }
     }
+    if cfg.tui {
+        return replay_tui(cfg.output);
+    }
     pipeline::replay(RECORDING_NAME, RECORDING, cfg.output)
+}
+
+/// The recording in the interactive view: written to a temporary file, which the view
+/// reads (and reads again for its panes), removed at the end.
+fn replay_tui(output: Output) -> Result<()> {
+    let mut file = tempfile::Builder::new()
+        .prefix("tcplens-demo-")
+        .suffix(".pcap")
+        .tempfile_in(crate::render::spill_dir())
+        .context("cannot write the recording to a temporary file")?;
+    file.write_all(RECORDING)?;
+    file.flush()?;
+    pipeline::tui(&crate::cli::Config {
+        input: crate::source::merge::Inputs::one(file.path().to_path_buf()),
+        filter: None,
+        output,
+        query: Default::default(),
+        limits: Default::default(),
+        write: None,
+    })
 }
 
 /// Opens the capture and the server; `Err` when either is impossible (the caller replays),
 /// `Ok(result)` once the experiment ran.
-fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
-    let capture = live::open(live::Options {
+fn live_demo(cfg: &DemoConfig) -> Result<Result<()>, Fallback> {
+    let output = cfg.output;
+    let opts = live::Options {
         interface: Some("lo".into()),
         count: None,
         write: None,
@@ -65,8 +89,8 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
         // The demo's rows quote what was said (--payload).
         keep_bytes: true,
         rotation: Default::default(),
-    })
-    .map_err(|e| {
+    };
+    let capture = live::open(opts.clone()).map_err(|e| {
         let msg = format!("{e:#}");
         Fallback(if msg.starts_with("no permission") {
             "no permission to capture on lo (run `sudo tcplens demo` to capture the experiment \
@@ -87,6 +111,30 @@ fn live_demo(output: Output) -> Result<Result<()>, Fallback> {
         std::io::stderr(),
         "tcplens demo: server {SERVER}, client {CLIENT}, capturing on lo ({FILTER}); about 4 s"
     );
+    if cfg.tui {
+        // The view captures on its own (it writes the capture to a temporary file for its
+        // panes); the experiment runs beside it, and the view stays until `q`.
+        drop(capture);
+        let mut worker = None;
+        let cfg = crate::cli::CaptureConfig {
+            live: opts,
+            output,
+            query: Default::default(),
+            limits: Default::default(),
+            print: true,
+            follow: None,
+            tui: true,
+        };
+        let viewed = pipeline::capture_then(&cfg, || {
+            worker = Some(thread::spawn(move || experiment(listener, client)));
+        });
+        let worked = match worker.map(|w| w.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(anyhow!("the demo thread panicked")),
+            None => Ok(()),
+        };
+        return Ok(viewed.and(worked));
+    }
     Ok(pipeline::capture_while(capture, output, move || {
         experiment(listener, client)
     }))

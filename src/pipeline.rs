@@ -559,6 +559,12 @@ impl crate::tui::Source for LiveSource<'_> {
 /// `tcplens capture`: rows as packets arrive, then the summary when the capture stops (Ctrl-C,
 /// SIGTERM, `-c`), then libpcap's statistics on stderr as tcpdump prints them.
 pub fn capture(cfg: &CaptureConfig) -> Result<()> {
+    capture_then(cfg, || {})
+}
+
+/// [`capture`], calling `ready` once the capture runs (the demo starts its experiment then,
+/// so that the handshake is captured).
+pub fn capture_then(cfg: &CaptureConfig, ready: impl FnOnce()) -> Result<()> {
     let mut opts = cfg.live.clone();
     // The interactive view's panes read the capture back: from -w's file, or from a
     // temporary one, removed at the end.
@@ -586,6 +592,7 @@ pub fn capture(cfg: &CaptureConfig) -> Result<()> {
     let live_name = live.interface.clone();
     let (tx, rx) = source::channel();
     let capture = live.spawn(tx)?;
+    ready();
     let result = if cfg.tui {
         capture_tui(
             cfg,

@@ -124,6 +124,24 @@ fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
 }
 
 #[test]
+fn the_demo_replayed_in_the_view() {
+    let command = format!(
+        "{} demo --tui --replay; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_tcplens")
+    );
+    let Some(term) = common::tmux::Tmux::start("demo-replay", &command) else {
+        return;
+    };
+    let pane = term.pane_with("TIME_WAIT 1");
+    assert!(pane.contains("127.0.0.1:5201"), "{pane}");
+    term.keys(&["Tab", "End"]);
+    term.pane_with("the server is CLOSED");
+    term.keys(&["q"]);
+    let after = term.pane_with("EXITED 0");
+    assert!(!after.contains("TIME_WAIT 1"), "{after}");
+}
+
+#[test]
 fn ladder_follow_and_graph_open_over_the_screen_and_esc_goes_back() {
     let cfg = config("learn_tcp.pcap");
     let mut app = tcplens::pipeline::tui_app(&cfg).expect("app");

@@ -183,6 +183,7 @@ fn demo_captures_live_when_privileged_and_replays_when_not() {
     assert!(stderr.contains("capturing on lo"), "{stderr}");
     // Live: fresh ISNs, not the recording's.
     assert!(!String::from_utf8_lossy(&live.stdout).contains("ISN 4292219536"));
+    demo_in_the_view_shows_the_states_change_live();
 
     let Some(mut cmd) = common::unprivileged() else {
         let _ = writeln!(
@@ -203,6 +204,27 @@ fn demo_captures_live_when_privileged_and_replays_when_not() {
             && stderr.contains("replaying the bundled recording"),
         "{stderr}"
     );
+}
+
+/// `demo --tui` as root: the experiment runs while the view captures it; the connection is
+/// ESTABLISHED on screen during the conversation (about 3 s of it), then TIME_WAIT on the
+/// client's side once it closed. Run after the live demo above, never beside it: both use
+/// ports 5200 and 5201.
+fn demo_in_the_view_shows_the_states_change_live() {
+    let command = format!(
+        "{} demo --tui; echo EXITED $?; sleep 30",
+        env!("CARGO_BIN_EXE_tcplens")
+    );
+    let Some(term) = common::tmux::Tmux::start("demo-tui", &command) else {
+        return;
+    };
+    let during = term.pane_with("ESTABLISHED");
+    assert!(during.contains("capturing"), "{during}");
+    let after = term.pane_with("TIME_WAIT 1");
+    assert!(after.contains("127.0.0.1:5201"), "{after}");
+    assert!(after.contains("close 4"), "{after}");
+    term.keys(&["q"]);
+    term.pane_with("EXITED 0");
 }
 
 #[test]

@@ -69,18 +69,58 @@ fn cell(app: &App<'_>, c: &ConnRow, column: Column) -> Cell<'static> {
     }
 }
 
+/// The columns that fit in `width` cells, most telling first (the endpoints and their
+/// states, then the last moment, then the counts), shown in the table's order: an 80-column
+/// terminal drops counts rather than cutting addresses.
+fn fitting(width: u16) -> Vec<Column> {
+    const PRIORITY: [Column; 11] = [
+        Column::Stream,
+        Column::Client,
+        Column::Server,
+        Column::ClientState,
+        Column::ServerState,
+        Column::Last,
+        Column::Packets,
+        Column::Bytes,
+        Column::Retransmissions,
+        Column::Rtt,
+        Column::Duration,
+    ];
+    let mut left = i32::from(width);
+    let mut chosen: Vec<Column> = Vec::new();
+    for c in PRIORITY {
+        let need = i32::from(cells(c)) + 1;
+        if need <= left {
+            left -= need;
+            chosen.push(c);
+        }
+    }
+    Column::ALL
+        .into_iter()
+        .filter(|c| chosen.contains(c))
+        .collect()
+}
+
 fn width(column: Column) -> Constraint {
-    Constraint::Length(match column {
+    match column {
+        Column::Last => Constraint::Min(cells(column)),
+        c => Constraint::Length(cells(c)),
+    }
+}
+
+/// A column's width in cells (an IPv4 endpoint with its port is at most 21).
+fn cells(column: Column) -> u16 {
+    match column {
         Column::Stream => 5,
-        Column::Client | Column::Server => 22,
+        Column::Client | Column::Server => 21,
         Column::ClientState | Column::ServerState => 12,
         Column::Packets => 9,
         Column::Bytes => 13,
         Column::Retransmissions => 4,
         Column::Rtt => 7,
         Column::Duration => 7,
-        Column::Last => 24,
-    })
+        Column::Last => 22,
+    }
 }
 
 /// Wireshark's coloring rule as a row style (its colorfilters' colors).
@@ -147,7 +187,8 @@ fn connections(f: &mut Frame, app: &mut App<'_>, m: &TuiModel, area: Rect) {
     }
     let counts: Vec<String> = per_state.iter().map(|(s, n)| format!("{s} {n}")).collect();
     let (sorted, descending) = app.sort;
-    let header = Row::new(Column::ALL.map(|c| {
+    let columns = fitting(area.width.saturating_sub(2));
+    let header = Row::new(columns.iter().map(|&c| {
         let name = match (c == sorted, descending) {
             (true, false) => format!("{}▲", c.header()),
             (true, true) => format!("{}▼", c.header()),
@@ -171,10 +212,10 @@ fn connections(f: &mut Frame, app: &mut App<'_>, m: &TuiModel, area: Rect) {
         .take(usize::from(area.height))
         .map(|&i| {
             let c = &m.conns()[i as usize];
-            Row::new(Column::ALL.map(|col| cell(app, c, col)))
+            Row::new(columns.iter().map(|&col| cell(app, c, col)))
         })
         .collect();
-    let table = Table::new(rows, Column::ALL.map(width))
+    let table = Table::new(rows, columns.iter().map(|&c| width(c)))
         .header(header)
         .block(
             Block::default()
