@@ -198,7 +198,7 @@ fn view_while<'a>(
 }
 
 /// The loop over a file with the view's sink, which stores every frame's bytes.
-fn fill_from_file(cfg: &Config, sink: &mut impl Sink) -> Result<()> {
+pub fn fill_from_file(cfg: &Config, sink: &mut impl Sink) -> Result<()> {
     let selector = Selector::new(cfg.query.filter.clone());
     run_file(cfg, true, selector, sink, std::io::sink(), true)
 }

@@ -134,23 +134,36 @@ impl Column {
         Column::ALL[(i + 1) % Column::ALL.len()]
     }
 
-    /// Orders two rows by this column, then by stream.
-    fn cmp(self, a: &ConnRow, b: &ConnRow) -> std::cmp::Ordering {
-        let by = match self {
-            Column::Stream => std::cmp::Ordering::Equal,
-            Column::Client => a.client.cmp(&b.client),
-            Column::Server => a.server.cmp(&b.server),
-            Column::ClientState => a.client_state.name().cmp(b.client_state.name()),
-            Column::ServerState => a.server_state.name().cmp(b.server_state.name()),
-            Column::Packets => (a.packets[0] + a.packets[1]).cmp(&(b.packets[0] + b.packets[1])),
-            Column::Bytes => (a.bytes[0] + a.bytes[1]).cmp(&(b.bytes[0] + b.bytes[1])),
-            Column::Retransmissions => a.retransmissions.cmp(&b.retransmissions),
-            Column::Rtt => a.rtt.cmp(&b.rtt),
-            Column::Duration => a.duration.cmp(&b.duration),
-            Column::Last => a.last.to_string().cmp(&b.last.to_string()),
-        };
-        by.then(a.stream.cmp(&b.stream))
+    /// What a row is sorted by in this column.
+    fn key(self, c: &ConnRow) -> SortKey {
+        match self {
+            Column::Stream => SortKey::Number(0),
+            Column::Client => SortKey::Endpoint(c.client),
+            Column::Server => SortKey::Endpoint(c.server),
+            Column::ClientState => SortKey::Name(c.client_state.name(), 0),
+            Column::ServerState => SortKey::Name(c.server_state.name(), 0),
+            Column::Packets => SortKey::Number(c.packets[0] + c.packets[1]),
+            Column::Bytes => SortKey::Number(c.bytes[0] + c.bytes[1]),
+            Column::Retransmissions => SortKey::Number(c.retransmissions),
+            Column::Rtt => SortKey::Time(c.rtt),
+            Column::Duration => SortKey::Time(Some(c.duration)),
+            Column::Last => {
+                let (name, n) = c.last.key();
+                SortKey::Name(name, n)
+            }
+        }
     }
+}
+
+/// A row's value in the sorted column. The keys are gathered into one array before sorting:
+/// comparing through the rows themselves (100k of them, scattered in memory) cost 140 ms a
+/// sort in cache misses; the array sorts in a few.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey {
+    Number(u64),
+    Time(Option<i64>),
+    Name(&'static str, u32),
+    Endpoint(crate::flow::Endpoint),
 }
 
 /// The model as the view shares it with the thread filling it (a file being read, a live
@@ -300,12 +313,19 @@ impl<'a> App<'a> {
             return;
         }
         let rows = m.conns();
-        self.order = (0..rows.len() as u32).collect();
         let (column, descending) = self.sort;
-        self.order.sort_by(|&a, &b| {
-            let o = column.cmp(&rows[a as usize], &rows[b as usize]);
-            if descending { o.reverse() } else { o }
-        });
+        // Ties are broken by stream, so the order is total and an unstable sort enough.
+        let mut keyed: Vec<(SortKey, u32, u32)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (column.key(r), r.stream, i as u32))
+            .collect();
+        keyed.sort_unstable();
+        if descending {
+            keyed.reverse();
+        }
+        self.order.clear();
+        self.order.extend(keyed.iter().map(|k| k.2));
         self.ordered = Some(key);
     }
 

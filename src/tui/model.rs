@@ -154,6 +154,16 @@ pub enum Moment {
     Step(Phase, u32),
 }
 
+impl Moment {
+    /// What the table sorts by: the name as shown, without making the text.
+    pub fn key(&self) -> (&'static str, u32) {
+        match *self {
+            Moment::Event(e) => (e.name(), 0),
+            Moment::Step(p, n) => (p.name(), n),
+        }
+    }
+}
+
 impl std::fmt::Display for Moment {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
