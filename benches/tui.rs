@@ -40,7 +40,7 @@ fn main() {
     std::thread::scope(|s| {
         let filler = s.spawn(|| {
             let mut sink = Filling::until(model.clone(), Arc::new(AtomicBool::new(false)));
-            tcplens::pipeline::fill_from_file(&cfg, &mut sink).expect("fill");
+            tcplens::pipeline::fill_from_file(&cfg, &mut sink, Default::default()).expect("fill");
             done.store(true, Ordering::Relaxed);
         });
         // The screen while the file is read: ten frames a second, as `run` draws them.
@@ -78,8 +78,8 @@ fn main() {
         ("Home", KeyCode::Home),
         ("a (all packets)", KeyCode::Char('a')),
         ("Tab (to packets)", KeyCode::Tab),
-        ("PageDown (packets)", KeyCode::PageDown),
-        ("End (last packet)", KeyCode::End),
+        ("PageDown (all packets)", KeyCode::PageDown),
+        ("End (last of them)", KeyCode::End),
         ("d (field tree / bytes)", KeyCode::Char('d')),
         ("k (previous packet)", KeyCode::Char('k')),
     ];
@@ -95,13 +95,14 @@ fn main() {
             app.key(KeyEvent::new(code, KeyModifiers::NONE));
             terminal.draw(|f| draw(f, &mut app)).unwrap();
             times.push(t.elapsed());
-            // `a` and `d` toggle: leave them where the next key expects them.
-            if matches!(
-                code,
-                KeyCode::Char('a') | KeyCode::Char('s') | KeyCode::Char('S')
-            ) {
+            // `s` and `S` measured on the same column and order each time.
+            if matches!(code, KeyCode::Char('s') | KeyCode::Char('S')) {
                 app.key(KeyEvent::new(code, KeyModifiers::NONE));
             }
+        }
+        // The keys after `a` move through every packet of the file, not one connection's.
+        if code == KeyCode::Char('a') && !app.all_packets {
+            app.key(KeyEvent::new(code, KeyModifiers::NONE));
         }
         times.sort();
         let (median, max) = (times[times.len() / 2], times[times.len() - 1]);

@@ -150,13 +150,23 @@ pub fn tui(cfg: &Config) -> Result<()> {
     cfg.input.check()?;
     // The file is read in the background: the first screen shows at once and fills as the
     // frames come.
+    let read = Arc::new(AtomicU64::new(0));
+    let (size, counted) = (cfg.input.size().max(1), read.clone());
+    // The file's progress on the status line, until it is all read.
+    let progress = move || {
+        let done = counted.load(std::sync::atomic::Ordering::Relaxed);
+        if done >= size {
+            return String::new();
+        }
+        format!("{}% of {} MB", done * 100 / size, size / 1_000_000)
+    };
     view_while(
         crate::tui::TuiModel::new(&cfg.output)?,
         cfg.input.shown(),
         "reading",
         Some(Box::new(TuiSource { cfg })),
-        None,
-        |mut sink| fill_from_file(cfg, &mut sink),
+        Some(Box::new(progress)),
+        |mut sink| fill_from_file(cfg, &mut sink, read),
         || {},
     )
 }
@@ -197,10 +207,11 @@ fn view_while<'a>(
     })
 }
 
-/// The loop over a file with the view's sink, which stores every frame's bytes.
-pub fn fill_from_file(cfg: &Config, sink: &mut impl Sink) -> Result<()> {
+/// The loop over a file with the view's sink, which stores every frame's bytes; the bytes
+/// read so far are counted into `read`.
+pub fn fill_from_file(cfg: &Config, sink: &mut impl Sink, read: Arc<AtomicU64>) -> Result<()> {
     let selector = Selector::new(cfg.query.filter.clone());
-    run_file(cfg, true, selector, sink, std::io::sink(), true)
+    run_file_counting(cfg, true, selector, sink, std::io::sink(), true, read)
 }
 
 /// The view's sink stopped the run because the user quit.
@@ -261,68 +272,78 @@ pub fn tui_pane(
 ) -> Result<String> {
     use crate::tui::Pane;
     let mut out = Vec::new();
-    match pane {
-        Pane::Ladder => {
-            let one = DisplayFilter::compile(&format!("tcp.stream == {stream}"))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let mut output = cfg.output;
-            output.rows = false;
-            output.explain = false;
-            output.summary = SummaryMode::Off;
-            output.filtered = true;
-            output.ladder = Some(crate::cli::LadderOpts {
-                width: usize::from(width.max(40)),
-                streaming: false,
-            });
-            let c = Config {
-                output,
-                query: Query::default(),
-                ..cfg.clone()
-            };
-            let mut none = crate::render::NoSink;
-            run_file(
-                &c,
-                false,
-                Selector::new(Some(Arc::new(one))),
-                &mut none,
-                &mut out,
-                false,
-            )?;
+    let drawn = (|| -> Result<()> {
+        match pane {
+            Pane::Ladder => {
+                let one = DisplayFilter::compile(&format!("tcp.stream == {stream}"))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let mut output = cfg.output;
+                output.rows = false;
+                output.explain = false;
+                output.summary = SummaryMode::Off;
+                output.filtered = true;
+                output.ladder = Some(crate::cli::LadderOpts {
+                    width: usize::from(width.max(40)),
+                    streaming: false,
+                });
+                let c = Config {
+                    output,
+                    query: Query::default(),
+                    ..cfg.clone()
+                };
+                let mut none = crate::render::NoSink;
+                run_file(
+                    &c,
+                    false,
+                    Selector::new(Some(Arc::new(one))),
+                    &mut none,
+                    &mut out,
+                    false,
+                )?;
+            }
+            Pane::Follow => {
+                let mut sink = FollowStreams::new(
+                    crate::render::follow::FollowFormat::Ascii,
+                    false,
+                    Streams::One(stream),
+                    None,
+                );
+                run_file(cfg, true, Selector::new(None), &mut sink, &mut out, false)?;
+            }
+            Pane::Graph => {
+                let mut sink = GraphStreams::new(Some(std::iter::once(stream).collect()), None);
+                run_file(cfg, false, Selector::new(None), &mut sink, &mut out, false)?;
+                let target = Target::Terminal {
+                    width: u32::from(width),
+                    height: u32::from(height),
+                    color: false,
+                };
+                let graphs = sink.into_graphs();
+                plot::draw_all(
+                    &mut out,
+                    &graphs,
+                    crate::render::graph::GraphKind::Tcptrace,
+                    None,
+                    &target,
+                )?;
+            }
         }
-        Pane::Follow => {
-            let mut sink = FollowStreams::new(
-                crate::render::follow::FollowFormat::Ascii,
-                false,
-                Streams::One(stream),
-                None,
-            );
-            run_file(cfg, true, Selector::new(None), &mut sink, &mut out, false)?;
-        }
-        Pane::Graph => {
-            let mut sink = GraphStreams::new(Some(std::iter::once(stream).collect()), None);
-            run_file(cfg, false, Selector::new(None), &mut sink, &mut out, false)?;
-            let target = Target::Terminal {
-                width: u32::from(width),
-                height: u32::from(height),
-                color: false,
-            };
-            let graphs = sink.into_graphs();
-            plot::draw_all(
-                &mut out,
-                &graphs,
-                crate::render::graph::GraphKind::Tcptrace,
-                None,
-                &target,
-            )?;
-        }
+        Ok(())
+    })();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    match drawn {
+        Ok(()) => Ok(text),
+        // What was drawn before the file ended short stays, with the reason under it: a
+        // live capture's file may end inside the record being written.
+        Err(e) if !text.is_empty() => Ok(format!("{text}\n{e:#}")),
+        Err(e) => Err(e),
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// The interactive view's model of a file: every connection and frame.
 pub fn tui_model(cfg: &Config) -> Result<crate::tui::TuiModel> {
     let mut model = crate::tui::TuiModel::new(&cfg.output)?;
-    fill_from_file(cfg, &mut model)?;
+    fill_from_file(cfg, &mut model, Default::default())?;
     Ok(model)
 }
 
@@ -387,12 +408,25 @@ fn run_file<S: Sink, W: Write + Send>(
     out: W,
     streaming: bool,
 ) -> Result<()> {
+    let read = Arc::new(AtomicU64::new(0));
+    run_file_counting(cfg, keep_bytes, selector, sink, out, streaming, read)
+}
+
+/// [`run_file`], the bytes read so far counted into `read` (the view's status line).
+fn run_file_counting<S: Sink, W: Write + Send>(
+    cfg: &Config,
+    keep_bytes: bool,
+    selector: Selector,
+    sink: &mut S,
+    out: W,
+    streaming: bool,
+    read: Arc<AtomicU64>,
+) -> Result<()> {
     let (tx, rx) = source::channel();
     let opts = source::file::Options {
         filter: cfg.filter.clone(),
         keep_bytes,
     };
-    let read = Arc::new(AtomicU64::new(0));
     let reader = merge::spawn_inputs(&cfg.input, opts, tx, read.clone())?;
     let size = cfg.input.size();
     let outputs = Outputs::new(cfg.output, out, None)

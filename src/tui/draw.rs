@@ -341,11 +341,10 @@ fn status_line(f: &mut Frame, app: &App<'_>, m: &TuiModel, area: Rect) {
         }
         _ => String::new(),
     };
-    let extra = app
-        .status
-        .as_ref()
-        .map(|s| format!(" · {}", s()))
-        .unwrap_or_default();
+    let extra = match app.status.as_ref().map(|s| s()) {
+        Some(s) if !s.is_empty() => format!(" · {s}"),
+        _ => String::new(),
+    };
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let help = Line::from(vec![
         Span::raw(format!(
