@@ -18,7 +18,7 @@ use pcap_parser::{PcapBlockOwned, PcapError, create_reader};
 
 use super::filter::{CompiledFilter, Filter};
 use super::write::{FileHeader, PcapHeader, Section};
-use super::{Batcher, Record, SourceMsg, Timestamp};
+use super::{Batcher, Frame, Record, SourceMsg, Timestamp};
 
 /// Initial read buffer; grown for larger records up to [`MAX_RECORD`].
 const BUFFER: usize = 1 << 20;
@@ -36,7 +36,7 @@ pub(super) const MAGICS: [[u8; 4]; 5] = [
 
 #[derive(Clone, Copy)]
 pub(super) struct Interface {
-    linktype: u32,
+    pub(super) linktype: u32,
     /// Timestamp units per second.
     resolution: u64,
     offset_secs: i64,
@@ -443,6 +443,31 @@ impl Direct {
         self.tx
             .send(SourceMsg::Failed(e))
             .map_err(|_| anyhow!(Stopped))
+    }
+}
+
+impl Direct {
+    /// [`Emit::frame`] of a frame its file's reader thread decoded already (merged inputs:
+    /// decoding, the most work per frame, runs on every file's thread at once), numbered
+    /// `number` in merged order.
+    pub(super) fn decoded(
+        &mut self,
+        number: u64,
+        iface: Interface,
+        mut frame: Frame,
+        data: &[u8],
+        record: Record,
+    ) -> Result<()> {
+        if let Some(filter) = &mut self.filter
+            && !filter.matches(iface.linktype, data)?
+        {
+            return Ok(());
+        }
+        frame.number = number;
+        if (self.batcher).push_decoded(frame, iface.linktype, data, record) {
+            self.flush()?;
+        }
+        Ok(())
     }
 }
 

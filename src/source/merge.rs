@@ -19,7 +19,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::file::{Counting, Direct, Emit, Interface, MAGICS, Options, Reader, open_file};
 use super::write::{BlockOption, FileHeader, Section};
-use super::{Record, SourceMsg, Timestamp};
+use super::{Frame, Record, SourceMsg, Timestamp};
 
 /// Frames a file's thread hands over at once, and batches in flight per file.
 const PIECE: usize = 256;
@@ -120,7 +120,10 @@ fn is_capture(path: &Path) -> bool {
 struct Owned {
     iface: Interface,
     ts: Timestamp,
-    origlen: u32,
+    /// Decoded on the file's own thread: with many files the decoding, most of a reader's
+    /// work, runs on every core (the merging thread only picks, filters and reassembles).
+    /// Taken when the frame is sent on.
+    frame: Option<Frame>,
     start: usize,
     end: usize,
     record: Record,
@@ -178,7 +181,7 @@ impl Emit for Forward {
         self.frames.frames.push(Owned {
             iface,
             ts,
-            origlen,
+            frame: Some(Frame::new(0, ts, iface.linktype, origlen, data)),
             start,
             end: start + data.len(),
             record,
@@ -415,8 +418,8 @@ fn header(src: &mut Source, h: FileHeader, out: &mut Direct, n: &mut Numbering) 
 
 /// Sends `src`'s next frame on, numbered in merged order with its interface renumbered.
 fn emit_next(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<()> {
-    let run = &src.queue[0];
-    let f = &run.frames[src.next];
+    let run = &mut src.queue[0];
+    let f = &mut run.frames[src.next];
     n.frames += 1;
     let interface = *src
         .interfaces
@@ -443,7 +446,11 @@ fn emit_next(src: &mut Source, out: &mut Direct, n: &mut Numbering) -> Result<()
     };
     out.set_file(src.index);
     let data = &run.bytes[f.start..f.end];
-    out.frame(n.frames, f.iface, f.ts, f.origlen, data, record)?;
+    let frame = f
+        .frame
+        .take()
+        .ok_or_else(|| anyhow!("a merged frame was sent twice"))?;
+    out.decoded(n.frames, f.iface, frame, data, record)?;
     src.next += 1;
     Ok(())
 }

@@ -273,7 +273,20 @@ impl Batcher {
         data: &[u8],
         record: Record,
     ) -> bool {
-        let full = self.push(number, ts, linktype, origlen, data);
+        let frame = Frame::new(number, ts, linktype, origlen, data);
+        self.push_decoded(frame, linktype, data, record)
+    }
+
+    /// [`Batcher::push_record`] of a frame already decoded (by a merged file's own reader
+    /// thread): only what needs the frames in order is done here, IP reassembly.
+    pub fn push_decoded(
+        &mut self,
+        frame: Frame,
+        linktype: u32,
+        data: &[u8],
+        record: Record,
+    ) -> bool {
+        let full = self.push_frame(frame, linktype, data);
         if !self.keep_bytes {
             return full;
         }
@@ -294,8 +307,17 @@ impl Batcher {
         origlen: u32,
         data: &[u8],
     ) -> bool {
-        let mut frame = Frame::new(number, ts, linktype, origlen, data);
+        self.push_frame(
+            Frame::new(number, ts, linktype, origlen, data),
+            linktype,
+            data,
+        )
+    }
+
+    /// A decoded frame into the batch, through the reassembly table (in capture order).
+    fn push_frame(&mut self, mut frame: Frame, linktype: u32, data: &[u8]) -> bool {
         frame.file = self.file;
+        let ts = frame.ts;
         if let Payload::Fragment { .. } = frame.decoded.payload
             && let Some(whole) = (self.defrag).add(&frame.decoded, data, linktype, ts.as_nanos())
         {
