@@ -423,3 +423,51 @@ fn a_filter_on_the_stored_frames_rebuilds_the_table() {
     assert_eq!(model.shown().len(), all);
     assert_eq!(model.conns().len(), 2);
 }
+
+/// The connection table is `read --summary`'s, connection by connection, on every fixture:
+/// endpoints, packets and bytes each way, retransmissions, the handshake's RTT, the duration,
+/// both final states, how it opened and closed.
+#[test]
+fn the_connection_table_matches_the_summary_on_every_fixture() {
+    for path in common::fixtures() {
+        let file = path.to_str().unwrap();
+        let out = common::run(&["read", file, "--summary", "--json"]);
+        let records: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|v: &serde_json::Value| v["type"] == "connection")
+            .collect();
+        let argv = ["tcplens", "tui", file];
+        let Command::Tui(args) = Cli::try_parse_from(argv).unwrap().command else {
+            unreachable!()
+        };
+        let model = tcplens::pipeline::tui_model(&args.into_config().unwrap()).unwrap();
+        let mut rows: Vec<&tcplens::tui::ConnRow> = model.conns().iter().collect();
+        rows.sort_by_key(|c| c.stream);
+        assert_eq!(rows.len(), records.len(), "{file}");
+        for (c, r) in rows.iter().zip(&records) {
+            let at = format!("{file} stream {}", c.stream);
+            assert_eq!(u64::from(c.stream), r["stream"].as_u64().unwrap(), "{at}");
+            assert_eq!(c.client.to_string(), r["client"], "{at}");
+            assert_eq!(c.server.to_string(), r["server"], "{at}");
+            assert_eq!(c.packets[0], r["packets"]["client"], "{at}");
+            assert_eq!(c.packets[1], r["packets"]["server"], "{at}");
+            assert_eq!(c.bytes[0], r["bytes"]["client"], "{at}");
+            assert_eq!(c.bytes[1], r["bytes"]["server"], "{at}");
+            assert_eq!(c.retransmissions, r["retransmissions"], "{at}");
+            assert_eq!(c.client_state.name(), r["states"]["client"], "{at}");
+            assert_eq!(c.server_state.name(), r["states"]["server"], "{at}");
+            let ended = c.ended.expect("every connection ends with the file");
+            assert_eq!(ended.open.name(), r["open"], "{at}");
+            assert_eq!(ended.close.name(), r["close"], "{at}");
+            let secs = |ns: i64| ns as f64 / 1e9;
+            match r["initial_rtt"].as_f64() {
+                Some(rtt) => assert!((secs(c.rtt.unwrap()) - rtt).abs() < 1e-9, "{at}"),
+                None => assert_eq!(c.rtt, None, "{at}"),
+            }
+            let duration = r["duration"].as_f64().unwrap();
+            assert!((secs(c.duration) - duration).abs() < 1e-6, "{at}");
+        }
+    }
+}

@@ -173,13 +173,34 @@ impl std::fmt::Display for Moment {
     }
 }
 
-/// How a connection ended, as the tracker summed it up.
+/// How a connection ended, as the tracker summed it up. Its counts replace the ones the
+/// rows added up: they are the tracker's (a connection from a port to itself counts each
+/// segment on both sides, as the summary does).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ended {
     pub client: EndpointState,
     pub server: EndpointState,
     pub open: Open,
     pub close: Close,
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub retransmissions: u64,
+    pub rtt: Option<i64>,
+    pub duration: i64,
+}
+
+impl ConnRow {
+    /// The connection as the tracker summed it up when it ended.
+    fn end(&mut self, e: Ended) {
+        self.client_state = e.client;
+        self.server_state = e.server;
+        self.packets = e.packets;
+        self.bytes = e.bytes;
+        self.retransmissions = e.retransmissions;
+        self.rtt = e.rtt;
+        self.duration = e.duration;
+        self.ended = Some(e);
+    }
 }
 
 /// One connection as the table shows it.
@@ -323,28 +344,32 @@ impl TuiModel {
                     rtt: None,
                     duration: 0,
                     last: Moment::Step(step.phase, step.step),
-                    ended: self.ended.get(&info.stream).copied(),
+                    ended: None,
                     frames: Vec::new(),
                 });
                 self.conns.len() - 1
             }
         };
         let c = &mut self.conns[at];
+        c.frames.push(i);
+        c.last = match step.event {
+            Some(e) => Moment::Event(e),
+            None => Moment::Step(step.phase, step.step),
+        };
+        // Once ended (a live capture's rows rebuilt under a filter), the tracker's counts
+        // stand.
+        if let Some(e) = self.ended.get(&info.stream) {
+            c.end(*e);
+            return;
+        }
         let side = step.sender as usize;
         c.packets[side] += 1;
         c.bytes[side] += u64::from(tcp.len);
         c.retransmissions += u64::from(info.analysis.is_retransmission());
         c.rtt = info.initial_rtt.or(c.rtt);
         c.duration = info.since_first;
-        if c.ended.is_none() {
-            c.client_state = step.client;
-            c.server_state = step.server;
-        }
-        c.last = match step.event {
-            Some(e) => Moment::Event(e),
-            None => Moment::Step(step.phase, step.step),
-        };
-        c.frames.push(i);
+        c.client_state = step.client;
+        c.server_state = step.server;
     }
 
     /// Stores a displayed frame (its bytes are in `view.captured`: the view's runs keep
@@ -400,13 +425,15 @@ impl Sink for TuiModel {
             server: s.life.server,
             open: s.life.open,
             close: s.life.close,
+            packets: s.life.packets,
+            bytes: s.life.bytes,
+            retransmissions: s.life.retransmissions,
+            rtt: s.initial_rtt.map(|r| r as i64),
+            duration: (s.last - s.first) as i64,
         };
         self.ended.insert(s.stream, ended);
         if let Some(&at) = self.by_stream.get(&s.stream) {
-            let c = &mut self.conns[at as usize];
-            c.client_state = ended.client;
-            c.server_state = ended.server;
-            c.ended = Some(ended);
+            self.conns[at as usize].end(ended);
             self.changes += 1;
         }
         Ok(())
