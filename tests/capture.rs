@@ -1074,7 +1074,19 @@ fn live_view_shows_the_connection_and_gives_the_terminal_back() {
     // The states change on screen as the segments arrive: the closed connection's.
     let pane = term.pane_with("Connections: 1");
     assert!(pane.contains(&format!("127.0.0.1:{port}")), "{pane}");
-    term.pane_with("TIME_WAIT");
+    let pane = term.pane_with("TIME_WAIT");
+    // libpcap's counters on the status line.
+    assert!(pane.contains("received by filter"), "{pane}");
+    // The ladder, read back from the capture's temporary file.
+    term.keys(&["l"]);
+    term.pane_with("Ladder · tcp.stream 0");
+    term.keys(&["Escape"]);
+    // Back on the table before typing on: an Esc followed at once by a key reads as Alt+key.
+    term.pane_with("Packets of tcp.stream 0");
+    // A display filter over the frames stored so far: only the segments with data.
+    term.keys(&["/", "tcp.len > 0", "Enter"]);
+    let filtered = term.pane_with("-Y tcp.len > 0");
+    assert!(!filtered.contains("[SYN]"), "{filtered}");
     term.keys(&["q"]);
     let after = term.pane_with("EXITED 0");
     assert!(!after.contains("Connections: 1"), "{after}");
