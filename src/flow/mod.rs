@@ -83,8 +83,9 @@ struct Conn {
 /// A table entry: a connection under analysis, or one that has closed and only waits out 2×MSL
 /// (RFC 9293 §3.6.1: TIME_WAIT holds the 4-tuple against late duplicates for 2×MSL), packed.
 /// A capture of many short connections ends with all of them in the table, and a closed
-/// connection's state is mostly zeros, small counters and a few sequence numbers: packed, it
-/// takes ~150 bytes instead of the Conn's ~600 plus Zeek's ~300.
+/// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
+/// short connection takes ~330 bytes (with epoch times and 32-bit ISNs) instead of the Conn's
+/// 576, Zeek's 304 and the history string's allocation.
 enum Slot {
     Open(Box<Conn>),
     Closed(Packed),
@@ -342,13 +343,13 @@ type FlowHasher = foldhash::fast::RandomState;
 pub struct Tracker {
     /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
     /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
-    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes and only
-    /// live connections cost their full size. Growing the table also moves 48-byte slots
-    /// instead of whole connections (memmove was the top of the --summary profile). And
-    /// under constant eviction (a SYN flood) deletions leave tombstones and hashbrown doubles
-    /// the slot array rather than reuse them: with inline connections that doubling (old and
-    /// new arrays alive at once) took 1M SYNs at the default cap to 290 MiB.
-    /// A connection waiting out 2×MSL is packed ([`Slot::Closed`]).
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes (56 since a
+    /// slot may hold a packed connection instead, [`Slot`]) and only live connections cost
+    /// their full size. Growing the table also moves small slots instead of whole
+    /// connections (memmove was the top of the --summary profile). And under constant
+    /// eviction (a SYN flood) deletions leave tombstones and hashbrown doubles the slot array
+    /// rather than reuse them: with inline connections that doubling (old and new arrays
+    /// alive at once) took 1M SYNs at the default cap to 290 MiB.
     by_key: HashMap<FlowKey, Slot, FlowHasher>,
     /// When closed connections are next due for an expiry check, earliest first.
     due: BinaryHeap<Reverse<Due>>,
