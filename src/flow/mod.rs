@@ -103,14 +103,19 @@ struct Packed(Box<[u8]>);
 const PACKED_HEADER: usize = 4 + 16;
 
 impl Packed {
-    fn new(conn: &Conn) -> Packed {
-        let mut bytes = Vec::with_capacity(256);
+    /// Encodes into `scratch` (the tracker's, reused), then copies into one allocation of
+    /// the exact size: growing a fresh Vec and shrinking it cost two reallocations each.
+    fn new(conn: &Conn, scratch: &mut Vec<u8>) -> Packed {
+        let mut bytes = std::mem::take(scratch);
+        bytes.clear();
         bytes.extend_from_slice(&conn.stream.to_le_bytes());
         bytes.extend_from_slice(&conn.last_seen.get().to_le_bytes());
         // Writing plain structs into a Vec cannot fail (postcard errs only on a full buffer or
         // on types it cannot encode, such as sequences of unknown length).
         let bytes = postcard::to_extend(conn, bytes).expect("connection state encodes");
-        Packed(bytes.into_boxed_slice())
+        let packed = Packed(Box::from(&bytes[..]));
+        *scratch = bytes;
+        packed
     }
 
     fn stream(&self) -> u32 {
@@ -166,11 +171,11 @@ impl Slot {
 
     /// Packs a connection once both ends are CLOSED/TIME_WAIT: from then on it only waits out
     /// 2×MSL, and its next segment (if any) unpacks it again.
-    fn pack_if_finished(&mut self) {
+    fn pack_if_finished(&mut self, scratch: &mut Vec<u8>) {
         if let Slot::Open(c) = self
             && c.finished()
         {
-            let packed = Packed::new(c);
+            let packed = Packed::new(c, scratch);
             #[cfg(debug_assertions)]
             assert_eq!(
                 format!("{c:?}"),
@@ -361,6 +366,8 @@ pub struct Tracker {
     finished: Vec<Summary>,
     /// Connections evicted by the cap before they finished.
     pub evicted: u64,
+    /// Where closed connections are encoded before their packed copy is made ([`Packed::new`]).
+    scratch: Vec<u8>,
 }
 
 impl Default for Tracker {
@@ -379,6 +386,7 @@ impl Tracker {
             limits,
             finished: Vec::new(),
             evicted: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -654,7 +662,7 @@ impl Tracker {
             conn.halves[fwd].acc_ecn_option |= tcp.acc_ecn;
             info
         };
-        slot.pack_if_finished();
+        slot.pack_if_finished(&mut self.scratch);
         info
     }
 }
