@@ -176,6 +176,8 @@ impl Slot {
             && c.finished()
         {
             let packed = Packed::new(c, scratch);
+            // Every test run over every capture checks what makes the packing invisible in
+            // the output: the state unpacked is the state packed, field for field.
             #[cfg(debug_assertions)]
             assert_eq!(
                 format!("{c:?}"),
