@@ -143,7 +143,7 @@ pub struct Flight {
 
 /// The `ack_rtt` samples of one direction's data (the time from a segment to the ACK that
 /// ends exactly at it): what a connection summary shows as min/avg/max.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RttStats {
     pub samples: u32,
     pub min: i64,
@@ -314,7 +314,7 @@ const MAX_UNACKED: usize = 10_000;
 const SACK_BLOCKS_KEPT: usize = 3;
 
 /// A segment not yet acknowledged (Wireshark's `tcp_unacked_t`).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Unacked {
     frame: u64,
     seq: u32,
@@ -324,7 +324,7 @@ struct Unacked {
 
 /// One direction's unacknowledged segments, oldest first (Wireshark prepends to a list and
 /// walks it newest first; where the order decides a value, the code below says so).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct InFlight {
     segs: VecDeque<Unacked>,
     /// Every segment starts at or after the previous one's end: then an ACK only touches a
@@ -404,7 +404,7 @@ impl InFlight {
 }
 
 /// Per-direction analysis state (Wireshark's `tcp_flow_t`, the fields the labels need).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FlowAnalysis {
     /// Next expected sequence number; 0 = unknown (as Wireshark, which shares the sentinel).
     nextseq: u32,
@@ -477,7 +477,7 @@ impl Default for FlowAnalysis {
 }
 
 /// Connection-wide analysis state.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ConnAnalysis {
     /// Time of the most recent pure SYN, ns.
     mru_syn: Option<Nanos>,

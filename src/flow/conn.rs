@@ -72,7 +72,7 @@ impl Close {
 }
 
 /// Per-side counters and facts.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct SideLog {
     packets: u64,
     bytes: u64,
@@ -86,7 +86,7 @@ struct SideLog {
 }
 
 /// The reconstruction of one connection, fed every segment in capture order.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Life {
     pub endpoints: Endpoints,
     sides: [SideLog; 2],

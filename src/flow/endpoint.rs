@@ -139,7 +139,7 @@ impl Transitions {
 }
 
 /// What the observer knows of both endpoints.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Endpoints {
     state: [EndpointState; 2],
     /// Sequence number of each side's SYN, once seen.

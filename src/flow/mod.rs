@@ -37,7 +37,7 @@ pub enum WinScale {
 }
 
 /// One direction of a connection.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Half {
     /// Base for relative numbers: the ISN, or seq−1 / ack−1 when the SYN was not seen.
     base: Option<SeqNum>,
@@ -58,7 +58,7 @@ impl Default for Half {
 }
 
 /// A TCP connection (Wireshark's conversation + tcp_analysis).
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct Conn {
     stream: u32,
     /// Halves indexed by key orientation: 0 = lo→hi, 1 = hi→lo.
@@ -78,6 +78,122 @@ struct Conn {
     last_seen: Nanos,
     /// An expiry check at `last_seen + 2×MSL` has been queued (see [`Due`]).
     due_closed: bool,
+}
+
+/// A table entry: a connection under analysis, or one that has closed and only waits out 2×MSL
+/// (RFC 9293 §3.6.1: TIME_WAIT holds the 4-tuple against late duplicates for 2×MSL), packed.
+/// A capture of many short connections ends with all of them in the table, and a closed
+/// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
+/// short connection takes ~330 bytes (with epoch times and 32-bit ISNs) instead of the Conn's
+/// 576, Zeek's 304 and the history string's allocation.
+enum Slot {
+    Open(Box<Conn>),
+    Closed(Packed),
+}
+
+/// A closed connection's whole state, losslessly encoded with postcard (varint integers, so a
+/// zero or a small counter takes one byte), behind a fixed header of what the sweeps read
+/// without decoding: the stream and the time of the last segment. Lossless rather than a
+/// summary plus a chosen subset: a segment may still come (a retransmitted FIN, the last ACK
+/// again, a new SYN reusing the ports) and must find every field the analysis reads exactly
+/// as it was, so that its Wireshark labels, states and the final summary stay the same.
+struct Packed(Box<[u8]>);
+
+/// The header: stream (4 bytes), then last_seen (16), little-endian.
+const PACKED_HEADER: usize = 4 + 16;
+
+impl Packed {
+    /// Encodes into `scratch` (the tracker's, reused), then copies into one allocation of
+    /// the exact size: growing a fresh Vec and shrinking it cost two reallocations each.
+    fn new(conn: &Conn, scratch: &mut Vec<u8>) -> Packed {
+        let mut bytes = std::mem::take(scratch);
+        bytes.clear();
+        bytes.extend_from_slice(&conn.stream.to_le_bytes());
+        bytes.extend_from_slice(&conn.last_seen.get().to_le_bytes());
+        // Writing plain structs into a Vec cannot fail (postcard errs only on a full buffer or
+        // on types it cannot encode, such as sequences of unknown length).
+        let bytes = postcard::to_extend(conn, bytes).expect("connection state encodes");
+        let packed = Packed(Box::from(&bytes[..]));
+        *scratch = bytes;
+        packed
+    }
+
+    fn stream(&self) -> u32 {
+        let mut b = [0; 4];
+        b.copy_from_slice(&self.0[..4]);
+        u32::from_le_bytes(b)
+    }
+
+    fn last_seen(&self) -> i128 {
+        let mut b = [0; 16];
+        b.copy_from_slice(&self.0[4..PACKED_HEADER]);
+        i128::from_le_bytes(b)
+    }
+
+    fn unpack(&self) -> Box<Conn> {
+        Box::new(postcard::from_bytes(&self.0[PACKED_HEADER..]).expect("packed state decodes"))
+    }
+}
+
+impl Slot {
+    fn stream(&self) -> u32 {
+        match self {
+            Slot::Open(c) => c.stream,
+            Slot::Closed(p) => p.stream(),
+        }
+    }
+
+    fn last_seen(&self) -> i128 {
+        match self {
+            Slot::Open(c) => c.last_seen.get(),
+            Slot::Closed(p) => p.last_seen(),
+        }
+    }
+
+    /// Only finished connections are packed (see [`Slot::pack_if_finished`]).
+    fn finished(&self) -> bool {
+        match self {
+            Slot::Open(c) => c.finished(),
+            Slot::Closed(_) => true,
+        }
+    }
+
+    /// The connection, unpacked first if a segment comes for it after it closed.
+    fn open(&mut self) -> &mut Box<Conn> {
+        if let Slot::Closed(p) = self {
+            *self = Slot::Open(p.unpack());
+        }
+        match self {
+            Slot::Open(c) => c,
+            Slot::Closed(_) => unreachable!("unpacked just above"),
+        }
+    }
+
+    /// Packs a connection once both ends are CLOSED/TIME_WAIT: from then on it only waits out
+    /// 2×MSL, and its next segment (if any) unpacks it again.
+    fn pack_if_finished(&mut self, scratch: &mut Vec<u8>) {
+        if let Slot::Open(c) = self
+            && c.finished()
+        {
+            let packed = Packed::new(c, scratch);
+            // Every test run over every capture checks what makes the packing invisible in
+            // the output: the state unpacked is the state packed, field for field.
+            #[cfg(debug_assertions)]
+            assert_eq!(
+                format!("{c:?}"),
+                format!("{:?}", packed.unpack()),
+                "packing a connection loses nothing"
+            );
+            *self = Slot::Closed(packed);
+        }
+    }
+
+    fn summary(self, key: FlowKey) -> Summary {
+        match self {
+            Slot::Open(c) => c.summary(key),
+            Slot::Closed(p) => p.unpack().summary(key),
+        }
+    }
 }
 
 /// A time at which a closed connection should be looked at again, to see whether 2×MSL have
@@ -127,7 +243,7 @@ impl Ord for Due {
 /// many is known before the first is summarized.
 pub struct Left {
     finished: std::vec::IntoIter<Summary>,
-    table: std::vec::IntoIter<(u32, FlowKey, Box<Conn>)>,
+    table: std::vec::IntoIter<(u32, FlowKey, Slot)>,
 }
 
 impl Iterator for Left {
@@ -234,13 +350,14 @@ type FlowHasher = foldhash::fast::RandomState;
 pub struct Tracker {
     /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
     /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
-    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes and only
-    /// live connections cost their full size. Growing the table also moves 48-byte slots
-    /// instead of whole connections (memmove was the top of the --summary profile). And
-    /// under constant eviction (a SYN flood) deletions leave tombstones and hashbrown doubles
-    /// the slot array rather than reuse them: with inline connections that doubling (old and
-    /// new arrays alive at once) took 1M SYNs at the default cap to 290 MiB.
-    by_key: HashMap<FlowKey, Box<Conn>, FlowHasher>,
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes (56 since a
+    /// slot may hold a packed connection instead, [`Slot`]) and only live connections cost
+    /// their full size. Growing the table also moves small slots instead of whole
+    /// connections (memmove was the top of the --summary profile). And under constant
+    /// eviction (a SYN flood) deletions leave tombstones and hashbrown doubles the slot array
+    /// rather than reuse them: with inline connections that doubling (old and new arrays
+    /// alive at once) took 1M SYNs at the default cap to 290 MiB.
+    by_key: HashMap<FlowKey, Slot, FlowHasher>,
     /// When closed connections are next due for an expiry check, earliest first.
     due: BinaryHeap<Reverse<Due>>,
     /// Capture time of the next scan for idle connections.
@@ -251,6 +368,8 @@ pub struct Tracker {
     finished: Vec<Summary>,
     /// Connections evicted by the cap before they finished.
     pub evicted: u64,
+    /// Where closed connections are encoded before their packed copy is made ([`Packed::new`]).
+    scratch: Vec<u8>,
 }
 
 impl Default for Tracker {
@@ -269,6 +388,7 @@ impl Tracker {
             limits,
             finished: Vec::new(),
             evicted: 0,
+            scratch: Vec::new(),
         }
     }
 
@@ -294,8 +414,11 @@ impl Tracker {
         self.due = BinaryHeap::new();
         // The stream beside each connection: sorting by `c.stream` read every compared
         // connection again, a cache miss each on a big table.
-        let mut table: Vec<(u32, FlowKey, Box<Conn>)> =
-            self.by_key.drain().map(|(k, c)| (c.stream, k, c)).collect();
+        let mut table: Vec<(u32, FlowKey, Slot)> = self
+            .by_key
+            .drain()
+            .map(|(k, c)| (c.stream(), k, c))
+            .collect();
         table.sort_unstable_by_key(|(stream, _, _)| *stream);
         Left {
             finished: std::mem::take(&mut self.finished).into_iter(),
@@ -319,7 +442,7 @@ impl Tracker {
     /// tenth.
     fn sweep(&mut self, now: i128) {
         let limits = self.limits;
-        let wait = |c: &Conn| {
+        let wait = |c: &Slot| {
             if c.finished() {
                 limits.idle_timeout.min(2 * limits.msl)
             } else {
@@ -330,10 +453,14 @@ impl Tracker {
             let Some(Reverse(due)) = self.due.pop() else {
                 break;
             };
-            let Some(c) = self.by_key.get(&due.key).filter(|c| c.stream == due.stream) else {
+            let Some(c) = self
+                .by_key
+                .get(&due.key)
+                .filter(|c| c.stream() == due.stream)
+            else {
                 continue; // the connection already left the table
             };
-            let at = c.last_seen.get() + wait(c);
+            let at = c.last_seen() + wait(c);
             if now > at {
                 if let Some(c) = self.by_key.remove(&due.key) {
                     self.finished.push(c.summary(due.key));
@@ -344,8 +471,8 @@ impl Tracker {
         }
         if now >= self.next_idle_scan {
             let mut idle: Vec<(u32, FlowKey)> = (self.by_key.iter())
-                .filter(|(_, c)| now > c.last_seen.get() + wait(c))
-                .map(|(k, c)| (c.stream, *k))
+                .filter(|(_, c)| now > c.last_seen() + wait(c))
+                .map(|(k, c)| (c.stream(), *k))
                 .collect();
             idle.sort_unstable_by_key(|(stream, _)| *stream);
             for (_, key) in idle {
@@ -362,7 +489,7 @@ impl Tracker {
             let mut ages: Vec<(i128, FlowKey)> = self
                 .by_key
                 .iter()
-                .map(|(k, c)| (c.last_seen.get(), *k))
+                .map(|(k, c)| (c.last_seen(), *k))
                 .collect();
             ages.select_nth_unstable_by_key(excess.saturating_sub(1), |(t, _)| *t);
             for (_, key) in ages.into_iter().take(excess) {
@@ -378,7 +505,7 @@ impl Tracker {
         if self.due.len() > 2 * self.by_key.len() + 1024 {
             let by_key = &self.by_key;
             self.due
-                .retain(|Reverse(d)| by_key.get(&d.key).is_some_and(|c| c.stream == d.stream));
+                .retain(|Reverse(d)| by_key.get(&d.key).is_some_and(|c| c.stream() == d.stream));
         }
     }
 
@@ -411,7 +538,7 @@ impl Tracker {
         wire: Wire,
     ) -> TcpInfo {
         let (key, lo_to_hi) = FlowKey::new(src, dst);
-        let (fwd, rev) = if lo_to_hi { (0, 1) } else { (1, 0) };
+        let fwd = if lo_to_hi { 0 } else { 1 };
         let seq = SeqNum(tcp.seq);
         let pure_syn = tcp.flags & (flags::SYN | flags::ACK) == flags::SYN;
         let mut analysis = Analysis::default();
@@ -425,110 +552,119 @@ impl Tracker {
             *next_stream += 1;
             Box::new(Conn::new(key, lo_to_hi, tcp, stream, now))
         };
-        let conn = match self.by_key.entry(key) {
+        let slot = match self.by_key.entry(key) {
             Entry::Occupied(e) => {
-                let conn = e.into_mut();
+                let slot = e.into_mut();
+                let conn = slot.open();
                 if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
                     analysis.set(Label::ReusedPorts);
                     let old = std::mem::replace(conn, new_conn());
                     self.finished.push(old.summary(key));
                 }
-                conn
+                slot
             }
-            Entry::Vacant(e) => e.insert(new_conn()),
+            Entry::Vacant(e) => e.insert(Slot::Open(new_conn())),
         };
+        // A closed connection's next segment unpacks it; it is packed again after.
+        let info = 'seg: {
+            let rev = 1 - fwd;
+            let conn = slot.open();
 
-        let syn = tcp.has(flags::SYN);
-        if syn && tcp.has(flags::ACK) {
-            // A SYN/ACK with a new ISN re-bases its direction in place (same stream).
-            if conn.halves[fwd].base.is_some_and(|b| b != seq) {
-                conn.halves[fwd].base = Some(seq);
-                analysis.set(Label::ReusedPorts);
+            let syn = tcp.has(flags::SYN);
+            if syn && tcp.has(flags::ACK) {
+                // A SYN/ACK with a new ISN re-bases its direction in place (same stream).
+                if conn.halves[fwd].base.is_some_and(|b| b != seq) {
+                    conn.halves[fwd].base = Some(seq);
+                    analysis.set(Label::ReusedPorts);
+                }
+            } else if pure_syn && conn.halves[fwd].base == Some(seq) {
+                analysis::syn_again(&mut conn.flows[fwd]);
             }
-        } else if pure_syn && conn.halves[fwd].base == Some(seq) {
-            analysis::syn_again(&mut conn.flows[fwd]);
-        }
-        let since_prev = now - conn.last_seen.get();
-        conn.last_seen = now.into();
-        let times = Times {
-            since_first: (now - conn.first_seen.get()) as i64,
-            since_prev: since_prev as i64,
-        };
-        if tcp.short {
-            // The IP length leaves no room for the header: Wireshark skips all tracking.
-            return conn.info(lo_to_hi, tcp, analysis, None, times);
-        }
-        let half = &mut conn.halves[fwd];
-        if half.base.is_none() {
-            // RFC 9293 §3.4: the SYN carries the ISN; mid-stream, Wireshark shows the first
-            // segment as Seq=1 (base = seq − 1).
-            half.base = Some(if syn { seq } else { seq - 1 });
-        }
-        if tcp.has(flags::ACK) && conn.halves[rev].base.is_none() {
-            conn.halves[rev].base = Some(SeqNum(tcp.ack) - 1);
-        }
+            let since_prev = now - conn.last_seen.get();
+            conn.last_seen = now.into();
+            let times = Times {
+                since_first: (now - conn.first_seen.get()) as i64,
+                since_prev: since_prev as i64,
+            };
+            if tcp.short {
+                // The IP length leaves no room for the header: Wireshark skips all tracking.
+                break 'seg conn.info(lo_to_hi, tcp, analysis, None, times);
+            }
+            let half = &mut conn.halves[fwd];
+            if half.base.is_none() {
+                // RFC 9293 §3.4: the SYN carries the ISN; mid-stream, Wireshark shows the first
+                // segment as Seq=1 (base = seq − 1).
+                half.base = Some(if syn { seq } else { seq - 1 });
+            }
+            if tcp.has(flags::ACK) && conn.halves[rev].base.is_none() {
+                conn.halves[rev].base = Some(SeqNum(tcp.ack) - 1);
+            }
 
-        // Window scaling (RFC 7323 §2.2): the WS option on any segment sets the shift; at a
-        // SYN without one, scaling is off for both directions.
-        if let Some(shift) = tcp.window_scale {
-            conn.halves[fwd].win_scale = WinScale::Shift(shift.min(14));
-        }
-        if syn {
-            match conn.halves[fwd].win_scale {
-                WinScale::Unknown => {
-                    conn.halves[fwd].win_scale = WinScale::Off;
-                    conn.halves[rev].win_scale = WinScale::Off;
-                }
-                WinScale::Shift(_)
-                    if tcp.has(flags::ACK) && conn.halves[rev].win_scale == WinScale::Off =>
-                {
-                    conn.halves[fwd].win_scale = WinScale::Off;
-                }
-                _ => {}
+            // Window scaling (RFC 7323 §2.2): the WS option on any segment sets the shift; at a
+            // SYN without one, scaling is off for both directions.
+            if let Some(shift) = tcp.window_scale {
+                conn.halves[fwd].win_scale = WinScale::Shift(shift.min(14));
             }
-            const ECN: u16 = flags::NS | flags::CWR | flags::ECE;
-            if tcp.has(flags::ACK) {
-                let f = tcp.flags & ECN;
-                conn.acc_ecn_synack = f & (flags::NS | flags::CWR) == flags::CWR
-                    || f & (flags::NS | flags::ECE) == flags::NS;
+            if syn {
+                match conn.halves[fwd].win_scale {
+                    WinScale::Unknown => {
+                        conn.halves[fwd].win_scale = WinScale::Off;
+                        conn.halves[rev].win_scale = WinScale::Off;
+                    }
+                    WinScale::Shift(_)
+                        if tcp.has(flags::ACK) && conn.halves[rev].win_scale == WinScale::Off =>
+                    {
+                        conn.halves[fwd].win_scale = WinScale::Off;
+                    }
+                    _ => {}
+                }
+                const ECN: u16 = flags::NS | flags::CWR | flags::ECE;
+                if tcp.has(flags::ACK) {
+                    let f = tcp.flags & ECN;
+                    conn.acc_ecn_synack = f & (flags::NS | flags::CWR) == flags::CWR
+                        || f & (flags::NS | flags::ECE) == flags::NS;
+                } else {
+                    conn.acc_ecn_syn = tcp.flags & ECN == ECN;
+                }
+            }
+            let [a, b] = &mut conn.flows;
+            let (fwd_flow, rev_flow) = if fwd == 0 { (a, b) } else { (b, a) };
+            let seg = Segment {
+                tcp,
+                frame,
+                now,
+                rev_scale: conn.halves[rev].win_scale,
+                base: conn.halves[fwd].base.map_or(0, |b| b.0),
+                whole: wire.whole,
+            };
+            let analysis =
+                analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
+            if let Some(acked) = analysis.acks.filter(|a| a.rtt != 0) {
+                // The acknowledged segment went the other way: its sender's round trip.
+                conn.rtt[rev].add(acked.rtt);
+            }
+            let sender = if lo_to_hi == conn.client_is_lo {
+                Side::Client
             } else {
-                conn.acc_ecn_syn = tcp.flags & ECN == ECN;
+                Side::Server
+            };
+            let step = conn.life.segment(sender, tcp, &analysis, wire);
+            if !conn.due_closed && conn.finished() {
+                conn.due_closed = true;
+                conn.flows.iter_mut().for_each(FlowAnalysis::settle);
+                self.due.push(Reverse(Due {
+                    at: now + 2 * self.limits.msl,
+                    stream: conn.stream,
+                    key,
+                }));
             }
-        }
-        let [a, b] = &mut conn.flows;
-        let (fwd_flow, rev_flow) = if fwd == 0 { (a, b) } else { (b, a) };
-        let seg = Segment {
-            tcp,
-            frame,
-            now,
-            rev_scale: conn.halves[rev].win_scale,
-            base: conn.halves[fwd].base.map_or(0, |b| b.0),
-            whole: wire.whole,
+            let info = conn.info(lo_to_hi, tcp, analysis, Some(step), times);
+            // packet-tcp.c dissects the options after the flags: the segment that carries the
+            // first AccECN option still prints ECE/CWR/AE itself.
+            conn.halves[fwd].acc_ecn_option |= tcp.acc_ecn;
+            info
         };
-        let analysis = analysis::analyze(&seg, fwd_flow, rev_flow, &mut conn.analysis, analysis);
-        if let Some(acked) = analysis.acks.filter(|a| a.rtt != 0) {
-            // The acknowledged segment went the other way: its sender's round trip.
-            conn.rtt[rev].add(acked.rtt);
-        }
-        let sender = if lo_to_hi == conn.client_is_lo {
-            Side::Client
-        } else {
-            Side::Server
-        };
-        let step = conn.life.segment(sender, tcp, &analysis, wire);
-        if !conn.due_closed && conn.finished() {
-            conn.due_closed = true;
-            conn.flows.iter_mut().for_each(FlowAnalysis::settle);
-            self.due.push(Reverse(Due {
-                at: now + 2 * self.limits.msl,
-                stream: conn.stream,
-                key,
-            }));
-        }
-        let info = conn.info(lo_to_hi, tcp, analysis, Some(step), times);
-        // packet-tcp.c dissects the options after the flags: the segment that carries the
-        // first AccECN option still prints ECE/CWR/AE itself.
-        conn.halves[fwd].acc_ecn_option |= tcp.acc_ecn;
+        slot.pack_if_finished(&mut self.scratch);
         info
     }
 }
@@ -733,6 +869,59 @@ mod tests {
             "{}",
             std::mem::size_of::<Conn>()
         );
+    }
+
+    /// Unpacks every closed connection: the tracker as it was before closed connections were
+    /// packed (issue 17), for comparison.
+    fn unpack_all(t: &mut Tracker) {
+        t.by_key.values_mut().for_each(|s| {
+            s.open();
+        });
+    }
+
+    /// Issue 17: a connection that has closed and only waits out 2×MSL keeps a packed record,
+    /// and what comes later finds it as it was: the server's FIN again (a retransmission), the
+    /// client's last ACK again (a duplicate ACK in Wireshark's terms, as its window and
+    /// numbers repeat), then a SYN with a new ISN on the same ports (port reuse, RFC 9293
+    /// §3.6.1: a new connection may take the 4-tuple from TIME_WAIT). Each gets the same
+    /// verdicts, and each connection the same summary, as from state never packed.
+    #[test]
+    fn closed_connection_waiting_out_2msl_is_packed_and_late_segments_get_the_same_verdicts() {
+        let mut packed = Tracker::default();
+        let mut reference = Tracker::default();
+        connection(&mut packed, 100, 0);
+        connection(&mut reference, 100, 0);
+        let Some(Slot::Closed(p)) = packed.by_key.values().next() else {
+            panic!("the closed connection is packed");
+        };
+        let full = std::mem::size_of::<Conn>() + std::mem::size_of::<zeek::ZeekConn>();
+        assert!(
+            p.0.len() * 3 < full,
+            "{} bytes packed, {full} open",
+            p.0.len()
+        );
+        let late = [
+            (true, flags::FIN | flags::ACK, 8, 102, NS),
+            (false, flags::ACK, 102, 9, 2 * NS),
+            (false, flags::ACK, 102, 9, 3 * NS),
+            (false, flags::SYN, 5000, 0, 4 * NS),
+            (true, flags::SYN | flags::ACK, 70, 5001, 4 * NS),
+        ];
+        let mut infos = Vec::new();
+        for (from_server, f, seq, ack, at) in late {
+            unpack_all(&mut reference);
+            let info = send(&mut packed, from_server, f, seq, ack, at);
+            assert_eq!(info, send(&mut reference, from_server, f, seq, ack, at));
+            infos.push(info);
+        }
+        assert!(infos[0].analysis.has(Label::Retransmission));
+        assert!(infos[2].analysis.has(Label::DuplicateAck));
+        assert_eq!(infos[3].stream, 1);
+        assert!(infos[3].analysis.has(Label::ReusedPorts));
+        let a: Vec<Summary> = packed.finish().collect();
+        let b: Vec<Summary> = reference.finish().collect();
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 2);
     }
 
     #[test]

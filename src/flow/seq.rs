@@ -46,7 +46,7 @@ impl PartialOrd for SeqNum {
 /// A capture time or duration in ns, kept in connection state as two 8-byte words: an i128
 /// field is 16-byte aligned, and the padding it forced made every connection ~100 bytes
 /// larger (connection state is what memory grows with, issue 6). Exact: no value is lost.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Nanos([u64; 2]);
 
 impl Nanos {

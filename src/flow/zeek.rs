@@ -17,7 +17,7 @@ use super::endpoint::Side;
 use crate::decode::{Tcp, flags};
 
 /// A Zeek endpoint state (`TCP_ENDPOINT_*`, analyzer/protocol/tcp/TCP_Endpoint.h).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ZeekState {
     Inactive,
     SynSent,
@@ -104,7 +104,7 @@ enum Once {
 
 /// A letter Zeek records at the 1st, 10th, 100th… occurrence (`Session::ScaledHistoryEntry`,
 /// whose threshold is multiplied by 10 each time it is reached): the count alone says when.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Scaled(u32);
 
 impl Scaled {
@@ -127,7 +127,7 @@ fn unwrap(near: i64, seq: u32) -> i64 {
 /// One direction's data as Zeek's reassembler sees it: where contiguous delivery has reached
 /// and the blocks buffered above a hole, in relative sequence numbers (the first data byte
 /// after a SYN is 1, as in TCP_Reassembler).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct Reassembly {
     delivered: u64,
     trimmed: u64,
@@ -244,7 +244,7 @@ impl Gaps {
 }
 
 /// One endpoint (`TCP_Endpoint`): sequence numbers unwrapped to 64 bits.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 struct ZEndpoint {
     state: ZeekState,
     prev: ZeekState,
@@ -332,7 +332,7 @@ impl ZEndpoint {
 }
 
 /// Zeek's reconstruction of one connection: both endpoints, the roles, the history string.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ZeekConn {
     /// Endpoints by tcplens side (`Side as usize`).
     ends: [ZEndpoint; 2],
