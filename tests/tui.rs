@@ -123,6 +123,36 @@ fn driven_in_tmux_it_answers_keys_and_gives_the_terminal_back() {
     assert!(!after.contains("Connections: 40"), "{after}");
 }
 
+/// A closed ssh session: the terminal hangs up under the view (here tmux is killed). The
+/// view must end, not spin on the dead terminal (crossterm reads it at end of file for ever).
+#[test]
+fn the_view_ends_when_its_terminal_hangs_up() {
+    // A name of its own, to find this very process afterwards.
+    let dir = common::temp_dir("hangup");
+    let file = dir.join(format!("hangup-{}.pcap", std::process::id()));
+    std::fs::copy(common::fixture("learn_tcp.pcap"), &file).unwrap();
+    let command = format!("{} tui {}", env!("CARGO_BIN_EXE_tcplens"), file.display());
+    let Some(term) = common::tmux::Tmux::start("hangup", &command) else {
+        return;
+    };
+    term.pane_with("TIME_WAIT 1");
+    drop(term);
+    let name = file.file_name().unwrap().to_str().unwrap().to_string();
+    let alive = || {
+        std::process::Command::new("pgrep")
+            .args(["-f", &name])
+            .output()
+            .is_ok_and(|o| !o.stdout.is_empty())
+    };
+    for _ in 0..50 {
+        if !alive() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("tcplens tui still runs 5 s after its terminal hung up");
+}
+
 #[test]
 fn the_demo_replayed_in_the_view() {
     let command = format!(

@@ -10,7 +10,7 @@
 pub mod draw;
 pub mod model;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -703,6 +703,32 @@ pub fn run(mut app: App<'_>) -> Result<()> {
     for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP] {
         signal_hook::flag::register(sig, stop.clone())?;
     }
+    // SIGHUP (a closed ssh session, a killed tmux): the terminal is gone, and crossterm may
+    // already be reading it at end of file in a loop that neither returns nor sees `stop`
+    // (it retries EOF and even EBADF). When the view has not ended 300 ms after the hang-up,
+    // a watchdog ends the process as an unhandled SIGHUP would (status 129). A capture file
+    // holds whole records up to its last flush (once per libpcap dispatch).
+    let hup = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hup.clone())?;
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (hup, ended) = (hup.clone(), ended.clone());
+        std::thread::Builder::new()
+            .name("tcplens-hangup".into())
+            .spawn(move || {
+                use std::sync::atomic::Ordering::Relaxed;
+                while !ended.load(Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if hup.load(Relaxed) {
+                        std::thread::sleep(Duration::from_millis(300));
+                        if !ended.load(Relaxed) {
+                            std::process::exit(129);
+                        }
+                        return;
+                    }
+                }
+            })?;
+    }
     let mut terminal = ratatui::init();
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -715,6 +741,14 @@ pub fn run(mut app: App<'_>) -> Result<()> {
         while !app.quit && !stop.load(std::sync::atomic::Ordering::Relaxed) {
             terminal.draw(|f| draw::draw(f, &mut app))?;
             if event::poll(Duration::from_millis(100))? {
+                // A hung-up terminal (a closed ssh session, a killed tmux) stays readable at
+                // end of file, and crossterm's read would spin on it for ever: SIGHUP has set
+                // `stop` by then, and a terminal that is no longer one ends the view too.
+                if stop.load(std::sync::atomic::Ordering::Relaxed)
+                    || !std::io::stdin().is_terminal()
+                {
+                    break;
+                }
                 match event::read()? {
                     Event::Key(k) => app.key(k),
                     Event::Mouse(m) => app.mouse(m),
@@ -724,8 +758,13 @@ pub fn run(mut app: App<'_>) -> Result<()> {
         }
         Ok(())
     })();
+    ended.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = execute!(std::io::stdout(), DisableMouseCapture);
     ratatui::restore();
     let _ = std::io::stdout().flush();
+    // After a hang-up nobody reads what went wrong on the terminal.
+    if hup.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok(());
+    }
     result
 }
