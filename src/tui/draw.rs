@@ -282,9 +282,7 @@ fn detail(f: &mut Frame, app: &App<'_>, m: &TuiModel, selected: Option<u32>, are
         Some(Ok(stored)) => match app.detail {
             Detail::Explain => (
                 " What it does · d: fields ",
-                m.describe(selected.unwrap_or_default())
-                    .map(|s| s.note)
-                    .unwrap_or_else(|e| format!("{e:#}")),
+                m.describe_stored(&stored).note,
             ),
             Detail::Fields => (" Fields · d: bytes ", stored.with_packet(super::field_tree)),
             Detail::Bytes => (" Bytes · d: what it does ", super::hex_dump(stored.data())),

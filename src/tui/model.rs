@@ -278,19 +278,23 @@ impl TuiModel {
 
     /// Frame `i`'s row, sentence and coloring rule, made again from its record.
     pub fn describe(&self, i: u32) -> Result<Shown> {
-        let stored = self.frame(i)?;
+        Ok(self.describe_stored(&self.frame(i)?))
+    }
+
+    /// [`TuiModel::describe`] of a frame already read back.
+    pub fn describe_stored(&self, stored: &Stored) -> Shown {
         if let Some((row, note, rule)) = &stored.header.fixed {
-            return Ok(Shown {
+            return Shown {
                 row: row.clone(),
                 note: note.clone(),
                 rule: *rule,
-            });
+            };
         }
         let (mut row, mut note) = (String::new(), String::new());
         let rule = stored.with_packet(|p| {
             crate::render::describe(p, self.seq, Some(&self.explainer), &mut row, &mut note)
         });
-        Ok(Shown { row, note, rule })
+        Shown { row, note, rule }
     }
 
     /// The frames of a live capture shown again under `filter` (None: all): the stored
