@@ -219,6 +219,11 @@ pub struct ReadArgs {
     /// (mergecap -a).
     #[arg(long)]
     pub concat: bool,
+    /// Trackers run at once for `--summary` alone, each tracking the connections its share of
+    /// the 4-tuples hashes to (docs/scaling.md); the table is the same whatever the number.
+    /// 0 (the default): one per core but the reader's; 1: a single tracker.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
     /// Also write the frames that pass the filter (and --stream) to a new capture file, as
     /// `tcpdump -r IN -w OUT` does: pcap when the input is pcap (same link type, snap length
     /// and timestamp precision), pcapng when it is pcapng (its interfaces, exact timestamps).
@@ -424,6 +429,7 @@ fn file_config(file: PathBuf, words: &[String], display_filter: Option<&str>) ->
             msl: DEFAULT_MSL as i128 * 1_000_000_000,
         },
         write: None,
+        threads: 1,
     })
 }
 
@@ -765,6 +771,8 @@ pub struct Config {
     pub limits: Limits,
     /// `-w`: the capture file to copy the frames kept into (`-` is stdout).
     pub write: Option<PathBuf>,
+    /// `read --threads`: trackers run at once when only the summary table is written.
+    pub threads: usize,
 }
 
 impl Config {
@@ -904,6 +912,12 @@ impl ReadArgs {
             output,
             query,
             write: self.write,
+            threads: match self.threads {
+                // The reader decodes on a core of its own; on two cores the shards cost more
+                // than they save (docs/performance.md), and one tracker runs beside it.
+                0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)),
+                n => n,
+            },
         })
     }
 }

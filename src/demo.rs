@@ -70,6 +70,7 @@ fn replay_tui(output: Output) -> Result<()> {
         query: Default::default(),
         limits: Default::default(),
         write: None,
+        threads: 1,
     })
 }
 

@@ -23,6 +23,9 @@ use crate::render::{Outputs, Sink, View};
 use crate::source::merge;
 use crate::source::write::{FileHeader, Writer};
 use crate::source::{self, Batch, Captured, SourceMsg};
+use shards::Sharded;
+
+mod shards;
 
 /// `tcplens read`: every frame of the file becomes one row (or one JSON record); with `-w`,
 /// the frames kept are also copied into a capture file.
@@ -48,10 +51,10 @@ pub fn read(cfg: &Config) -> Result<()> {
         filter: cfg.filter.clone(),
         keep_bytes: save.is_some() || cfg.query.needs_bytes() || cfg.output.quotes_data(),
     };
-    let reader = merge::spawn_inputs(&cfg.input, opts, tx, read.clone())?;
+    let reader = merge::spawn_inputs(&cfg.input, opts.clone(), tx, read.clone())?;
     let progress = Progress::start(
         cfg.input.size(),
-        read,
+        read.clone(),
         cfg.output.rows || cfg.output.ladder.is_some(),
     );
     // `-w -`: the capture file is stdout, nothing else goes there.
@@ -66,14 +69,35 @@ pub fn read(cfg: &Config) -> Result<()> {
     if let Some(save) = save.as_mut() {
         outputs = outputs.first_sink(Box::new(save));
     }
-    let result = consume_file(
-        &cfg.input.shown(),
-        reader,
-        rx,
-        outputs,
-        selector,
-        cfg.limits,
-    );
+    let result = match shard_count(cfg, &selector, cfg.write.is_some()) {
+        Some(count) => match shards::consume(&rx, outputs, &mut selector, cfg.limits, count) {
+            Sharded::Done(result) => joined(&cfg.input.shown(), reader, rx, result),
+            Sharded::Again(outputs) => {
+                // The file again, from its start, by one tracker (shards.rs says when).
+                drop(rx);
+                let _ = reader.join();
+                read.store(0, std::sync::atomic::Ordering::Relaxed);
+                let (tx, rx) = source::channel();
+                let reader = merge::spawn_inputs(&cfg.input, opts, tx, read)?;
+                consume_file(
+                    &cfg.input.shown(),
+                    reader,
+                    rx,
+                    *outputs,
+                    selector,
+                    cfg.limits,
+                )
+            }
+        },
+        None => consume_file(
+            &cfg.input.shown(),
+            reader,
+            rx,
+            outputs,
+            selector,
+            cfg.limits,
+        ),
+    };
     // Also after a damaged record: the file holds every frame before it, and is valid.
     let finished = save.map_or(Ok(()), |s| s.writer.finish());
     result.and(finished)
@@ -513,6 +537,33 @@ fn consume_file<W: Write + Send>(
     limits: Limits,
 ) -> Result<()> {
     let result = consume(&rx, outputs, selector, limits, false);
+    joined(shown, reader, rx, result)
+}
+
+/// How many shards track a `read` (`--threads`, [`shards`]): only for the summary table alone,
+/// where the output does not follow the frames' order, and only over files that can be read
+/// again if the shards give up.
+fn shard_count(cfg: &Config, selector: &Selector, writes: bool) -> Option<u32> {
+    let o = &cfg.output;
+    let table_only = o.summary == SummaryMode::Only
+        && !o.json
+        && o.zeek.is_none()
+        && o.ladder.is_none()
+        && !o.explain
+        && !o.filtered
+        && cfg.query.fields.is_none();
+    let files = (cfg.input.paths.iter()).all(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
+    (cfg.threads > 1 && table_only && files && !writes && !selector.filters())
+        .then_some(cfg.threads.min(64) as u32)
+}
+
+/// The consumer's `result`, then the reader's fate.
+fn joined(
+    shown: &str,
+    reader: std::thread::JoinHandle<()>,
+    rx: crossbeam_channel::Receiver<SourceMsg>,
+    result: Result<()>,
+) -> Result<()> {
     // Dropping the receiver unblocks a reader waiting on a full channel if we stopped early.
     drop(rx);
     // A reader that died without reporting (a panic inside the pcap parser) must not pass for
@@ -544,6 +595,7 @@ fn capture_tui(
         query: Query::default(),
         limits: cfg.limits,
         write: None,
+        threads: 1,
     };
     view_while(
         crate::tui::TuiModel::new(&cfg.output)?,

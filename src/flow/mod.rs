@@ -315,6 +315,32 @@ impl TcpInfo {
     }
 }
 
+/// Which connections a tracker keeps when `count` trackers share one capture, each tracking
+/// the connections whose 4-tuple hashes to its `index` (both directions hash alike: the key
+/// is canonical). The hash is fixed, not seeded per process: a shard's work does not change
+/// between runs, and its output never depends on it (see pipeline/shards.rs).
+#[derive(Clone, Copy, Debug)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// One tracker for the whole capture.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    fn owns(&self, key: &FlowKey) -> bool {
+        use std::hash::BuildHasher;
+        if self.count <= 1 {
+            return true;
+        }
+        let hash = foldhash::fast::FixedState::with_seed(0x0074_6370_6c65_6e73).hash_one(key);
+        // The high bits: foldhash's low bits are the table's bucket index, and a shard owning
+        // a fixed residue of them would leave its table with every other bucket empty.
+        ((hash >> 32) % u64::from(self.count)) as u32 == self.index
+    }
+}
+
 /// Bounds on the connection table, in capture time (design.md: memory grows with live
 /// connections, never with file size).
 #[derive(Clone, Copy, Debug)]
@@ -511,6 +537,13 @@ impl Tracker {
 
     /// Tracks one frame; returns the segment's connection info when it is TCP.
     pub fn track(&mut self, frame: &Frame) -> Option<TcpInfo> {
+        self.track_shard(frame, Shard::WHOLE)
+    }
+
+    /// Tracks one frame as one of several trackers sharing a capture by flow hash: a segment
+    /// of another shard's connection only moves this tracker's clock (its sweeps), so that
+    /// connections leave every shard at the frame they would leave a single tracker.
+    pub fn track_shard(&mut self, frame: &Frame, shard: Shard) -> Option<TcpInfo> {
         let decoded = frame.decoded();
         let (Some(ip), Payload::Tcp(tcp)) = (&decoded.ip, &decoded.payload) else {
             return None;
@@ -518,6 +551,10 @@ impl Tracker {
         let (src, dst) = Endpoint::of_segment(ip, tcp);
         let now = frame.ts.as_nanos();
         self.expire(now);
+        let (key, lo_to_hi) = FlowKey::new(src, dst);
+        if !shard.owns(&key) {
+            return None;
+        }
         // Zeek's reassembler only takes payload the capture holds whole (`DataSent` needs
         // `remaining >= len`): a snap length that cut the frame leaves content gaps in Zeek.
         let wire = Wire {
@@ -525,19 +562,32 @@ impl Tracker {
             ip_len: ip.len,
             ts: now,
         };
-        Some(self.segment(src, dst, tcp, frame.number, now, wire))
+        Some(self.segment(key, lo_to_hi, tcp, frame.number, now, wire))
+    }
+
+    /// Connections started so far (the next stream number).
+    pub fn streams(&self) -> u32 {
+        self.next_stream
+    }
+
+    /// Connections in the table now.
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
     }
 
     fn segment(
         &mut self,
-        src: Endpoint,
-        dst: Endpoint,
+        key: FlowKey,
+        lo_to_hi: bool,
         tcp: &Tcp,
         frame: u64,
         now: i128,
         wire: Wire,
     ) -> TcpInfo {
-        let (key, lo_to_hi) = FlowKey::new(src, dst);
         let fwd = if lo_to_hi { 0 } else { 1 };
         let seq = SeqNum(tcp.seq);
         let pure_syn = tcp.flags & (flags::SYN | flags::ACK) == flags::SYN;
@@ -838,7 +888,8 @@ mod tests {
             ip_len: 40,
             ts: at,
         };
-        t.segment(src, dst, &tcp, 1, at, wire)
+        let (key, lo_to_hi) = FlowKey::new(src, dst);
+        t.segment(key, lo_to_hi, &tcp, 1, at, wire)
     }
 
     /// A complete connection: handshake, then a close whose second FIN carries the ACK.

@@ -10,7 +10,7 @@ use crate::flow::Summary;
 use crate::source::Timestamp;
 
 /// Connections listed in the text table at the end; beyond, they are counted, not listed.
-const MAX_LISTED: usize = 100_000;
+pub(crate) const MAX_LISTED: usize = 100_000;
 /// The table's lines are kept in text chunks of this size rather than one String: doubling
 /// one buffer of 32k lines left the smaller copies behind in the heap.
 const CHUNK: usize = 256 << 10;
@@ -152,7 +152,7 @@ impl Sink for Table {
 /// One summary line: who talked to whom, how it opened and closed, and the final states.
 /// Pushed field by field (render/push.rs): a capture of 32k short connections spent 18% of
 /// --summary's time formatting these lines through core::fmt.
-fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
+pub(crate) fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     let (start, duration) = span(s, first);
     let l = &s.life;
     out.push_str("  #");
