@@ -185,6 +185,11 @@ impl std::fmt::Display for Event {
 }
 
 impl Life {
+    /// Only one side has sent anything (an unanswered SYN, one direction of a capture).
+    pub fn one_sided(&self) -> bool {
+        self.sides.iter().any(|s| s.packets == 0)
+    }
+
     pub fn new(first: &Tcp, first_sender: Side, self_connect: bool) -> Life {
         Life {
             endpoints: Endpoints::new(first, self_connect),

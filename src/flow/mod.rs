@@ -80,27 +80,30 @@ struct Conn {
     due_closed: bool,
 }
 
-/// A table entry: a connection under analysis, or one that has closed and only waits out 2×MSL
-/// (RFC 9293 §3.6.1: TIME_WAIT holds the 4-tuple against late duplicates for 2×MSL), packed.
-/// A capture of many short connections ends with all of them in the table, and a closed
+/// A table entry: a connection under analysis, or one packed because it is not expected to
+/// say much more: closed, it only waits out 2×MSL (RFC 9293 §3.6.1: TIME_WAIT holds the
+/// 4-tuple against late duplicates for 2×MSL); one-sided (a SYN nobody answered, a scan, a
+/// flood), it waits for an answer that mostly never comes ([`Tracker::pack_one_sided`]).
+/// A capture of many short connections ends with all of them in the table, and such a
 /// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
 /// short connection takes ~330 bytes (with epoch times and 32-bit ISNs) instead of the Conn's
-/// 576, Zeek's 304 and the history string's allocation.
+/// 576, Zeek's 304 and the history string's allocation; an unanswered SYN ~150.
 enum Slot {
     Open(Box<Conn>),
-    Closed(Packed),
+    Packed(Packed),
 }
 
-/// A closed connection's whole state, losslessly encoded with postcard (varint integers, so a
-/// zero or a small counter takes one byte), behind a fixed header of what the sweeps read
-/// without decoding: the stream and the time of the last segment. Lossless rather than a
-/// summary plus a chosen subset: a segment may still come (a retransmitted FIN, the last ACK
-/// again, a new SYN reusing the ports) and must find every field the analysis reads exactly
-/// as it was, so that its Wireshark labels, states and the final summary stay the same.
+/// A connection's whole state, losslessly encoded with postcard (varint integers, so a zero
+/// or a small counter takes one byte), behind a fixed header of what the sweeps read without
+/// decoding: the stream, the time of the last segment and whether both ends are done.
+/// Lossless rather than a summary plus a chosen subset: a segment may still come (a
+/// retransmitted FIN, the last ACK again, a new SYN reusing the ports, the SYN/ACK after all)
+/// and must find every field the analysis reads exactly as it was, so that its Wireshark
+/// labels, states and the final summary stay the same.
 struct Packed(Box<[u8]>);
 
-/// The header: stream (4 bytes), then last_seen (16), little-endian.
-const PACKED_HEADER: usize = 4 + 16;
+/// The header: stream (4 bytes), then last_seen (16), little-endian, then finished (1).
+const PACKED_HEADER: usize = 4 + 16 + 1;
 
 impl Packed {
     /// Encodes into `scratch` (the tracker's, reused), then copies into one allocation of
@@ -110,6 +113,7 @@ impl Packed {
         bytes.clear();
         bytes.extend_from_slice(&conn.stream.to_le_bytes());
         bytes.extend_from_slice(&conn.last_seen.get().to_le_bytes());
+        bytes.push(u8::from(conn.finished()));
         // Writing plain structs into a Vec cannot fail (postcard errs only on a full buffer or
         // on types it cannot encode, such as sequences of unknown length).
         let bytes = postcard::to_extend(conn, bytes).expect("connection state encodes");
@@ -126,8 +130,12 @@ impl Packed {
 
     fn last_seen(&self) -> i128 {
         let mut b = [0; 16];
-        b.copy_from_slice(&self.0[4..PACKED_HEADER]);
+        b.copy_from_slice(&self.0[4..20]);
         i128::from_le_bytes(b)
+    }
+
+    fn finished(&self) -> bool {
+        self.0[20] != 0
     }
 
     fn unpack(&self) -> Box<Conn> {
@@ -139,41 +147,39 @@ impl Slot {
     fn stream(&self) -> u32 {
         match self {
             Slot::Open(c) => c.stream,
-            Slot::Closed(p) => p.stream(),
+            Slot::Packed(p) => p.stream(),
         }
     }
 
     fn last_seen(&self) -> i128 {
         match self {
             Slot::Open(c) => c.last_seen.get(),
-            Slot::Closed(p) => p.last_seen(),
+            Slot::Packed(p) => p.last_seen(),
         }
     }
 
-    /// Only finished connections are packed (see [`Slot::pack_if_finished`]).
     fn finished(&self) -> bool {
         match self {
             Slot::Open(c) => c.finished(),
-            Slot::Closed(_) => true,
+            Slot::Packed(p) => p.finished(),
         }
     }
 
-    /// The connection, unpacked first if a segment comes for it after it closed.
+    /// The connection, unpacked first if a segment comes for it.
     fn open(&mut self) -> &mut Box<Conn> {
-        if let Slot::Closed(p) = self {
+        if let Slot::Packed(p) = self {
             *self = Slot::Open(p.unpack());
         }
         match self {
             Slot::Open(c) => c,
-            Slot::Closed(_) => unreachable!("unpacked just above"),
+            Slot::Packed(_) => unreachable!("unpacked just above"),
         }
     }
 
-    /// Packs a connection once both ends are CLOSED/TIME_WAIT: from then on it only waits out
-    /// 2×MSL, and its next segment (if any) unpacks it again.
-    fn pack_if_finished(&mut self, scratch: &mut Vec<u8>) {
+    /// Packs the connection if it is open and `when` says so.
+    fn pack_if(&mut self, scratch: &mut Vec<u8>, when: impl FnOnce(&Conn) -> bool) {
         if let Slot::Open(c) = self
-            && c.finished()
+            && when(c)
         {
             let packed = Packed::new(c, scratch);
             // Every test run over every capture checks what makes the packing invisible in
@@ -184,14 +190,14 @@ impl Slot {
                 format!("{:?}", packed.unpack()),
                 "packing a connection loses nothing"
             );
-            *self = Slot::Closed(packed);
+            *self = Slot::Packed(packed);
         }
     }
 
     fn summary(self, key: FlowKey) -> Summary {
         match self {
             Slot::Open(c) => c.summary(key),
-            Slot::Closed(p) => p.unpack().summary(key),
+            Slot::Packed(p) => p.unpack().summary(key),
         }
     }
 }
@@ -242,7 +248,7 @@ impl Ord for Due {
 /// The connections known at the end of the input, as [`Tracker::finish`] yields them: how
 /// many is known before the first is summarized.
 pub struct Left {
-    finished: std::vec::IntoIter<Summary>,
+    finished: std::vec::IntoIter<(FlowKey, Slot)>,
     table: std::vec::IntoIter<(u32, FlowKey, Slot)>,
 }
 
@@ -250,7 +256,8 @@ impl Iterator for Left {
     type Item = Summary;
 
     fn next(&mut self) -> Option<Summary> {
-        (self.finished.next()).or_else(|| self.table.next().map(|(_, key, c)| c.summary(key)))
+        let next = (self.finished.next()).or_else(|| self.table.next().map(|(_, key, c)| (key, c)));
+        next.map(|(key, c)| c.summary(key))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -390,13 +397,20 @@ pub struct Tracker {
     next_idle_scan: i128,
     next_stream: u32,
     limits: Limits,
-    /// Summaries of connections that left the table, oldest first, until taken.
-    finished: Vec<Summary>,
+    /// Connections that left the table, oldest first, until taken; summarized as they are
+    /// taken (an eviction of 10,000 connections made 10,000 summaries of ~340 bytes at once).
+    finished: Vec<(FlowKey, Slot)>,
     /// Connections evicted by the cap before they finished.
     pub evicted: u64,
-    /// Where closed connections are encoded before their packed copy is made ([`Packed::new`]).
+    /// Where connections are encoded before their packed copy is made ([`Packed::new`]).
     scratch: Vec<u8>,
+    /// Connections started since one-sided ones were last packed.
+    started_since_pack: u32,
 }
+
+/// New connections between two passes packing the one-sided ones ([`Tracker::pack_one_sided`]):
+/// at most this many unanswered SYNs are held unpacked (~1 KB each).
+const PACK_ONE_SIDED_EVERY: u32 = 2048;
 
 impl Default for Tracker {
     fn default() -> Tracker {
@@ -415,6 +429,7 @@ impl Tracker {
             finished: Vec::new(),
             evicted: 0,
             scratch: Vec::new(),
+            started_since_pack: 0,
         }
     }
 
@@ -428,8 +443,8 @@ impl Tracker {
         !self.finished.is_empty()
     }
 
-    pub fn take_finished(&mut self) -> std::vec::Drain<'_, Summary> {
-        self.finished.drain(..)
+    pub fn take_finished(&mut self) -> impl ExactSizeIterator<Item = Summary> + '_ {
+        self.finished.drain(..).map(|(key, c)| c.summary(key))
     }
 
     /// Ends tracking: the summaries not yet taken, then those of every connection still in
@@ -489,7 +504,7 @@ impl Tracker {
             let at = c.last_seen() + wait(c);
             if now > at {
                 if let Some(c) = self.by_key.remove(&due.key) {
-                    self.finished.push(c.summary(due.key));
+                    self.finished.push((due.key, c));
                 }
             } else {
                 self.due.push(Reverse(Due { at, ..due }));
@@ -503,7 +518,7 @@ impl Tracker {
             idle.sort_unstable_by_key(|(stream, _)| *stream);
             for (_, key) in idle {
                 if let Some(c) = self.by_key.remove(&key) {
-                    self.finished.push(c.summary(key));
+                    self.finished.push((key, c));
                 }
             }
             // At most an eighth of the timeout late, and at least a second of capture time
@@ -512,17 +527,27 @@ impl Tracker {
         }
         if self.by_key.len() > limits.max_flows {
             let excess = self.by_key.len() - limits.max_flows * 9 / 10;
-            let mut ages: Vec<(i128, FlowKey)> = self
-                .by_key
-                .iter()
-                .map(|(k, c)| (c.last_seen(), *k))
-                .collect();
-            ages.select_nth_unstable_by_key(excess.saturating_sub(1), |(t, _)| *t);
-            for (_, key) in ages.into_iter().take(excess) {
-                if let Some(c) = self.by_key.remove(&key) {
-                    self.evicted += 1;
-                    self.finished.push(c.summary(key));
-                }
+            // Each connection's age, then the excess-th oldest as the cut: 16 bytes per
+            // connection (keys and times beside them took 64, 6.4 MiB at the default cap).
+            // Times are ranked as i64 ns, which holds every pcap time (to 2262).
+            let age = |c: &Slot| {
+                (
+                    c.last_seen().clamp(i64::MIN.into(), i64::MAX.into()) as i64,
+                    c.stream(),
+                )
+            };
+            let mut ages: Vec<(i64, u32)> = self.by_key.values().map(age).collect();
+            let (_, &mut cut, _) = ages.select_nth_unstable(excess.saturating_sub(1));
+            drop(ages);
+            // Oldest first, as the table's order is the hasher's (seeded per process): the
+            // summaries leave in the same order on every run, and so the summary table, which
+            // lists the first 100,000 to leave, lists the same connections.
+            let mut oldest: Vec<(FlowKey, Slot)> =
+                self.by_key.extract_if(|_, c| age(c) <= cut).collect();
+            oldest.sort_unstable_by_key(|(_, c)| age(c));
+            for (key, c) in oldest {
+                self.evicted += 1;
+                self.finished.push((key, c));
             }
         }
         // Entries of connections that left are dropped only when they come up: under
@@ -597,9 +622,11 @@ impl Tracker {
         // direction starts a new conversation, and so a new stream. One lookup per segment:
         // the entry is either the connection, replaced in place on reuse, or a new one.
         let next_stream = &mut self.next_stream;
+        let started_since_pack = &mut self.started_since_pack;
         let mut new_conn = || {
             let stream = *next_stream;
             *next_stream += 1;
+            *started_since_pack += 1;
             Box::new(Conn::new(key, lo_to_hi, tcp, stream, now))
         };
         let slot = match self.by_key.entry(key) {
@@ -609,7 +636,7 @@ impl Tracker {
                 if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
                     analysis.set(Label::ReusedPorts);
                     let old = std::mem::replace(conn, new_conn());
-                    self.finished.push(old.summary(key));
+                    self.finished.push((key, Slot::Open(old)));
                 }
                 slot
             }
@@ -714,8 +741,29 @@ impl Tracker {
             conn.halves[fwd].acc_ecn_option |= tcp.acc_ecn;
             info
         };
-        slot.pack_if_finished(&mut self.scratch);
+        // Once both ends are CLOSED/TIME_WAIT, the connection only waits out 2×MSL; its next
+        // segment (if any) unpacks it again.
+        slot.pack_if(&mut self.scratch, Conn::finished);
+        if self.started_since_pack >= PACK_ONE_SIDED_EVERY {
+            self.pack_one_sided(key);
+        }
         info
+    }
+
+    /// Packs every one-sided connection but `current`'s. Run once per
+    /// [`PACK_ONE_SIDED_EVERY`] new connections: a table filling up with connections that
+    /// only one side speaks in (a SYN flood, a scan, SYNs to a closed firewall) holds them
+    /// packed, while a connection mid-handshake, packed by chance, costs one unpack when its
+    /// SYN/ACK comes. The pass visits the whole table, so it costs a few slot visits per new
+    /// connection.
+    fn pack_one_sided(&mut self, current: FlowKey) {
+        self.started_since_pack = 0;
+        let scratch = &mut self.scratch;
+        for (key, slot) in self.by_key.iter_mut() {
+            if *key != current {
+                slot.pack_if(scratch, |c| c.life.one_sided());
+            }
+        }
     }
 }
 
@@ -942,7 +990,7 @@ mod tests {
         let mut reference = Tracker::default();
         connection(&mut packed, 100, 0);
         connection(&mut reference, 100, 0);
-        let Some(Slot::Closed(p)) = packed.by_key.values().next() else {
+        let Some(Slot::Packed(p)) = packed.by_key.values().next() else {
             panic!("the closed connection is packed");
         };
         let full = std::mem::size_of::<Conn>() + std::mem::size_of::<zeek::ZeekConn>();
