@@ -221,7 +221,7 @@ pub struct ReadArgs {
     pub concat: bool,
     /// Trackers run at once for `--summary` alone, each tracking the connections its share of
     /// the 4-tuples hashes to (docs/scaling.md); the table is the same whatever the number.
-    /// 0 (the default): one per core but the reader's; 1: a single tracker.
+    /// 0 (the default): one per core but the reader's, at most 8; 1: a single tracker.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub threads: usize,
     /// Also write the frames that pass the filter (and --stream) to a new capture file, as
@@ -913,9 +913,11 @@ impl ReadArgs {
             query,
             write: self.write,
             threads: match self.threads {
-                // The reader decodes on a core of its own; on two cores the shards cost more
-                // than they save (docs/performance.md), and one tracker runs beside it.
-                0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)),
+                // The reader decodes on a core of its own; on two cores the shards cost as
+                // much as they share (docs/performance.md), and one tracker runs beside it.
+                // At most 8: every shard sees every segment's time.
+                0 => std::thread::available_parallelism()
+                    .map_or(1, |n| n.get().saturating_sub(1).clamp(1, 8)),
                 n => n,
             },
         })
