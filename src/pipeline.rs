@@ -37,6 +37,7 @@ pub fn read(cfg: &Config) -> Result<()> {
         // `tshark -2` makes one.
         selector.verdicts = Some(Arc::new(first_pass(cfg)?));
     }
+    let by_verdict = verdict.is_some();
     let (tx, rx) = source::channel();
     let read = Arc::new(AtomicU64::new(0));
     // The input first (a missing file creates no -w file), then the -w file, then the reading.
@@ -69,7 +70,7 @@ pub fn read(cfg: &Config) -> Result<()> {
     if let Some(save) = save.as_mut() {
         outputs = outputs.first_sink(Box::new(save));
     }
-    let result = match shard_count(cfg, &selector, cfg.write.is_some()) {
+    let result = match shard_count(cfg, &selector, by_verdict) {
         Some(count) => match shards::consume(&rx, outputs, &mut selector, cfg.limits, count) {
             Sharded::Done(result) => joined(&cfg.input.shown(), reader, rx, result),
             Sharded::Again(outputs) => {
@@ -541,19 +542,21 @@ fn consume_file<W: Write + Send>(
 }
 
 /// How many shards track a `read` (`--threads`, [`shards`]): only for the summary table alone,
-/// where the output does not follow the frames' order, and only over files that can be read
+/// where the output does not follow the frames' order, with no filter on frames (a filter on
+/// connection verdicts, `by_verdict`, selects summaries), and only over files that can be read
 /// again if the shards give up.
-fn shard_count(cfg: &Config, selector: &Selector, writes: bool) -> Option<u32> {
+fn shard_count(cfg: &Config, selector: &Selector, by_verdict: bool) -> Option<u32> {
     let o = &cfg.output;
     let table_only = o.summary == SummaryMode::Only
         && !o.json
         && o.zeek.is_none()
         && o.ladder.is_none()
         && !o.explain
-        && !o.filtered
-        && cfg.query.fields.is_none();
+        && (!o.filtered || by_verdict)
+        && cfg.query.fields.is_none()
+        && cfg.write.is_none();
     let files = (cfg.input.paths.iter()).all(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
-    (cfg.threads > 1 && table_only && files && !writes && !selector.filters())
+    (cfg.threads > 1 && table_only && files && !selector.filters())
         .then_some(cfg.threads.min(64) as u32)
 }
 

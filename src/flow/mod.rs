@@ -87,7 +87,7 @@ struct Conn {
 /// A capture of many short connections ends with all of them in the table, and such a
 /// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
 /// short connection takes ~330 bytes (with epoch times and 32-bit ISNs) instead of the Conn's
-/// 576, Zeek's 304 and the history string's allocation; an unanswered SYN ~150.
+/// 576, Zeek's 304 and the history string's allocation; an unanswered SYN ~270.
 enum Slot {
     Open(Box<Conn>),
     Packed(Packed),

@@ -152,7 +152,7 @@ impl Sink for Table {
 /// One summary line: who talked to whom, how it opened and closed, and the final states.
 /// Pushed field by field (render/push.rs): a capture of 32k short connections spent 18% of
 /// --summary's time formatting these lines through core::fmt.
-pub(crate) fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
+fn summary_line(out: &mut String, s: &Summary, first: Option<Timestamp>) {
     let (start, duration) = span(s, first);
     let l = &s.life;
     out.push_str("  #");
