@@ -17,7 +17,9 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result, anyhow, bail};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use super::file::{Counting, Direct, Emit, Interface, MAGICS, Options, Reader, open_file};
+use super::file::{
+    Counting, Direct, Emit, Interface, MAGICS, MERGED_BUFFER, Options, Reader, open_file,
+};
 use super::write::{BlockOption, FileHeader, Section};
 use super::{Frame, Record, SourceMsg, Timestamp};
 
@@ -266,7 +268,10 @@ fn spawn(
                     inner: file,
                     read: read.clone(),
                 };
-                let reader = Reader { path: path.clone() };
+                let reader = Reader {
+                    path: path.clone(),
+                    buffer: MERGED_BUFFER,
+                };
                 let spawned = std::thread::Builder::new()
                     .name("tcplens-reader".into())
                     .spawn(move || {
