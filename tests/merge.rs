@@ -315,3 +315,87 @@ fn tcplens_file_names_each_frames_file() {
     ]));
     assert_eq!(from_odd.lines().count(), alone.lines().count());
 }
+
+/// `fixture` (a little-endian µs pcap) cut into one file per frame in a new directory, each
+/// named by `name(frame index)`.
+fn one_file_per_frame(fixture: &str, dir: &Path, name: impl Fn(usize) -> String) -> usize {
+    let bytes = std::fs::read(common::fixture(fixture)).expect("fixture");
+    let (header, mut rest) = bytes.split_at(24);
+    let mut count = 0;
+    while rest.len() >= 16 {
+        let caplen = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
+        let (record, tail) = rest.split_at(16 + caplen);
+        std::fs::write(dir.join(name(count)), [header, record].concat()).expect("write");
+        rest = tail;
+        count += 1;
+    }
+    count
+}
+
+/// Rows of `args` run by `sh` under a limit on open files.
+fn rows_with_open_files_limit(limit: u32, args: &[&str]) -> String {
+    let exe = env!("CARGO_BIN_EXE_tcplens");
+    let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .args(args)
+        .output()
+        .expect("sh");
+    text(&out)
+}
+
+#[test]
+fn hundreds_of_rotated_files_merge_within_a_small_open_file_limit() {
+    // 400 files, one frame each, named in time order as a rotated capture's files are: more
+    // than the 64 read from the start and than the 100 files this run may hold open; the rest
+    // start as the merge reaches them.
+    let dir = common::temp_dir("merge_many");
+    let n = one_file_per_frame("interleaved_40.pcap", &dir, |i| format!("cap{i:04}.pcap"));
+    assert_eq!(n, 400);
+    let whole = common::fixture("interleaved_40.pcap");
+    let want = text(&tcplens(&["read", &whole, "--color", "never"]));
+    let dir_arg = format!("{}/", dir.display());
+    for extra in [&[][..], &["--concat"]] {
+        let args = [&["read", dir_arg.as_str(), "--color", "never"][..], extra].concat();
+        assert_eq!(rows_with_open_files_limit(100, &args), want, "{extra:?}");
+    }
+}
+
+#[test]
+fn files_named_against_time_order_still_merge_by_time() {
+    // The latest frames' files come first by name: the earliest frames are in files that
+    // start late, and must still come out first.
+    let dir = common::temp_dir("merge_reversed");
+    let n = one_file_per_frame("interleaved_40.pcap", &dir, |i| {
+        format!("cap{:04}.pcap", 999 - i)
+    });
+    let whole = common::fixture("interleaved_40.pcap");
+    let dir_arg = format!("{}/", dir.display());
+    let fields = [
+        "-T",
+        "fields",
+        "-e",
+        "frame.time_epoch",
+        "-e",
+        "tcp.stream",
+        "-e",
+        "tcp.seq",
+    ];
+    let got = text(&tcplens(
+        &[&["read", dir_arg.as_str()][..], &fields].concat(),
+    ));
+    let want = text(&tcplens(&[&["read", whole.as_str()][..], &fields].concat()));
+    assert_eq!(got.lines().count(), n);
+    // By time; frames of equal time come in input order (mergecap's tie rule), which the
+    // reversed names turn around, so the frames compare as a set.
+    let times: Vec<&str> = got.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{got}");
+    let sorted = |t: &str| {
+        let mut v: Vec<String> = t.lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&got), sorted(&want));
+}

@@ -4,11 +4,14 @@
 //! pcapng-shaped: one section, every file's interfaces in turn (a pcap file's header becomes
 //! an interface with its link type, snap length and precision), so `-w` writes what mergecap
 //! writes and each frame keeps its file's exact timestamp. Memory is bounded by the number of
-//! files (a few batches each in flight), not their size; BPF words filter after the merge,
-//! so frame numbers count every merged frame, as a read of mergecap's output would.
+//! files being read (a few batches each in flight), not their size: the first 64 are read
+//! from the start, the others start when the merge reaches their first frame, so a day of
+//! rotated files holds a few open at a time, however many there are. BPF words filter after
+//! the merge, so frame numbers count every merged frame, as a read of mergecap's output would.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -133,7 +136,7 @@ struct Owned {
 
 impl Owned {
     fn key(&self) -> i128 {
-        i128::from(self.ts.secs) * 1_000_000_000 + i128::from(self.ts.nanos)
+        key(self.ts)
     }
 }
 
@@ -245,7 +248,13 @@ impl Inputs {
     }
 }
 
-/// Opens every file and starts the merge.
+/// Files read from the start at once; those after them start when the merge reaches them
+/// ([`Pending`]). A day of `-G 60` files is 1,440, past the 1,024 files a process may hold
+/// open by default: each open file's reader also holds its buffers and a thread.
+const OPEN_AT_ONCE: usize = 64;
+
+/// Checks every file opens (a missing one fails before anything is read), then starts the
+/// merge.
 fn spawn(
     inputs: &Inputs,
     opts: Options,
@@ -253,61 +262,25 @@ fn spawn(
     read: Arc<AtomicU64>,
 ) -> Result<JoinHandle<()>> {
     let mut files = Vec::new();
-    for path in &inputs.paths {
-        files.push((path.clone(), open_file(path)?));
+    for (index, path) in inputs.paths.iter().enumerate() {
+        let file = open_file(path)?;
+        files.push((path.clone(), (index < OPEN_AT_ONCE).then_some(file)));
     }
     let concat = inputs.concat;
     std::thread::Builder::new()
         .name("tcplens-merge".into())
         .spawn(move || {
-            let mut sources = Vec::new();
-            let mut readers = Vec::new();
-            for (path, file) in files {
-                let (ptx, prx) = bounded(DEPTH);
-                let counted = Counting {
-                    inner: file,
-                    read: read.clone(),
-                };
-                let reader = Reader {
-                    path: path.clone(),
-                    buffer: MERGED_BUFFER,
-                };
-                let spawned = std::thread::Builder::new()
-                    .name("tcplens-reader".into())
-                    .spawn(move || {
-                        let mut fwd = Forward {
-                            tx: ptx,
-                            frames: Frames::default(),
-                        };
-                        if let Err(e) = reader.run(counted, &mut fwd) {
-                            let _ = fwd.flush();
-                            let _ = fwd.tx.send(Piece::Failed(e));
-                        }
-                    });
-                match spawned {
-                    Ok(h) => readers.push((path.clone(), h)),
-                    Err(e) => {
-                        let _ = tx.send(SourceMsg::Failed(anyhow!(
-                            "cannot start a reader thread for {}: {e}",
-                            path.display()
-                        )));
-                        return;
-                    }
-                }
-                sources.push(Source {
-                    index: sources.len() as u16,
-                    path,
-                    rx: prx,
-                    queue: VecDeque::new(),
-                    next: 0,
-                    ended: false,
-                    interfaces: Vec::new(),
-                    legacy: None,
-                });
-            }
+            let mut inputs = Merging {
+                sources: Vec::new(),
+                readers: Vec::new(),
+                read,
+            };
             let mut out = Direct::new(opts, tx);
-            let merged = merge(&mut sources, concat, &mut out);
+            let merged = merge(&mut inputs, files, concat, &mut out);
             // The files' threads stop once their channels are gone.
+            let Merging {
+                sources, readers, ..
+            } = inputs;
             drop(sources);
             let mut result = merged.and_then(|()| out.flush());
             for (path, h) in readers {
@@ -327,41 +300,212 @@ fn spawn(
         .context("cannot start the merging thread")
 }
 
+/// The inputs being read, and what starts the next.
+struct Merging {
+    sources: Vec<Source>,
+    readers: Vec<(PathBuf, JoinHandle<()>)>,
+    read: Arc<AtomicU64>,
+}
+
+impl Merging {
+    /// Starts reading the next input on a thread of its own (opened now, if it was not yet).
+    fn start(&mut self, path: PathBuf, file: Option<File>) -> Result<()> {
+        let file = match file {
+            Some(f) => f,
+            None => open_file(&path)?,
+        };
+        let (ptx, prx) = bounded(DEPTH);
+        let counted = Counting {
+            inner: file,
+            read: self.read.clone(),
+        };
+        let reader = Reader {
+            path: path.clone(),
+            buffer: MERGED_BUFFER,
+        };
+        let spawned = std::thread::Builder::new()
+            .name("tcplens-reader".into())
+            .spawn(move || {
+                let mut fwd = Forward {
+                    tx: ptx,
+                    frames: Frames::default(),
+                };
+                if let Err(e) = reader.run(counted, &mut fwd) {
+                    let _ = fwd.flush();
+                    let _ = fwd.tx.send(Piece::Failed(e));
+                }
+            })
+            .map_err(|e| anyhow!("cannot start a reader thread for {}: {e}", path.display()))?;
+        self.readers.push((path.clone(), spawned));
+        self.sources.push(Source {
+            index: self.sources.len() as u16,
+            path,
+            rx: prx,
+            queue: VecDeque::new(),
+            next: 0,
+            ended: false,
+            interfaces: Vec::new(),
+            legacy: None,
+        });
+        Ok(())
+    }
+}
+
 /// Merged interface ids, counted across the inputs.
 struct Numbering {
     interfaces: u32,
     frames: u64,
 }
 
-fn merge(sources: &mut [Source], concat: bool, out: &mut Direct) -> Result<()> {
+/// The inputs not started yet, in input order, with the merge key of each one's first frame
+/// (read ahead of time: open, read to the first frame, close). The merge starts the next one
+/// before it sends a frame later than the earliest first frame among them, so frames come
+/// out in the order they would if every file were read from the start, and files start in
+/// input order, as their interfaces are numbered.
+struct Pending {
+    files: VecDeque<(PathBuf, Option<File>)>,
+    /// For each pending file, the least (key, input index) of it and those after it.
+    earliest: VecDeque<Option<(i128, usize)>>,
+}
+
+impl Pending {
+    fn new(files: Vec<(PathBuf, Option<File>)>, first: usize) -> Result<Pending> {
+        let mut earliest = VecDeque::with_capacity(files.len());
+        let mut least: Option<(i128, usize)> = None;
+        for (i, (path, _)) in files.iter().enumerate().rev() {
+            if let Some(key) = first_key(path)? {
+                let here = (key, first + i);
+                least = Some(least.map_or(here, |l| l.min(here)));
+            }
+            earliest.push_front(least);
+        }
+        Ok(Pending {
+            files: files.into(),
+            earliest,
+        })
+    }
+
+    /// Whether the next pending file must start before a frame of merge key `next` (from
+    /// input `index`) goes out: a pending file holds an earlier frame.
+    fn due_before(&self, next: Option<(i128, usize)>) -> bool {
+        match (self.earliest.front(), next) {
+            (None, _) => false,
+            // Nothing else to send: the rest start in turn.
+            (Some(_), None) => true,
+            (Some(least), Some(next)) => least.is_some_and(|l| l < next),
+        }
+    }
+
+    fn take(&mut self) -> Option<(PathBuf, Option<File>)> {
+        self.earliest.pop_front();
+        self.files.pop_front()
+    }
+}
+
+/// The merge key of `path`'s first frame, None when it has none.
+fn first_key(path: &Path) -> Result<Option<i128>> {
+    struct First(Option<i128>);
+    impl Emit for First {
+        fn wants_headers(&self) -> bool {
+            false
+        }
+        fn header(&mut self, _make: impl FnOnce() -> FileHeader) -> Result<()> {
+            Ok(())
+        }
+        fn frame(
+            &mut self,
+            _number: u64,
+            _iface: Interface,
+            ts: Timestamp,
+            _origlen: u32,
+            _data: &[u8],
+            _record: Record,
+        ) -> Result<()> {
+            self.0 = Some(key(ts));
+            // Enough: stop reading here.
+            Err(anyhow!(super::file::Stopped))
+        }
+        fn flush(&mut self) -> Result<()> {
+            Ok(())
+        }
+    }
+    let reader = Reader {
+        path: path.to_path_buf(),
+        buffer: 64 << 10,
+    };
+    let mut first = First(None);
+    let result = reader.run(open_file(path)?, &mut first);
+    match (first.0, result) {
+        (Some(key), _) => Ok(Some(key)),
+        // A damaged file says so when its turn comes, after the frames before it.
+        (None, _) => Ok(None),
+    }
+}
+
+fn key(ts: Timestamp) -> i128 {
+    i128::from(ts.secs) * 1_000_000_000 + i128::from(ts.nanos)
+}
+
+fn merge(
+    inputs: &mut Merging,
+    files: Vec<(PathBuf, Option<File>)>,
+    concat: bool,
+    out: &mut Direct,
+) -> Result<()> {
     out.header(|| FileHeader::Section(Section::default()))?;
     let mut n = Numbering {
         interfaces: 0,
         frames: 0,
     };
+    let mut files = files;
+    let later = files.split_off(files.len().min(OPEN_AT_ONCE));
+    for (path, file) in files {
+        inputs.start(path, file)?;
+    }
     if concat {
-        for src in sources.iter_mut() {
+        let mut later = later.into_iter();
+        let mut i = 0;
+        while i < inputs.sources.len() {
+            let src = &mut inputs.sources[i];
             while fill(src, out, &mut n)? {
                 emit_next(src, out, &mut n)?;
             }
+            if let Some((path, file)) = later.next() {
+                inputs.start(path, file)?;
+            }
+            i += 1;
         }
         return Ok(());
     }
+    let mut pending = Pending::new(later, inputs.sources.len())?;
     // The oldest waiting frame of all inputs first; on a tie, the earlier input's.
     let mut heap = BinaryHeap::new();
-    for (i, src) in sources.iter_mut().enumerate() {
+    for (i, src) in inputs.sources.iter_mut().enumerate() {
         if fill(src, out, &mut n)? {
             heap.push(Reverse((src.front().key(), i)));
         }
     }
-    while let Some(Reverse((_, i))) = heap.pop() {
-        let src = &mut sources[i];
+    loop {
+        while pending.due_before(heap.peek().map(|Reverse(next)| *next)) {
+            let Some((path, file)) = pending.take() else {
+                break;
+            };
+            let i = inputs.sources.len();
+            inputs.start(path, file)?;
+            let src = &mut inputs.sources[i];
+            if fill(src, out, &mut n)? {
+                heap.push(Reverse((src.front().key(), i)));
+            }
+        }
+        let Some(Reverse((_, i))) = heap.pop() else {
+            return Ok(());
+        };
+        let src = &mut inputs.sources[i];
         emit_next(src, out, &mut n)?;
         if fill(src, out, &mut n)? {
             heap.push(Reverse((src.front().key(), i)));
         }
     }
-    Ok(())
 }
 
 impl Source {
