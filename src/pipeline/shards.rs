@@ -1,7 +1,9 @@
-//! `read --summary` on every core (issue 17): the connections tracked by several trackers at
+//! `read --summary --threads N` (issue 17): the connections tracked by several trackers at
 //! once, each owning the connections whose 4-tuple hashes to it (flow-hash shards, as Zeek's
 //! cluster workers or Suricata's flow-pinned threads divide traffic), the summaries merged
-//! into exactly the table one tracker prints.
+//! into exactly the table one tracker prints. It shares the tracking among cores beyond the
+//! reader's; on two cores, where one tracker beside the reader keeps both busy already, it
+//! is no faster than one (docs/performance.md), and the default there is one tracker.
 //!
 //! The reader decodes once, as for every other run; each batch is shared (not copied) with
 //! every shard. A shard tracks its own connections and, for the others' segments, only lets
