@@ -505,7 +505,20 @@ fn a_syn_flood_is_bounded_by_the_flow_cap_and_evictions_are_counted() {
         evicted >= (n - 1000) as u64 && evicted < n as u64,
         "evicted {evicted}"
     );
-    // 100k summary lines are kept for the table (~200 B each); the 1000-flow table is small.
+    // Every connection listed, by stream, each line its own connection's: the 100k lines
+    // kept for the table (~200 B each, 20 MB) pass through compressed chunks
+    // (render/summary.rs) and come back whole.
+    let listed: Vec<&str> = summary.lines().filter(|l| l.starts_with("  #")).collect();
+    assert_eq!(listed.len(), n as usize);
+    for (i, line) in (0u32..).zip(&listed) {
+        let [_, a, b, c] = [0, (i >> 16) as u8, (i >> 8) as u8, i as u8];
+        let client = format!("  #{i} 10.{a}.{b}.{c}:{} → ", 1024 + i % 60000);
+        assert!(
+            line.starts_with(&client) && line.ends_with(" S S0"),
+            "{i}: {line}"
+        );
+    }
+    // The 1000-flow table is small.
     if let Some(kib) = kib {
         assert!(kib < 96 * 1024, "peak RSS {kib} KiB");
     }

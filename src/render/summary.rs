@@ -13,7 +13,30 @@ use crate::source::Timestamp;
 pub(crate) const MAX_LISTED: usize = 100_000;
 /// The table's lines are kept in text chunks of this size rather than one String: doubling
 /// one buffer of 32k lines left the smaller copies behind in the heap.
-const CHUNK: usize = 256 << 10;
+const CHUNK: usize = 64 << 10;
+/// Full chunks kept as text; those before them are compressed (LZ4). A run that keeps many
+/// lines — connections that left during the read: a long capture, a flood's evictions — kept
+/// 22 MiB of lines for the table's 100,000; compressed, ~2 MiB. The last chunks stay text, so
+/// a table of a few thousand lines costs nothing more.
+const TEXT_CHUNKS: usize = 16;
+
+/// A chunk of kept lines: text, or LZ4-compressed text of `len` bytes.
+enum Chunk {
+    Text(String),
+    Packed { lz4: Box<[u8]>, len: usize },
+}
+
+impl Chunk {
+    fn pack(&mut self) {
+        if let Chunk::Text(text) = self {
+            let lz4 = lz4_flex::block::compress(text.as_bytes()).into_boxed_slice();
+            *self = Chunk::Packed {
+                lz4,
+                len: text.len(),
+            };
+        }
+    }
+}
 
 /// Where one connection's line of the text table is kept.
 struct TableLine {
@@ -23,9 +46,29 @@ struct TableLine {
     end: u32,
 }
 
-impl TableLine {
-    fn text<'a>(&self, chunks: &'a [String]) -> &'a str {
-        &chunks[self.chunk as usize][self.start as usize..self.end as usize]
+/// Reads kept lines back, the compressed chunk last read kept unpacked: lines are read in
+/// stream order, and connections mostly left in stream order, so a chunk is mostly unpacked
+/// once.
+struct Lines<'a> {
+    chunks: &'a [Chunk],
+    unpacked: Option<(u32, Vec<u8>)>,
+}
+
+impl Lines<'_> {
+    fn text(&mut self, line: &TableLine) -> Result<&[u8]> {
+        let range = line.start as usize..line.end as usize;
+        match &self.chunks[line.chunk as usize] {
+            Chunk::Text(text) => Ok(&text.as_bytes()[range]),
+            Chunk::Packed { lz4, len } => {
+                if self.unpacked.as_ref().is_none_or(|(i, _)| *i != line.chunk) {
+                    let text = lz4_flex::block::decompress(lz4, *len)
+                        .map_err(|e| anyhow::anyhow!("internal error: a kept line: {e}"))?;
+                    self.unpacked = Some((line.chunk, text));
+                }
+                let (_, text) = self.unpacked.as_ref().expect("unpacked just above");
+                Ok(&text[range])
+            }
+        }
     }
 }
 
@@ -35,7 +78,7 @@ impl TableLine {
 pub struct Table {
     /// A blank line before the table (after rows).
     blank: bool,
-    chunks: Vec<String>,
+    chunks: Vec<Chunk>,
     lines: Vec<TableLine>,
     unlisted: u64,
     line: String,
@@ -78,13 +121,19 @@ impl Sink for Table {
         }
         self.line.clear();
         summary_line(&mut self.line, s, first);
-        let fits = (self.chunks.last())
-            .is_some_and(|chunk| chunk.len() + self.line.len() <= chunk.capacity());
+        let fits = matches!(self.chunks.last(),
+            Some(Chunk::Text(chunk)) if chunk.len() + self.line.len() <= chunk.capacity());
         if !fits {
-            (self.chunks).push(String::with_capacity(CHUNK.max(self.line.len())));
+            if let Some(full) = self.chunks.len().checked_sub(TEXT_CHUNKS) {
+                self.chunks[full].pack();
+            }
+            let chunk = String::with_capacity(CHUNK.max(self.line.len()));
+            self.chunks.push(Chunk::Text(chunk));
         }
         let index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[index];
+        let Some(Chunk::Text(chunk)) = self.chunks.last_mut() else {
+            unreachable!("the last chunk is text: pushed above, or it fits");
+        };
         let start = chunk.len();
         chunk.push_str(&self.line);
         self.lines.push(TableLine {
@@ -124,16 +173,20 @@ impl Sink for Table {
         }
         out.write_all(self.line.as_bytes())?;
         let mut kept = self.lines.iter().peekable();
+        let mut lines = Lines {
+            chunks: &self.chunks,
+            unpacked: None,
+        };
         for summary in left.take(listed_left) {
             while let Some(l) = kept.next_if(|l| l.stream < summary.stream) {
-                out.write_all(l.text(&self.chunks).as_bytes())?;
+                out.write_all(lines.text(l)?)?;
             }
             self.line.clear();
             summary_line(&mut self.line, &summary, end.first);
             out.write_all(self.line.as_bytes())?;
         }
         for l in kept {
-            out.write_all(l.text(&self.chunks).as_bytes())?;
+            out.write_all(lines.text(l)?)?;
         }
         if self.unlisted > 0 {
             writeln!(out, "  … {} more not listed", self.unlisted)?;
