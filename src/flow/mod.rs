@@ -116,7 +116,10 @@ impl Packed {
         bytes.push(u8::from(conn.finished()));
         // Writing plain structs into a Vec cannot fail (postcard errs only on a full buffer or
         // on types it cannot encode, such as sequences of unknown length).
-        let bytes = postcard::to_extend(conn, bytes).expect("connection state encodes");
+        // Times relative to the last segment's (in the header, for unpacking).
+        let base = conn.last_seen.get();
+        let bytes = seq::relative_to(base, || postcard::to_extend(conn, bytes))
+            .expect("connection state encodes");
         let packed = Packed(Box::from(&bytes[..]));
         *scratch = bytes;
         packed
@@ -139,7 +142,9 @@ impl Packed {
     }
 
     fn unpack(&self) -> Box<Conn> {
-        Box::new(postcard::from_bytes(&self.0[PACKED_HEADER..]).expect("packed state decodes"))
+        let state = &self.0[PACKED_HEADER..];
+        let conn = seq::relative_to(self.last_seen(), || postcard::from_bytes(state));
+        Box::new(conn.expect("packed state decodes"))
     }
 }
 

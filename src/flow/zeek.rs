@@ -356,7 +356,7 @@ pub struct ZeekConn {
     /// with `report_gaps_for_partial` off (its default).
     missed: u64,
     /// `Connection::last_time` (ns): the last segment seen before both sides had closed.
-    last_time: i128,
+    last_time: super::seq::Nanos,
 }
 
 impl ZeekConn {
@@ -376,7 +376,7 @@ impl ZeekConn {
             packets: [0; 2],
             ip_bytes: [0; 2],
             missed: 0,
-            last_time: 0,
+            last_time: Default::default(),
         };
         if first_sender == Side::Server {
             z.flip();
@@ -476,7 +476,7 @@ impl ZeekConn {
         // `if ( ! orig->did_close || ! resp->did_close ) Conn()->SetLastTime(...)`: once both
         // sides closed, later segments (the last ACK) no longer stretch the duration.
         if !(self.ends[0].did_close && self.ends[1].did_close) {
-            self.last_time = ts;
+            self.last_time = ts.into();
         }
         let (syn, fin, rst, ack) = (
             tcp.has(flags::SYN),
@@ -772,7 +772,7 @@ impl ZeekConn {
 
     /// Zeek's `last_time` (ns since the epoch): its duration ends there.
     pub fn last_time(&self) -> i128 {
-        self.last_time
+        self.last_time.get()
     }
 
     /// Zeek's `missed_bytes`: the bytes of every content gap reported.
