@@ -431,7 +431,8 @@ fn first_key(path: &Path) -> Result<Option<i128>> {
     }
     let reader = Reader {
         path: path.to_path_buf(),
-        buffer: 64 << 10,
+        // Enough for the header and a first record (a larger one grows it).
+        buffer: 16 << 10,
     };
     let mut first = First(None);
     let result = reader.run(open_file(path)?, &mut first);
