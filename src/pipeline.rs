@@ -70,34 +70,24 @@ pub fn read(cfg: &Config) -> Result<()> {
     if let Some(save) = save.as_mut() {
         outputs = outputs.first_sink(Box::new(save));
     }
-    let result = match shard_count(cfg, &selector, by_verdict) {
-        Some(count) => match shards::consume(&rx, outputs, &mut selector, cfg.limits, count) {
-            Sharded::Done(result) => joined(&cfg.input.shown(), reader, rx, result),
-            Sharded::Again(outputs) => {
-                // The file again, from its start, by one tracker (shards.rs says when).
-                drop(rx);
-                let _ = reader.join();
-                read.store(0, std::sync::atomic::Ordering::Relaxed);
-                let (tx, rx) = source::channel();
-                let reader = merge::spawn_inputs(&cfg.input, opts, tx, read)?;
-                consume_file(
-                    &cfg.input.shown(),
-                    reader,
-                    rx,
-                    *outputs,
-                    selector,
-                    cfg.limits,
-                )
-            }
-        },
-        None => consume_file(
-            &cfg.input.shown(),
-            reader,
-            rx,
-            outputs,
-            selector,
-            cfg.limits,
-        ),
+    let shown = cfg.input.shown();
+    let result = 'read: {
+        let (reader, rx, outputs) = match shard_count(cfg, &selector, by_verdict) {
+            None => (reader, rx, outputs),
+            Some(count) => match shards::consume(&rx, outputs, &mut selector, cfg.limits, count) {
+                Sharded::Done(result) => break 'read joined(&shown, reader, rx, result),
+                Sharded::Again(outputs) => {
+                    // The file again, from its start, by one tracker (shards.rs says when).
+                    drop(rx);
+                    let _ = reader.join();
+                    read.store(0, std::sync::atomic::Ordering::Relaxed);
+                    let (tx, rx) = source::channel();
+                    let reader = merge::spawn_inputs(&cfg.input, opts, tx, read)?;
+                    (reader, rx, *outputs)
+                }
+            },
+        };
+        consume_file(&shown, reader, rx, outputs, selector, cfg.limits)
     };
     // Also after a damaged record: the file holds every frame before it, and is valid.
     let finished = save.map_or(Ok(()), |s| s.writer.finish());

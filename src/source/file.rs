@@ -469,13 +469,25 @@ impl Direct {
         data: &[u8],
         record: Record,
     ) -> Result<()> {
-        if let Some(filter) = &mut self.filter
-            && !filter.matches(iface.linktype, data)?
-        {
+        if self.drops(iface, data)? {
             return Ok(());
         }
         frame.number = number;
-        if (self.batcher).push_decoded(frame, iface.linktype, data, record) {
+        let full = (self.batcher).push_decoded(frame, iface.linktype, data, record);
+        self.flush_if(full)
+    }
+
+    /// Whether the BPF filter, if any, rejects the frame.
+    fn drops(&mut self, iface: Interface, data: &[u8]) -> Result<bool> {
+        match &mut self.filter {
+            Some(filter) => Ok(!filter.matches(iface.linktype, data)?),
+            None => Ok(false),
+        }
+    }
+
+    /// Sends the batch on once a frame pushed filled it.
+    fn flush_if(&mut self, full: bool) -> Result<()> {
+        if full {
             self.flush()?;
         }
         Ok(())
@@ -498,15 +510,11 @@ impl Emit for Direct {
     ) -> Result<()> {
         // A link type decode has no decoder for is still read: each frame is a row that
         // says where decoding stopped (decode::Reason::LinkType).
-        if let Some(filter) = &mut self.filter
-            && !filter.matches(iface.linktype, data)?
-        {
+        if self.drops(iface, data)? {
             return Ok(());
         }
-        if (self.batcher).push_record(number, ts, iface.linktype, origlen, data, record) {
-            self.flush()?;
-        }
-        Ok(())
+        let full = (self.batcher).push_record(number, ts, iface.linktype, origlen, data, record);
+        self.flush_if(full)
     }
 
     /// Sends a header block of the file, after the frames before it, when bytes are kept

@@ -385,8 +385,9 @@ impl Pending {
         })
     }
 
-    /// Whether the next pending file must start before a frame of merge key `next` (from
-    /// input `index`) goes out: a pending file holds an earlier frame.
+    /// Whether the next pending file must start before the frame `next` ((merge key, input
+    /// index), None when no started input has one) goes out: a pending file holds an earlier
+    /// frame, or nothing else is waiting.
     fn due_before(&self, next: Option<(i128, usize)>) -> bool {
         match (self.earliest.front(), next) {
             (None, _) => false,
@@ -435,12 +436,10 @@ fn first_key(path: &Path) -> Result<Option<i128>> {
         buffer: 16 << 10,
     };
     let mut first = First(None);
-    let result = reader.run(open_file(path)?, &mut first);
-    match (first.0, result) {
-        (Some(key), _) => Ok(Some(key)),
-        // A damaged file says so when its turn comes, after the frames before it.
-        (None, _) => Ok(None),
-    }
+    // Stopped at the first frame; a damaged file says so when its turn comes, after the
+    // frames before it.
+    let _ = reader.run(open_file(path)?, &mut first);
+    Ok(first.0)
 }
 
 fn key(ts: Timestamp) -> i128 {
