@@ -5,6 +5,7 @@ use clap::Parser;
 use tcplens::cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    fixed_mmap_threshold();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Read(args) => args
@@ -42,3 +43,20 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Big allocations (over 1 MiB: the flow table's slot arrays, the reader's buffers) always
+/// mapped on their own and unmapped when freed. glibc raises its threshold to the size of each
+/// mapped block freed, so the next table of the same size came from the heap, where the
+/// connections allocated around it kept its pages: under a SYN flood, whose table is replaced
+/// at each eviction (flow/mod.rs `sweep`), the process grew by ~10 MiB that way
+/// (docs/performance.md). 1 MiB leaves the small, frequent allocations to the heap.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn fixed_mmap_threshold() {
+    // SAFETY: mallopt only sets an allocator parameter; it is called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn fixed_mmap_threshold() {}
