@@ -317,7 +317,9 @@ const SACK_BLOCKS_KEPT: usize = 3;
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Unacked {
     frame: u64,
+    #[serde(with = "super::seq::packed")]
     seq: u32,
+    #[serde(with = "super::seq::packed")]
     nextseq: u32,
     at: Nanos,
 }
@@ -407,10 +409,13 @@ impl InFlight {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FlowAnalysis {
     /// Next expected sequence number; 0 = unknown (as Wireshark, which shares the sentinel).
+    #[serde(with = "super::seq::packed")]
     nextseq: u32,
     nextseq_time: Nanos,
     nextseq_frame: u64,
+    #[serde(with = "super::seq::packed")]
     maxseqtobeacked: u32,
+    #[serde(with = "super::seq::packed")]
     lastack: u32,
     lastack_time: Nanos,
     last_nondup_ack: u64,
@@ -426,6 +431,7 @@ pub struct FlowAnalysis {
     is_first_ack: bool,
     /// This direction has sent an ACK, and the highest it sent.
     acked: bool,
+    #[serde(with = "super::seq::packed")]
     highest_ack: u32,
     unacked: InFlight,
     /// Bytes in flight are shown until a segment goes missing, and again once the peer ACKs

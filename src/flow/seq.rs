@@ -8,8 +8,21 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Add, Sub};
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+/// Encoded in a packed connection's state against the numbers before it ([`packed`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SeqNum(pub u32);
+
+impl serde::Serialize for SeqNum {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        packed::serialize(&self.0, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for SeqNum {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SeqNum, D::Error> {
+        packed::deserialize(d).map(SeqNum)
+    }
+}
 
 impl SeqNum {
     /// Signed distance `self - other` in sequence space.
@@ -57,14 +70,108 @@ pub struct Nanos([u64; 2]);
 thread_local! {
     /// The time [`Nanos`] are encoded relative to; 0 (as they are) outside [`relative_to`].
     static BASE: std::cell::Cell<i128> = const { std::cell::Cell::new(0) };
+    /// The sequence numbers [`packed`] encodes against, within [`relative_to`]; None outside.
+    static SEQS: std::cell::Cell<Option<Registers>> = const { std::cell::Cell::new(None) };
 }
 
-/// Runs `f` (an encoding or decoding of connection state) with times relative to `base`.
+/// Runs `f` (an encoding or decoding of one connection's state) with times relative to
+/// `base` and sequence numbers against the ones before them in the same state ([`packed`]).
 pub fn relative_to<T>(base: i128, f: impl FnOnce() -> T) -> T {
     let outer = BASE.replace(base);
+    let outer_seqs = SEQS.replace(Some(Registers::default()));
     let out = f();
     BASE.set(outer);
+    SEQS.set(outer_seqs);
     out
+}
+
+/// The last two sequence numbers encoded or decoded, and which came last: a connection's
+/// numbers lie near one of its two ISNs, so the first of each side costs the full 32 bits and
+/// every later one a byte or two as a difference to the nearer register.
+#[derive(Clone, Copy, Default)]
+struct Registers {
+    last: [u32; 2],
+    newest: usize,
+}
+
+/// Differences at least this far are taken as another side's number: encoded against the
+/// older register, which then holds it.
+const FAR: u32 = 1 << 20;
+
+impl Registers {
+    /// The register to encode `v` against and the difference.
+    fn choose(&self, v: u32) -> (usize, i32) {
+        let d = self.last.map(|r| v.wrapping_sub(r) as i32);
+        let near = if d[0].unsigned_abs() <= d[1].unsigned_abs() {
+            0
+        } else {
+            1
+        };
+        let which = if d[near].unsigned_abs() < FAR {
+            near
+        } else {
+            1 - self.newest
+        };
+        (which, d[which])
+    }
+
+    fn hold(&mut self, which: usize, v: u32) {
+        self.last[which] = v;
+        self.newest = which;
+    }
+}
+
+/// A 32-bit sequence number in a packed connection's state (flow/mod.rs `Packed`): within
+/// [`relative_to`], the zigzag difference to the nearer of the last two numbers, and which
+/// one (1–2 bytes where the plain varint takes 5: a short connection holds ~20 of them);
+/// outside, the number itself. Lossless for every value: the difference wraps, and the
+/// decoder keeps the same registers in the same order.
+pub mod packed {
+    use super::SEQS;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        let Some(mut regs) = SEQS.get() else {
+            return v.serialize(s);
+        };
+        let (which, d) = regs.choose(*v);
+        regs.hold(which, *v);
+        SEQS.set(Some(regs));
+        let zigzag = ((d << 1) ^ (d >> 31)) as u32;
+        (u64::from(zigzag) << 1 | which as u64).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let Some(mut regs) = SEQS.get() else {
+            return u32::deserialize(d);
+        };
+        let z = u64::deserialize(d)?;
+        let which = (z & 1) as usize;
+        let zigzag = (z >> 1) as u32;
+        let diff = (zigzag >> 1) as i32 ^ -((zigzag & 1) as i32);
+        let v = regs.last[which].wrapping_add(diff as u32);
+        regs.hold(which, v);
+        SEQS.set(Some(regs));
+        Ok(v)
+    }
+
+    /// A sequence number unwrapped to 64 bits (Zeek's endpoints): the low 32 bits as above,
+    /// then the high ones (mostly 0: one byte).
+    pub mod wide {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+            (super::Wide(*v as u32), (*v >> 32) as i32).serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+            let (low, high) = <(super::Wide, i32)>::deserialize(d)?;
+            Ok(i64::from(high) << 32 | i64::from(low.0))
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Wide(#[serde(with = "super::packed")] u32);
 }
 
 impl serde::Serialize for Nanos {
@@ -158,6 +265,64 @@ mod tests {
                 .len()
                 >= 9
         );
+    }
+
+    /// A struct of sequence numbers as a connection holds them: two sides' numbers
+    /// interleaved.
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Numbers(Vec<SeqNum>);
+
+    #[test]
+    fn sequence_numbers_packed_against_the_last_two_come_back_exactly_and_short() {
+        let (a, b) = (3_433_430_490u32, 3_787_265_025u32);
+        let sides = [a, b, a + 8, a + 8, b + 21, b + 21, b + 20, a + 7, a, b];
+        let extremes = [
+            0,
+            1,
+            u32::MAX,
+            1 << 31,
+            (1 << 31) - 1,
+            FAR,
+            FAR - 1,
+            FAR + 1,
+        ];
+        for numbers in [&sides[..], &extremes[..], &[u32::MAX, 0, u32::MAX][..]] {
+            let numbers = Numbers(numbers.iter().copied().map(SeqNum).collect());
+            let bytes = relative_to(0, || postcard::to_allocvec(&numbers)).unwrap();
+            let back: Numbers = relative_to(0, || postcard::from_bytes(&bytes)).unwrap();
+            assert_eq!(back, numbers);
+        }
+        let packed = relative_to(0, || {
+            postcard::to_allocvec(&Numbers(sides.map(SeqNum).into()))
+        });
+        // The length, each side's first number (5 bytes), then a byte for each other one.
+        assert_eq!(packed.unwrap().len(), 1 + 2 * 5 + 8);
+        // Outside a packing, the numbers themselves (the plain varint: 5 bytes for these).
+        let plain = postcard::to_allocvec(&Numbers(sides.map(SeqNum).into())).unwrap();
+        assert_eq!(plain.len(), 1 + 10 * 5);
+        assert_eq!(
+            postcard::from_bytes::<Numbers>(&plain).unwrap().0[9],
+            SeqNum(b)
+        );
+    }
+
+    #[test]
+    fn wide_sequence_numbers_keep_their_high_bits() {
+        #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+        struct Wide(#[serde(with = "packed::wide")] i64);
+        for v in [
+            0,
+            -1,
+            i64::MIN,
+            i64::MAX,
+            1 << 32,
+            (1 << 32) + 5,
+            -(1 << 40) + 3,
+        ] {
+            let bytes = relative_to(0, || postcard::to_allocvec(&Wide(v))).unwrap();
+            let back: Wide = relative_to(0, || postcard::from_bytes(&bytes)).unwrap();
+            assert_eq!(back, Wide(v));
+        }
     }
 
     #[test]

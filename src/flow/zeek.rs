@@ -248,9 +248,12 @@ impl Gaps {
 struct ZEndpoint {
     state: ZeekState,
     prev: ZeekState,
+    #[serde(with = "super::seq::packed::wide")]
     start: i64,
+    #[serde(with = "super::seq::packed::wide")]
     last: i64,
     /// Highest acknowledgment the peer sent for this endpoint's data.
+    #[serde(with = "super::seq::packed::wide")]
     ack: i64,
     fins: u16,
     /// `did_close`: a FIN or RST closed this side (`ConnectionClosed`).
