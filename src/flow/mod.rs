@@ -11,8 +11,10 @@ pub mod seq;
 pub mod zeek;
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use hashbrown::hash_map::EntryRef;
+use hashbrown::{Equivalent, HashMap};
 
 use crate::decode::{Payload, Tcp, flags};
 use crate::source::Frame;
@@ -21,6 +23,7 @@ use analysis::{ConnAnalysis, FlowAnalysis, Segment};
 use conn::Life;
 pub use conn::{Step, Summary, Wire};
 use endpoint::Side;
+use key::TableKey;
 pub use key::{Endpoint, FlowKey};
 use seq::Nanos;
 pub use seq::SeqNum;
@@ -215,16 +218,17 @@ impl Slot {
 /// every second of capture time, which on a capture of many short connections touched every
 /// connection's state each second (O(connections × seconds)). Idle connections are still
 /// found by a scan, but only every eighth of the idle timeout: one per 7.5 minutes of capture
-/// time by default, and a queue entry per connection would cost 64 bytes each.
+/// time by default, and a queue entry per connection would cost 40 bytes each (64 before
+/// the time was kept as two words and the key as a [`TableKey`]).
 struct Due {
-    at: i128,
+    at: Nanos,
     stream: u32,
-    key: FlowKey,
+    key: TableKey,
 }
 
 impl Due {
     fn order(&self) -> (i128, u32) {
-        (self.at, self.stream)
+        (self.at.get(), self.stream)
     }
 }
 
@@ -280,7 +284,7 @@ impl ExactSizeIterator for Left {}
 /// its peak. Only the streams are sorted (4 bytes each); each chunk is then taken out of the
 /// table by one pass under the chunk's last stream, and sorted.
 struct ByStream {
-    table: HashMap<FlowKey, Slot, FlowHasher>,
+    table: HashMap<TableKey, Slot, FlowHasher>,
     /// Every stream in the table, ascending; those before `next` have been taken out.
     streams: Vec<u32>,
     next: usize,
@@ -292,7 +296,7 @@ struct ByStream {
 const BY_STREAM_CHUNK: usize = 16_384;
 
 impl ByStream {
-    fn new(table: HashMap<FlowKey, Slot, FlowHasher>) -> ByStream {
+    fn new(table: HashMap<TableKey, Slot, FlowHasher>) -> ByStream {
         let mut streams: Vec<u32> = table.values().map(Slot::stream).collect();
         streams.sort_unstable();
         ByStream {
@@ -314,7 +318,7 @@ impl ByStream {
             let last = self.streams[end - 1];
             let mut chunk: Vec<(u32, FlowKey, Slot)> = (self.table)
                 .extract_if(|_, c| c.stream() <= last)
-                .map(|(k, c)| (c.stream(), k, c))
+                .map(|(k, c)| (c.stream(), k.flow(), c))
                 .collect();
             chunk.sort_unstable_by_key(|(stream, _, _)| *stream);
             self.next = end;
@@ -446,7 +450,7 @@ pub struct Tracker {
     /// eviction (a SYN flood) deletions leave tombstones and hashbrown doubles the slot array
     /// rather than reuse them: with inline connections that doubling (old and new arrays
     /// alive at once) took 1M SYNs at the default cap to 290 MiB.
-    by_key: HashMap<FlowKey, Slot, FlowHasher>,
+    by_key: HashMap<TableKey, Slot, FlowHasher>,
     /// When closed connections are next due for an expiry check, earliest first.
     due: BinaryHeap<Reverse<Due>>,
     /// Capture time of the next scan for idle connections.
@@ -518,7 +522,7 @@ impl Tracker {
     /// Sweeps when a connection is due, idle connections are to be looked for, or the table is
     /// over its cap: three comparisons per segment otherwise.
     fn expire(&mut self, now: i128) {
-        if self.due.peek().is_some_and(|d| d.0.at < now)
+        if self.due.peek().is_some_and(|d| d.0.at.get() < now)
             || now >= self.next_idle_scan
             || self.by_key.len() > self.limits.max_flows
         {
@@ -538,7 +542,7 @@ impl Tracker {
                 limits.idle_timeout
             }
         };
-        while self.due.peek().is_some_and(|d| d.0.at < now) {
+        while self.due.peek().is_some_and(|d| d.0.at.get() < now) {
             let Some(Reverse(due)) = self.due.pop() else {
                 break;
             };
@@ -552,16 +556,17 @@ impl Tracker {
             let at = c.last_seen() + wait(c);
             if now > at {
                 if let Some(c) = self.by_key.remove(&due.key) {
-                    self.finished.push((due.key, c));
+                    self.finished.push((due.key.flow(), c));
                 }
             } else {
+                let at = Nanos::from(at);
                 self.due.push(Reverse(Due { at, ..due }));
             }
         }
         if now >= self.next_idle_scan {
             let mut idle: Vec<(u32, FlowKey)> = (self.by_key.iter())
                 .filter(|(_, c)| now > c.last_seen() + wait(c))
-                .map(|(k, c)| (c.stream(), *k))
+                .map(|(k, c)| (c.stream(), k.flow()))
                 .collect();
             idle.sort_unstable_by_key(|(stream, _)| *stream);
             for (_, key) in idle {
@@ -590,8 +595,10 @@ impl Tracker {
             // Oldest first, as the table's order is the hasher's (seeded per process): the
             // summaries leave in the same order on every run, and so the summary table, which
             // lists the first 100,000 to leave, lists the same connections.
-            let mut oldest: Vec<(FlowKey, Slot)> =
-                self.by_key.extract_if(|_, c| age(c) <= cut).collect();
+            let mut oldest: Vec<(FlowKey, Slot)> = (self.by_key)
+                .extract_if(|_, c| age(c) <= cut)
+                .map(|(k, c)| (k.flow(), c))
+                .collect();
             // Removals leave tombstones, and once they and the connections fill the table,
             // hashbrown doubles it (both arrays alive during the move) rather than reuse
             // them: a flood at the default cap held 262,144 slots (15 MiB) after a 22.5 MiB
@@ -693,8 +700,8 @@ impl Tracker {
             *started_since_pack += 1;
             Box::new(Conn::new(key, lo_to_hi, tcp, stream, now))
         };
-        let slot = match self.by_key.entry(key) {
-            Entry::Occupied(e) => {
+        let slot = match self.by_key.entry_ref(&key) {
+            EntryRef::Occupied(e) => {
                 let slot = e.into_mut();
                 let conn = slot.open();
                 if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
@@ -704,7 +711,7 @@ impl Tracker {
                 }
                 slot
             }
-            Entry::Vacant(e) => e.insert(Slot::Open(new_conn())),
+            EntryRef::Vacant(e) => e.insert_with_key(TableKey::from(&key), Slot::Open(new_conn())),
         };
         // A closed connection's next segment unpacks it; it is packed again after.
         let info = 'seg: {
@@ -794,9 +801,9 @@ impl Tracker {
                 conn.due_closed = true;
                 conn.flows.iter_mut().for_each(FlowAnalysis::settle);
                 self.due.push(Reverse(Due {
-                    at: now + 2 * self.limits.msl,
+                    at: Nanos::from(now + 2 * self.limits.msl),
                     stream: conn.stream,
-                    key,
+                    key: TableKey::from(&key),
                 }));
             }
             let info = conn.info(lo_to_hi, tcp, analysis, Some(step), times);
@@ -824,7 +831,7 @@ impl Tracker {
         self.started_since_pack = 0;
         let scratch = &mut self.scratch;
         for (key, slot) in self.by_key.iter_mut() {
-            if *key != current {
+            if !current.equivalent(key) {
                 slot.pack_if(scratch, |c| c.life.one_sided());
             }
         }
