@@ -316,6 +316,7 @@ const SACK_BLOCKS_KEPT: usize = 3;
 /// A segment not yet acknowledged (Wireshark's `tcp_unacked_t`).
 #[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 struct Unacked {
+    #[serde(with = "super::seq::frame")]
     frame: u64,
     #[serde(with = "super::seq::packed")]
     seq: u32,
@@ -412,12 +413,14 @@ pub struct FlowAnalysis {
     #[serde(with = "super::seq::packed")]
     nextseq: u32,
     nextseq_time: Nanos,
+    #[serde(with = "super::seq::frame")]
     nextseq_frame: u64,
     #[serde(with = "super::seq::packed")]
     maxseqtobeacked: u32,
     #[serde(with = "super::seq::packed")]
     lastack: u32,
     lastack_time: Nanos,
+    #[serde(with = "super::seq::frame")]
     last_nondup_ack: u64,
     /// Consecutive duplicate ACKs; -1 after an ACK of unseen data.
     dupacknum: i32,
@@ -488,6 +491,7 @@ pub struct ConnAnalysis {
     /// Time of the most recent pure SYN, ns.
     mru_syn: Option<Nanos>,
     /// `tcp.analysis.initial_rtt`: first ACK (without SYN) after a SYN, minus that SYN's time.
+    #[serde(with = "super::seq::span")]
     initial_rtt: Option<Nanos>,
 }
 
