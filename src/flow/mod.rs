@@ -89,8 +89,9 @@ struct Conn {
 /// flood), it waits for an answer that mostly never comes ([`Tracker::pack_one_sided`]).
 /// A capture of many short connections ends with all of them in the table, and such a
 /// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
-/// short connection takes ~330 bytes (with epoch times and 32-bit ISNs) instead of the Conn's
-/// 576, Zeek's 304 and the history string's allocation; an unanswered SYN ~270.
+/// short connection takes ~230 bytes (times, sequence and frame numbers encoded as
+/// differences: [`seq::relative_to`]) instead of the Conn's 576, Zeek's 304 and the history
+/// string's allocation.
 enum Slot {
     Open(Box<Conn>),
     Packed(Packed),
@@ -280,8 +281,8 @@ impl ExactSizeIterator for Left {}
 /// The table's connections taken out by stream, [`BY_STREAM_CHUNK`] at a time. Draining the
 /// whole table into one Vec sorted by stream put a second copy of its entries (64 bytes
 /// each: 6.4 MiB at the default cap) beside the table's own allocation, which lives until
-/// the table is dropped: that made the end of a capture filling the table (the 1M-SYN flood)
-/// its peak. Only the streams are sorted (4 bytes each); each chunk is then taken out of the
+/// the table is dropped: at the end of a capture filling the table (the 1M-SYN flood), that
+/// much over its steady state. Only the streams are sorted (4 bytes each); each chunk is then taken out of the
 /// table by one pass under the chunk's last stream, and sorted.
 struct ByStream {
     table: HashMap<TableKey, Slot, FlowHasher>,
@@ -443,8 +444,8 @@ type FlowHasher = foldhash::fast::RandomState;
 pub struct Tracker {
     /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
     /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
-    /// connections in place took ~40 MiB of slots; boxed, the slots are 48 bytes (56 since a
-    /// slot may hold a packed connection instead, [`Slot`]) and only live connections cost
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 33 bytes (a
+    /// [`TableKey`], a [`Slot`] and hashbrown's control byte) and only live connections cost
     /// their full size. Growing the table also moves small slots instead of whole
     /// connections (memmove was the top of the --summary profile). And under constant
     /// eviction (a SYN flood) deletions leave tombstones and hashbrown doubles the slot array
