@@ -11,6 +11,7 @@ pub mod demo;
 pub mod dfilter;
 pub mod fields;
 pub mod flow;
+pub mod lz4;
 pub mod pipeline;
 pub mod render;
 pub mod source;

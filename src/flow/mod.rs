@@ -2,6 +2,7 @@
 //! Pure logic over decoded segments; never prints, never reads the clock.
 
 pub mod analysis;
+mod cold;
 pub mod community_id;
 pub mod conn;
 pub mod endpoint;
@@ -91,10 +92,45 @@ struct Conn {
 /// connection's state is mostly zeros, small counters, sequence numbers and times: packed, a
 /// short connection takes ~230 bytes (times, sequence and frame numbers encoded as
 /// differences: [`seq::relative_to`]) instead of the Conn's 576, Zeek's 304 and the history
-/// string's allocation.
+/// string's allocation. A closed connection's packed state is then kept compressed beside
+/// others' ([`cold::Store`]): ~65 bytes of it.
 enum Slot {
     Open(Box<Conn>),
     Packed(Packed),
+    Stored(Stored),
+}
+
+/// A closed connection whose packed state (as [`Packed`]'s, without the header) is in the
+/// tracker's [`cold::Store`]; what the sweeps read is here. Every stored connection is
+/// finished: only closed ones are stored.
+#[derive(Clone, Copy)]
+struct Stored {
+    stream: u32,
+    record: cold::Record,
+    /// The last segment's time, ns (a time beyond i64's ~292 years from 1970 keeps its
+    /// connection [`Packed`] instead).
+    last_seen: i64,
+}
+
+impl Stored {
+    fn unpack(self, store: &mut cold::Store) -> Box<Conn> {
+        store.take(self.record, |state| {
+            decode_state(state, self.last_seen.into())
+        })
+    }
+}
+
+/// A connection's state as packed: times relative to the last segment's
+/// ([`seq::relative_to`]). Writing plain structs into a Vec cannot fail (postcard errs only
+/// on a full buffer or on types it cannot encode, such as sequences of unknown length).
+fn encode_state(conn: &Conn, into: Vec<u8>) -> Vec<u8> {
+    seq::relative_to(conn.last_seen.get(), || postcard::to_extend(conn, into))
+        .expect("connection state encodes")
+}
+
+fn decode_state(state: &[u8], last_seen: i128) -> Box<Conn> {
+    let conn = seq::relative_to(last_seen, || postcard::from_bytes(state));
+    Box::new(conn.expect("packed state decodes"))
 }
 
 /// A connection's whole state, losslessly encoded with postcard (varint integers, so a zero
@@ -118,12 +154,7 @@ impl Packed {
         bytes.extend_from_slice(&conn.stream.to_le_bytes());
         bytes.extend_from_slice(&conn.last_seen.get().to_le_bytes());
         bytes.push(u8::from(conn.finished()));
-        // Writing plain structs into a Vec cannot fail (postcard errs only on a full buffer or
-        // on types it cannot encode, such as sequences of unknown length).
-        // Times relative to the last segment's (in the header, for unpacking).
-        let base = conn.last_seen.get();
-        let bytes = seq::relative_to(base, || postcard::to_extend(conn, bytes))
-            .expect("connection state encodes");
+        let bytes = encode_state(conn, bytes);
         let packed = Packed(Box::from(&bytes[..]));
         *scratch = bytes;
         packed
@@ -146,9 +177,7 @@ impl Packed {
     }
 
     fn unpack(&self) -> Box<Conn> {
-        let state = &self.0[PACKED_HEADER..];
-        let conn = seq::relative_to(self.last_seen(), || postcard::from_bytes(state));
-        Box::new(conn.expect("packed state decodes"))
+        decode_state(&self.0[PACKED_HEADER..], self.last_seen())
     }
 }
 
@@ -157,6 +186,7 @@ impl Slot {
         match self {
             Slot::Open(c) => c.stream,
             Slot::Packed(p) => p.stream(),
+            Slot::Stored(s) => s.stream,
         }
     }
 
@@ -164,6 +194,7 @@ impl Slot {
         match self {
             Slot::Open(c) => c.last_seen.get(),
             Slot::Packed(p) => p.last_seen(),
+            Slot::Stored(s) => s.last_seen.into(),
         }
     }
 
@@ -171,18 +202,54 @@ impl Slot {
         match self {
             Slot::Open(c) => c.finished(),
             Slot::Packed(p) => p.finished(),
+            Slot::Stored(_) => true,
         }
     }
 
     /// The connection, unpacked first if a segment comes for it.
-    fn open(&mut self) -> &mut Box<Conn> {
-        if let Slot::Packed(p) = self {
-            *self = Slot::Open(p.unpack());
+    fn open(&mut self, store: &mut cold::Store) -> &mut Box<Conn> {
+        match self {
+            Slot::Open(_) => {}
+            Slot::Packed(p) => *self = Slot::Open(p.unpack()),
+            Slot::Stored(s) => *self = Slot::Open(s.unpack(store)),
         }
         match self {
             Slot::Open(c) => c,
-            Slot::Packed(_) => unreachable!("unpacked just above"),
+            _ => unreachable!("unpacked just above"),
         }
+    }
+
+    /// Stores the connection once both its ends are done ([`cold::Store`]).
+    fn store_if_finished(&mut self, scratch: &mut Vec<u8>, store: &mut cold::Store) {
+        let Slot::Open(c) = self else {
+            return;
+        };
+        if !c.finished() {
+            return;
+        }
+        let Ok(last_seen) = i64::try_from(c.last_seen.get()) else {
+            return self.pack_if(scratch, |_| true);
+        };
+        let mut bytes = std::mem::take(scratch);
+        bytes.clear();
+        let bytes = encode_state(c, bytes);
+        let record = store.put(&bytes);
+        *scratch = bytes;
+        // As for packing: every test run checks the state comes back field for field.
+        #[cfg(debug_assertions)]
+        assert_eq!(
+            format!("{c:?}"),
+            format!(
+                "{:?}",
+                store.peek(record, |state| decode_state(state, last_seen.into()))
+            ),
+            "storing a connection loses nothing"
+        );
+        *self = Slot::Stored(Stored {
+            stream: c.stream,
+            record,
+            last_seen,
+        });
     }
 
     /// Packs the connection if it is open and `when` says so.
@@ -203,10 +270,11 @@ impl Slot {
         }
     }
 
-    fn summary(self, key: FlowKey) -> Summary {
+    fn summary(self, key: FlowKey, store: &mut cold::Store) -> Summary {
         match self {
             Slot::Open(c) => c.summary(key),
             Slot::Packed(p) => p.unpack().summary(key),
+            Slot::Stored(s) => s.unpack(store).summary(key),
         }
     }
 }
@@ -260,6 +328,7 @@ impl Ord for Due {
 pub struct Left {
     finished: std::vec::IntoIter<(FlowKey, Slot)>,
     table: ByStream,
+    store: cold::Store,
 }
 
 impl Iterator for Left {
@@ -267,7 +336,7 @@ impl Iterator for Left {
 
     fn next(&mut self) -> Option<Summary> {
         let next = (self.finished.next()).or_else(|| self.table.next());
-        next.map(|(key, c)| c.summary(key))
+        next.map(|(key, c)| c.summary(key, &mut self.store))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -465,6 +534,8 @@ pub struct Tracker {
     pub evicted: u64,
     /// Where connections are encoded before their packed copy is made ([`Packed::new`]).
     scratch: Vec<u8>,
+    /// Closed connections' packed states, compressed.
+    store: cold::Store,
     /// Connections started since one-sided ones were last packed.
     started_since_pack: u32,
 }
@@ -490,6 +561,7 @@ impl Tracker {
             finished: Vec::new(),
             evicted: 0,
             scratch: Vec::new(),
+            store: cold::Store::default(),
             started_since_pack: 0,
         }
     }
@@ -505,7 +577,10 @@ impl Tracker {
     }
 
     pub fn take_finished(&mut self) -> impl ExactSizeIterator<Item = Summary> + '_ {
-        self.finished.drain(..).map(|(key, c)| c.summary(key))
+        let store = &mut self.store;
+        self.finished
+            .drain(..)
+            .map(|(key, c)| c.summary(key, store))
     }
 
     /// Ends tracking: the summaries not yet taken, then those of every connection still in
@@ -517,6 +592,7 @@ impl Tracker {
         Left {
             finished: std::mem::take(&mut self.finished).into_iter(),
             table: ByStream::new(std::mem::take(&mut self.by_key)),
+            store: std::mem::take(&mut self.store),
         }
     }
 
@@ -704,7 +780,7 @@ impl Tracker {
         let slot = match self.by_key.entry_ref(&key) {
             EntryRef::Occupied(e) => {
                 let slot = e.into_mut();
-                let conn = slot.open();
+                let conn = slot.open(&mut self.store);
                 if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
                     analysis.set(Label::ReusedPorts);
                     let old = std::mem::replace(conn, new_conn());
@@ -717,7 +793,7 @@ impl Tracker {
         // A closed connection's next segment unpacks it; it is packed again after.
         let info = 'seg: {
             let rev = 1 - fwd;
-            let conn = slot.open();
+            let conn = slot.open(&mut self.store);
 
             let syn = tcp.has(flags::SYN);
             if syn && tcp.has(flags::ACK) {
@@ -815,7 +891,7 @@ impl Tracker {
         };
         // Once both ends are CLOSED/TIME_WAIT, the connection only waits out 2×MSL; its next
         // segment (if any) unpacks it again.
-        slot.pack_if(&mut self.scratch, Conn::finished);
+        slot.store_if_finished(&mut self.scratch, &mut self.store);
         if self.started_since_pack >= PACK_ONE_SIDED_EVERY {
             self.pack_one_sided(key);
         }
@@ -1045,8 +1121,9 @@ mod tests {
     /// Unpacks every closed connection: the tracker as it was before closed connections were
     /// packed (issue 17), for comparison.
     fn unpack_all(t: &mut Tracker) {
+        let store = &mut t.store;
         t.by_key.values_mut().for_each(|s| {
-            s.open();
+            s.open(store);
         });
     }
 
@@ -1062,15 +1139,12 @@ mod tests {
         let mut reference = Tracker::default();
         connection(&mut packed, 100, 0);
         connection(&mut reference, 100, 0);
-        let Some(Slot::Packed(p)) = packed.by_key.values().next() else {
-            panic!("the closed connection is packed");
+        let Some(&Slot::Stored(stored)) = packed.by_key.values().next() else {
+            panic!("the closed connection is stored packed");
         };
+        let len = packed.store.peek(stored.record, <[u8]>::len);
         let full = std::mem::size_of::<Conn>() + std::mem::size_of::<zeek::ZeekConn>();
-        assert!(
-            p.0.len() * 3 < full,
-            "{} bytes packed, {full} open",
-            p.0.len()
-        );
+        assert!(len * 3 < full, "{len} bytes packed, {full} open");
         let late = [
             (true, flags::FIN | flags::ACK, 8, 102, NS),
             (false, flags::ACK, 102, 9, 2 * NS),
@@ -1093,6 +1167,43 @@ mod tests {
         let b: Vec<Summary> = reference.finish().collect();
         assert_eq!(a, b);
         assert_eq!(a.len(), 2);
+    }
+
+    /// The stored connections of a full chunk are compressed; a late segment for one of
+    /// them (and a new SYN on another's ports) finds it as it was, as the summaries at the
+    /// end find the others, from several chunks in stream order.
+    #[test]
+    fn late_segments_find_their_closed_connections_in_compressed_chunks() {
+        let mut stored = Tracker::default();
+        let mut reference = Tracker::default();
+        let n = 600u16; // more than two chunks of 256
+        for port in 1..=n {
+            connection_on(&mut stored, port, 100, i128::from(port));
+            connection_on(&mut reference, port, 100, i128::from(port));
+        }
+        let late = [
+            (3, true, flags::FIN | flags::ACK, 8, 102),
+            (3, false, flags::ACK, 102, 9),
+            (300, false, flags::SYN, 5000, 0),
+            (599, true, flags::FIN | flags::ACK, 8, 102),
+        ];
+        for (port, from_server, f, seq, ack) in late {
+            unpack_all(&mut reference);
+            let at = NS;
+            let info = send_on(&mut stored, port, from_server, f, seq, ack, at);
+            assert_eq!(
+                info,
+                send_on(&mut reference, port, from_server, f, seq, ack, at)
+            );
+        }
+        let a: Vec<Summary> = stored.finish().collect();
+        let b: Vec<Summary> = reference.finish().collect();
+        assert_eq!(
+            a.len(),
+            usize::from(n) + 1,
+            "port 300's connection was reused"
+        );
+        assert_eq!(a, b);
     }
 
     #[test]

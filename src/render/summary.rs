@@ -29,7 +29,7 @@ enum Chunk {
 impl Chunk {
     fn pack(&mut self) {
         if let Chunk::Text(text) = self {
-            let lz4 = lz4_flex::block::compress(text.as_bytes()).into_boxed_slice();
+            let lz4 = crate::lz4::compress(text.as_bytes());
             *self = Chunk::Packed {
                 lz4,
                 len: text.len(),
