@@ -31,6 +31,10 @@ struct Chunk {
     raw_len: u32,
     /// Where each record ends in the raw bytes.
     ends: Vec<u32>,
+    /// Each record's connection's last segment time, ns: what the sweeps read of a stored
+    /// connection, kept here rather than in its table slot (8 bytes a record instead of 8 a
+    /// slot: the table has up to twice as many slots as connections).
+    last_seen: Vec<i64>,
     /// Records not yet taken.
     live: u32,
 }
@@ -45,8 +49,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Appends a record; the chunk it fills is compressed.
-    pub fn put(&mut self, bytes: &[u8]) -> Record {
+    /// Appends a record of a connection last seen at `last_seen`; the chunk it fills is
+    /// compressed.
+    pub fn put(&mut self, bytes: &[u8], last_seen: i64) -> Record {
         if self
             .chunks
             .last()
@@ -56,6 +61,7 @@ impl Store {
                 bytes: Box::new([]),
                 raw_len: 0,
                 ends: Vec::with_capacity(PER_CHUNK as usize),
+                last_seen: Vec::with_capacity(PER_CHUNK as usize),
                 live: 0,
             });
         }
@@ -63,6 +69,7 @@ impl Store {
         let chunk = &mut self.chunks[n];
         self.open.extend_from_slice(bytes);
         chunk.ends.push(self.open.len() as u32);
+        chunk.last_seen.push(last_seen);
         chunk.live += 1;
         let record = Record(n as u32 * PER_CHUNK + chunk.ends.len() as u32 - 1);
         if chunk.ends.len() as u32 == PER_CHUNK {
@@ -72,6 +79,12 @@ impl Store {
             self.open.clear();
         }
         record
+    }
+
+    /// The last segment time `put` was given with a record still in the store.
+    pub fn last_seen(&self, record: Record) -> i64 {
+        let chunk = &self.chunks[(record.0 / PER_CHUNK) as usize];
+        chunk.last_seen[(record.0 % PER_CHUNK) as usize]
     }
 
     /// Whether chunk `n` is the one still filling, whose bytes are `open`'s.
@@ -116,6 +129,7 @@ impl Store {
             let chunk = &mut self.chunks[n];
             chunk.bytes = Box::new([]);
             chunk.ends = Vec::new();
+            chunk.last_seen = Vec::new();
             self.cache.retain(|(c, _)| *c != n);
         }
         out
@@ -136,7 +150,8 @@ mod tests {
     fn records_come_back_as_put_from_open_and_compressed_chunks_in_any_order() {
         let mut store = Store::default();
         let n = 3 * PER_CHUNK + 17;
-        let records: Vec<Record> = (0..n).map(|i| store.put(&record(i))).collect();
+        let records: Vec<Record> = (0..n).map(|i| store.put(&record(i), i.into())).collect();
+        assert!((0..n).all(|i| store.last_seen(records[i as usize]) == i64::from(i)));
         assert!(store.chunks[0].raw_len > 0, "a full chunk is compressed");
         assert!(store.chunks[0].bytes.len() < store.chunks[0].raw_len as usize / 2);
         // Taken out of order: odd numbers backwards, then even ones forwards.
@@ -158,7 +173,9 @@ mod tests {
     #[test]
     fn a_chunk_is_freed_with_its_last_record_not_before() {
         let mut store = Store::default();
-        let records: Vec<Record> = (0..PER_CHUNK + 1).map(|i| store.put(&record(i))).collect();
+        let records: Vec<Record> = (0..PER_CHUNK + 1)
+            .map(|i| store.put(&record(i), i.into()))
+            .collect();
         for &r in &records[..PER_CHUNK as usize - 1] {
             store.take(r, |_| ());
         }
