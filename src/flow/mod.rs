@@ -345,8 +345,8 @@ impl ExactSizeIterator for Left {}
 /// whole table into one Vec sorted by stream put a second copy of its entries (64 bytes
 /// each: 6.4 MiB at the default cap) beside the table's own allocation, which lives until
 /// the table is dropped: at the end of a capture filling the table (the 1M-SYN flood), that
-/// much over its steady state. Only the streams are sorted (4 bytes each); each chunk is then taken out of the
-/// table by one pass under the chunk's last stream, and sorted.
+/// much over its steady state. Only the streams are sorted (4 bytes each); each chunk is then
+/// taken out of the tables by one pass under the chunk's last stream, and sorted.
 struct ByStream {
     table: HashMap<TableKey, Slot, FlowHasher>,
     stored: HashMap<TableKey, Stored, FlowHasher>,
@@ -514,7 +514,7 @@ type FlowHasher = foldhash::fast::RandomState;
 pub struct Tracker {
     /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
     /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
-    /// connections in place took ~40 MiB of slots; boxed, the slots are 33 bytes (a
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 41 bytes (a
     /// [`TableKey`], a [`Slot`] and hashbrown's control byte) and only live connections cost
     /// their full size. Growing the table also moves small slots instead of whole
     /// connections (memmove was the top of the --summary profile). And under constant
