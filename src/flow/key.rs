@@ -70,7 +70,7 @@ impl FlowKey {
 /// case) in 12 bytes, 16 with its tag, where a `FlowKey` takes 40 (two `IpAddr`s of 17 bytes
 /// and their ports); an IPv6 key boxed. The table's slots are what a capture of many
 /// connections grows by in steps (hashbrown doubles them; a table of 32k connections has
-/// 65,536), so they shrink by 24 bytes (to 41, and 25 in the table of stored connections).
+/// 65,536), so they shrink from 57 bytes to 33 (25 in the table of stored connections).
 /// Looked up by `&FlowKey` ([`Equivalent`]), so a segment never builds one except to insert
 /// a new connection.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -93,19 +93,33 @@ struct Conn {
 /// short connection takes ~230 bytes (times, sequence and frame numbers encoded as
 /// differences: [`seq::relative_to`]) instead of the Conn's 576, Zeek's 304 and the history
 /// string's allocation. A closed connection's packed state is then kept compressed beside
-/// others' ([`cold::Store`]): ~65 bytes of it, and its slot moves to the tracker's table of
-/// stored connections ([`Stored`]); `Slot::Stored` is only ever a connection that left it.
+/// others' ([`cold::Store`]): ~65 bytes of it, and it moves to the tracker's table of
+/// stored connections ([`Stored`]).
 enum Slot {
     Open(Box<Conn>),
     Packed(Packed),
+}
+
+/// A connection that left either table, until it is summarized.
+enum Leaving {
+    Slot(Slot),
     Stored(Stored),
+}
+
+impl Leaving {
+    fn summary(self, key: FlowKey, store: &mut cold::Store) -> Summary {
+        match self {
+            Leaving::Slot(c) => c.summary(key),
+            Leaving::Stored(s) => s.unpack(store).summary(key),
+        }
+    }
 }
 
 /// A closed connection whose packed state (as [`Packed`]'s, without the header) is in the
 /// tracker's [`cold::Store`], with the time of its last segment. Every stored connection is
 /// finished: only closed ones are stored. 8 bytes: the table of stored connections (a capture
 /// of many short connections ends with nearly all of its connections there) has 25-byte
-/// slots where the table of the others has 41.
+/// slots where the table of the others has 33.
 #[derive(Clone, Copy, Debug)]
 struct Stored {
     stream: u32,
@@ -213,15 +227,13 @@ impl Slot {
         match self {
             Slot::Open(c) => c.stream,
             Slot::Packed(p) => p.stream(),
-            Slot::Stored(s) => s.stream,
         }
     }
 
-    fn last_seen(&self, store: &cold::Store) -> i128 {
+    fn last_seen(&self) -> i128 {
         match self {
             Slot::Open(c) => c.last_seen.get(),
             Slot::Packed(p) => p.last_seen(),
-            Slot::Stored(s) => s.last_seen(store),
         }
     }
 
@@ -229,20 +241,17 @@ impl Slot {
         match self {
             Slot::Open(c) => c.finished(),
             Slot::Packed(p) => p.finished(),
-            Slot::Stored(_) => true,
         }
     }
 
     /// The connection, unpacked first if a segment comes for it.
-    fn open(&mut self, store: &mut cold::Store) -> &mut Box<Conn> {
-        match self {
-            Slot::Open(_) => {}
-            Slot::Packed(p) => *self = Slot::Open(p.unpack()),
-            Slot::Stored(s) => *self = Slot::Open(s.unpack(store)),
+    fn open(&mut self) -> &mut Box<Conn> {
+        if let Slot::Packed(p) = self {
+            *self = Slot::Open(p.unpack());
         }
         match self {
             Slot::Open(c) => c,
-            _ => unreachable!("unpacked just above"),
+            Slot::Packed(_) => unreachable!("unpacked just above"),
         }
     }
 
@@ -264,11 +273,10 @@ impl Slot {
         }
     }
 
-    fn summary(self, key: FlowKey, store: &mut cold::Store) -> Summary {
+    fn summary(self, key: FlowKey) -> Summary {
         match self {
             Slot::Open(c) => c.summary(key),
             Slot::Packed(p) => p.unpack().summary(key),
-            Slot::Stored(s) => s.unpack(store).summary(key),
         }
     }
 }
@@ -320,7 +328,7 @@ impl Ord for Due {
 /// The connections known at the end of the input, as [`Tracker::finish`] yields them: how
 /// many is known before the first is summarized.
 pub struct Left {
-    finished: std::vec::IntoIter<(FlowKey, Slot)>,
+    finished: std::vec::IntoIter<(FlowKey, Leaving)>,
     table: ByStream,
     store: cold::Store,
 }
@@ -353,7 +361,7 @@ struct ByStream {
     /// Every stream in the tables, ascending; those before `next` have been taken out.
     streams: Vec<u32>,
     next: usize,
-    chunk: std::vec::IntoIter<(u32, FlowKey, Slot)>,
+    chunk: std::vec::IntoIter<(u32, FlowKey, Leaving)>,
 }
 
 /// Connections per pass of [`ByStream`]: 1 MiB of entries, and a pass over what is left of the
@@ -381,16 +389,16 @@ impl ByStream {
         self.chunk.len() + self.streams.len() - self.next
     }
 
-    fn next(&mut self) -> Option<(FlowKey, Slot)> {
+    fn next(&mut self) -> Option<(FlowKey, Leaving)> {
         if self.chunk.len() == 0 && self.next < self.streams.len() {
             let end = (self.next + BY_STREAM_CHUNK).min(self.streams.len());
             // Streams are unique in the table, so this takes exactly the chunk's connections.
             let last = self.streams[end - 1];
             let open = (self.table.extract_if(|_, c| c.stream() <= last))
-                .map(|(k, c)| (c.stream(), k.flow(), c));
+                .map(|(k, c)| (c.stream(), k.flow(), Leaving::Slot(c)));
             let stored = (self.stored.extract_if(|_, s| s.stream <= last))
-                .map(|(k, s)| (s.stream, k.flow(), Slot::Stored(s)));
-            let mut chunk: Vec<(u32, FlowKey, Slot)> = open.chain(stored).collect();
+                .map(|(k, s)| (s.stream, k.flow(), Leaving::Stored(s)));
+            let mut chunk: Vec<(u32, FlowKey, Leaving)> = open.chain(stored).collect();
             chunk.sort_unstable_by_key(|(stream, _, _)| *stream);
             self.next = end;
             self.chunk = chunk.into_iter();
@@ -514,7 +522,7 @@ type FlowHasher = foldhash::fast::RandomState;
 pub struct Tracker {
     /// The newest connection for each 4-tuple. Boxed: a Conn is ~600 bytes and hashbrown
     /// keeps up to twice as many slots as entries (a power of two at 7/8 load), so 32k
-    /// connections in place took ~40 MiB of slots; boxed, the slots are 41 bytes (a
+    /// connections in place took ~40 MiB of slots; boxed, the slots are 33 bytes (a
     /// [`TableKey`], a [`Slot`] and hashbrown's control byte) and only live connections cost
     /// their full size. Growing the table also moves small slots instead of whole
     /// connections (memmove was the top of the --summary profile). And under constant
@@ -533,7 +541,7 @@ pub struct Tracker {
     limits: Limits,
     /// Connections that left the table, oldest first, until taken; summarized as they are
     /// taken (an eviction of 10,000 connections made 10,000 summaries of ~340 bytes at once).
-    finished: Vec<(FlowKey, Slot)>,
+    finished: Vec<(FlowKey, Leaving)>,
     /// Connections evicted by the cap before they finished.
     pub evicted: u64,
     /// Where connections are encoded before their packed copy is made ([`Packed::new`]).
@@ -629,7 +637,7 @@ impl Tracker {
         };
         let store = &self.store;
         // When a connection of either table is due to leave, and its place among the oldest.
-        let due_at = |c: &Slot| c.last_seen(store) + wait(c.finished());
+        let due_at = |c: &Slot| c.last_seen() + wait(c.finished());
         let stored_due_at = |s: &Stored| s.last_seen(store) + wait(true);
         while self.due.peek().is_some_and(|d| d.0.at.get() < now) {
             let Some(Reverse(due)) = self.due.pop() else {
@@ -647,8 +655,8 @@ impl Tracker {
             };
             if now > at {
                 // `take`, field by field: the closures above hold the store.
-                let c = (self.stored.remove(&due.key).map(Slot::Stored))
-                    .or_else(|| self.by_key.remove(&due.key));
+                let c = (self.stored.remove(&due.key).map(Leaving::Stored))
+                    .or_else(|| self.by_key.remove(&due.key).map(Leaving::Slot));
                 if let Some(c) = c {
                     self.finished.push((due.key.flow(), c));
                 }
@@ -658,7 +666,7 @@ impl Tracker {
             }
         }
         let store = &self.store;
-        let due_at = |c: &Slot| c.last_seen(store) + wait(c.finished());
+        let due_at = |c: &Slot| c.last_seen() + wait(c.finished());
         let stored_due_at = |s: &Stored| s.last_seen(store) + wait(true);
         if now >= self.next_idle_scan {
             let open = (self.by_key.iter())
@@ -688,7 +696,7 @@ impl Tracker {
                 let t = last_seen.clamp(i64::MIN.into(), i64::MAX.into()) as i64;
                 (t, stream)
             };
-            let age = |c: &Slot| age_at(c.last_seen(store), c.stream());
+            let age = |c: &Slot| age_at(c.last_seen(), c.stream());
             let stored_age = |s: &Stored| age_at(s.last_seen(store), s.stream);
             let ages = (self.by_key.values().map(age)).chain(self.stored.values().map(stored_age));
             let mut ages: Vec<(i64, u32)> = ages.collect();
@@ -697,11 +705,11 @@ impl Tracker {
             // Oldest first, as the table's order is the hasher's (seeded per process): the
             // summaries leave in the same order on every run, and so the summary table, which
             // lists the first 100,000 to leave, lists the same connections.
-            let open =
-                (self.by_key.extract_if(|_, c| age(c) <= cut)).map(|(k, c)| (age(&c), k.flow(), c));
+            let open = (self.by_key.extract_if(|_, c| age(c) <= cut))
+                .map(|(k, c)| (age(&c), k.flow(), Leaving::Slot(c)));
             let stored = (self.stored.extract_if(|_, s| stored_age(s) <= cut))
-                .map(|(k, s)| (stored_age(&s), k.flow(), Slot::Stored(s)));
-            let mut oldest: Vec<((i64, u32), FlowKey, Slot)> = open.chain(stored).collect();
+                .map(|(k, s)| (stored_age(&s), k.flow(), Leaving::Stored(s)));
+            let mut oldest: Vec<((i64, u32), FlowKey, Leaving)> = open.chain(stored).collect();
             let headroom = limits.max_flows.saturating_sub(self.len()) + 1;
             keep_room(&mut self.by_key, headroom);
             keep_room(&mut self.stored, headroom);
@@ -768,8 +776,9 @@ impl Tracker {
     }
 
     /// Takes a connection out of whichever table holds it.
-    fn take(&mut self, key: &TableKey) -> Option<Slot> {
-        (self.stored.remove(key).map(Slot::Stored)).or_else(|| self.by_key.remove(key))
+    fn take(&mut self, key: &TableKey) -> Option<Leaving> {
+        (self.stored.remove(key).map(Leaving::Stored))
+            .or_else(|| self.by_key.remove(key).map(Leaving::Slot))
     }
 
     fn segment(
@@ -812,17 +821,17 @@ impl Tracker {
             },
         };
         if known {
-            let conn = slot.open(&mut self.store);
+            let conn = slot.open();
             if pure_syn && conn.halves[fwd].base.is_some_and(|b| b != seq) {
                 analysis.set(Label::ReusedPorts);
                 let old = std::mem::replace(conn, new_conn());
-                self.finished.push((key, Slot::Open(old)));
+                self.finished.push((key, Leaving::Slot(Slot::Open(old))));
             }
         }
         // A closed connection's next segment unpacks it; it is packed again after.
         let info = 'seg: {
             let rev = 1 - fwd;
-            let conn = slot.open(&mut self.store);
+            let conn = slot.open();
 
             let syn = tcp.has(flags::SYN);
             if syn && tcp.has(flags::ACK) {
@@ -1184,7 +1193,7 @@ mod tests {
             t.by_key.insert(key, Slot::Open(stored.unpack(store)));
         }
         t.by_key.values_mut().for_each(|s| {
-            s.open(store);
+            s.open();
         });
     }
 
