@@ -499,6 +499,18 @@ pub struct Limits {
     pub msl: i128,
 }
 
+impl Limits {
+    /// How long a connection stays after its last segment: 2×MSL once both ends are done
+    /// (RFC 9293 §3.6.1), or the idle timeout if shorter; else the idle timeout.
+    fn wait(&self, finished: bool) -> i128 {
+        if finished {
+            self.idle_timeout.min(2 * self.msl)
+        } else {
+            self.idle_timeout
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
@@ -628,36 +640,15 @@ impl Tracker {
     /// tenth.
     fn sweep(&mut self, now: i128) {
         let limits = self.limits;
-        let wait = |finished: bool| {
-            if finished {
-                limits.idle_timeout.min(2 * limits.msl)
-            } else {
-                limits.idle_timeout
-            }
-        };
-        let store = &self.store;
-        // When a connection of either table is due to leave, and its place among the oldest.
-        let due_at = |c: &Slot| c.last_seen() + wait(c.finished());
-        let stored_due_at = |s: &Stored| s.last_seen(store) + wait(true);
         while self.due.peek().is_some_and(|d| d.0.at.get() < now) {
             let Some(Reverse(due)) = self.due.pop() else {
                 break;
             };
-            let stored = self.stored.get(&due.key).filter(|s| s.stream == due.stream);
-            let at = match stored {
-                Some(s) => Some(stored_due_at(s)),
-                None => (self.by_key.get(&due.key))
-                    .filter(|c| c.stream() == due.stream)
-                    .map(due_at),
-            };
-            let Some(at) = at else {
+            let Some((_, at)) = self.lookup(&due.key).filter(|(s, _)| *s == due.stream) else {
                 continue; // the connection already left the table
             };
             if now > at {
-                // `take`, field by field: the closures above hold the store.
-                let c = (self.stored.remove(&due.key).map(Leaving::Stored))
-                    .or_else(|| self.by_key.remove(&due.key).map(Leaving::Slot));
-                if let Some(c) = c {
+                if let Some(c) = self.take(&due.key) {
                     self.finished.push((due.key.flow(), c));
                 }
             } else {
@@ -666,8 +657,8 @@ impl Tracker {
             }
         }
         let store = &self.store;
-        let due_at = |c: &Slot| c.last_seen() + wait(c.finished());
-        let stored_due_at = |s: &Stored| s.last_seen(store) + wait(true);
+        let due_at = |c: &Slot| c.last_seen() + limits.wait(c.finished());
+        let stored_due_at = |s: &Stored| s.last_seen(store) + limits.wait(true);
         if now >= self.next_idle_scan {
             let open = (self.by_key.iter())
                 .filter(|(_, c)| now > due_at(c))
@@ -723,11 +714,9 @@ impl Tracker {
         // eviction they would pile up, so past twice the table's size the queue keeps only
         // live connections' entries.
         if self.due.len() > 2 * self.len() + 1024 {
-            let (by_key, stored) = (&self.by_key, &self.stored);
-            self.due.retain(|Reverse(d)| {
-                stored.get(&d.key).is_some_and(|s| s.stream == d.stream)
-                    || by_key.get(&d.key).is_some_and(|c| c.stream() == d.stream)
-            });
+            let mut due = std::mem::take(&mut self.due);
+            due.retain(|Reverse(d)| self.lookup(&d.key).is_some_and(|(s, _)| s == d.stream));
+            self.due = due;
         }
     }
 
@@ -773,6 +762,18 @@ impl Tracker {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty() && self.stored.is_empty()
+    }
+
+    /// The stream of the connection either table holds under `key`, and the time it is due
+    /// to leave ([`Limits::wait`] after its last segment).
+    fn lookup(&self, key: &TableKey) -> Option<(u32, i128)> {
+        let wait = |finished| self.limits.wait(finished);
+        match self.stored.get(key) {
+            Some(s) => Some((s.stream, s.last_seen(&self.store) + wait(true))),
+            None => {
+                (self.by_key.get(key)).map(|c| (c.stream(), c.last_seen() + wait(c.finished())))
+            }
+        }
     }
 
     /// Takes a connection out of whichever table holds it.
